@@ -1,0 +1,174 @@
+namespace Ips.Configuration;
+
+/// <summary>
+/// One task of a (multi-task) model: which query token it reads, its output activation and its metric.
+/// Mirrors an entry under <c>tasks:</c> in the official YAML configs.
+/// </summary>
+public sealed record TaskConfig
+{
+    /// <summary>The YAML key of the task (e.g. <c>task0</c>).</summary>
+    public required string Key { get; init; }
+
+    /// <summary>Index of the transformer output token this task's head reads (<c>id</c>).</summary>
+    public required int Id { get; init; }
+
+    /// <summary>Task name; also the name of its output layer in a state_dict (<c>name</c>).</summary>
+    public required string Name { get; init; }
+
+    /// <summary><c>softmax</c> or <c>sigmoid</c> (<c>act_fn</c>).</summary>
+    public required string ActFn { get; init; }
+
+    /// <summary><c>accuracy</c>, <c>multilabel_accuracy</c> or <c>auc</c> (<c>metric</c>).</summary>
+    public required string Metric { get; init; }
+
+    /// <summary>Number of outputs of this task's head (<c>n_class</c> of the task; the config's <c>n_class</c> when absent).</summary>
+    public required int NClass { get; init; }
+
+    /// <summary>True for <c>act_fn: softmax</c>.</summary>
+    public bool IsSoftmax => ActFn == "softmax";
+}
+
+/// <summary>
+/// A training/inference configuration with the official implementation's keys (SPEC.md). Property names are
+/// the C# spelling of the YAML keys, given in each summary; <c>ConfigLoader</c> reads and validates them.
+/// </summary>
+public sealed record IpsConfig
+{
+    /// <summary>Path of the file this config came from, for error messages; empty when built in code.</summary>
+    public string Source { get; init; } = "";
+
+    // ---- optimisation ----
+
+    /// <summary><c>n_epoch</c>: number of epochs.</summary>
+    public int NEpoch { get; init; } = 150;
+
+    /// <summary><c>B</c>: batch size.</summary>
+    public int B { get; init; } = 16;
+
+    /// <summary><c>B_seq</c>: images put on the device at once; <c>B</c> (eager, lazy) or 1 (eager sequential).</summary>
+    public int BSeq { get; init; } = 16;
+
+    /// <summary><c>n_epoch_warmup</c>: epochs of linear learning-rate warm-up.</summary>
+    public int NEpochWarmup { get; init; } = 10;
+
+    /// <summary><c>lr</c>: peak learning rate.</summary>
+    public double Lr { get; init; } = 1e-3;
+
+    /// <summary><c>wd</c>: AdamW weight decay.</summary>
+    public double Wd { get; init; } = 0.1;
+
+    // ---- data ----
+
+    /// <summary><c>n_class</c>: default number of classes of every task head.</summary>
+    public int NClass { get; init; } = 10;
+
+    /// <summary><c>data_dir</c>: directory of the dataset.</summary>
+    public string DataDir { get; init; } = "";
+
+    /// <summary><c>train_fname</c>: file of the training set inside <see cref="DataDir"/> (feature datasets).</summary>
+    public string? TrainFname { get; init; }
+
+    /// <summary><c>test_fname</c>: file of the test set inside <see cref="DataDir"/> (feature datasets).</summary>
+    public string? TestFname { get; init; }
+
+    /// <summary><c>n_worker</c>: background data-preparation workers.</summary>
+    public int NWorker { get; init; } = 2;
+
+    /// <summary><c>pin_memory</c>: accepted for compatibility; TorchSharp has no pinned-memory loader.</summary>
+    public bool PinMemory { get; init; }
+
+    /// <summary><c>eager</c>: whole images on the device (true) or only the current chunk (false, lazy).</summary>
+    public bool Eager { get; init; } = true;
+
+    // ---- misc ----
+
+    /// <summary><c>eps</c>: added to probabilities before the log in the NLL loss.</summary>
+    public double Eps { get; init; } = 1e-6;
+
+    /// <summary><c>seed</c>: random seed.</summary>
+    public int Seed { get; init; }
+
+    /// <summary><c>track_efficiency</c>: measure time per iteration and peak memory.</summary>
+    public bool TrackEfficiency { get; init; }
+
+    /// <summary><c>track_epoch</c>: the epoch at which efficiency is measured.</summary>
+    public int TrackEpoch { get; init; }
+
+    // ---- encoder ----
+
+    /// <summary><c>is_image</c>: convolutional patch encoder (true) or feature projector (false).</summary>
+    public bool IsImage { get; init; } = true;
+
+    /// <summary><c>enc_type</c>: <c>resnet18</c> or <c>resnet50</c>.</summary>
+    public string EncType { get; init; } = "resnet18";
+
+    /// <summary><c>pretrained</c>: start the encoder from ImageNet weights.</summary>
+    public bool Pretrained { get; init; }
+
+    /// <summary>
+    /// <c>pretrained_weights</c> (this implementation's addition): path of a torchvision ImageNet state_dict
+    /// (.pth/.pt/.safetensors) used when <see cref="Pretrained"/> is true, since weights cannot be downloaded here.
+    /// </summary>
+    public string? PretrainedWeights { get; init; }
+
+    /// <summary><c>n_chan_in</c>: image channels, or feature width for pre-extracted features.</summary>
+    public int NChanIn { get; init; } = 1;
+
+    /// <summary><c>n_res_blocks</c>: ResNet stages kept, 2 or 4.</summary>
+    public int NResBlocks { get; init; } = 4;
+
+    // ---- IPS ----
+
+    /// <summary><c>shuffle</c>: shuffle patch order before selection so ties break at random.</summary>
+    public bool Shuffle { get; init; } = true;
+
+    /// <summary><c>shuffle_style</c>: <c>batch</c> (same permutation for the batch) or <c>instance</c>.</summary>
+    public string ShuffleStyle { get; init; } = "batch";
+
+    /// <summary><c>n_token</c>: learnable query tokens.</summary>
+    public int NToken { get; init; } = 1;
+
+    /// <summary><c>N</c>: patches per image; null for feature datasets whose N varies.</summary>
+    public int? N { get; init; }
+
+    /// <summary><c>M</c>: memory size (patches selected).</summary>
+    public int M { get; init; } = 100;
+
+    /// <summary><c>I</c>: iteration (chunk) size.</summary>
+    public int I { get; init; } = 100;
+
+    /// <summary><c>patch_size</c>: [height, width] of a patch; null for feature datasets.</summary>
+    public int[]? PatchSize { get; init; }
+
+    /// <summary><c>patch_stride</c>: [height, width] step between patches; null for feature datasets.</summary>
+    public int[]? PatchStride { get; init; }
+
+    // ---- aggregator ----
+
+    /// <summary><c>use_pos</c>: add 1-D sinusoidal positional encoding.</summary>
+    public bool UsePos { get; init; }
+
+    /// <summary><c>H</c>: attention heads.</summary>
+    public int H { get; init; } = 8;
+
+    /// <summary><c>D</c>: embedding width.</summary>
+    public int D { get; init; } = 128;
+
+    /// <summary><c>D_k</c>: query/key width per head.</summary>
+    public int DK { get; init; } = 16;
+
+    /// <summary><c>D_v</c>: value width per head.</summary>
+    public int DV { get; init; } = 16;
+
+    /// <summary><c>D_inner</c>: hidden width of the transformer MLP.</summary>
+    public int DInner { get; init; } = 512;
+
+    /// <summary><c>attn_dropout</c>: dropout on attention weights.</summary>
+    public double AttnDropout { get; init; } = 0.1;
+
+    /// <summary><c>dropout</c>: dropout after the attention projection and the MLP.</summary>
+    public double Dropout { get; init; } = 0.1;
+
+    /// <summary><c>tasks</c>: the tasks, in YAML order.</summary>
+    public IReadOnlyList<TaskConfig> Tasks { get; init; } = Array.Empty<TaskConfig>();
+}
