@@ -1,0 +1,218 @@
+using System.Runtime.InteropServices;
+using BitMiracle.LibTiff.Classic;
+using SkiaSharp;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ips.Imaging;
+
+/// <summary>
+/// Decodes PNG and JPEG (SkiaSharp) and TIFF (LibTiff.NET, strips or tiles, 8 bits per sample) into float32
+/// <c>[C, H, W]</c> tensors in <c>[0, 1]</c>, and writes tensors back as PNG.
+/// </summary>
+public static class ImageFile
+{
+    private const string Supported = "PNG (.png), JPEG (.jpg, .jpeg) and 8-bit grey/RGB/RGBA TIFF (.tif, .tiff)";
+
+    static ImageFile() => Tiff.SetErrorHandler(new TiffErrors());
+
+    /// <summary>
+    /// The image at <paramref name="path"/> as float32 <c>[channels, H, W]</c> in <c>[0, 1]</c>: one channel gives grey
+    /// (the file's grey channel, or luma 0.299 R + 0.587 G + 0.114 B of a colour file), three give RGB. Alpha is
+    /// dropped. Throws <see cref="InvalidDataException"/> naming the file when it is not a supported image.
+    /// </summary>
+    public static Tensor Load(string path, int channels)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (channels is not (1 or 3))
+        {
+            throw new ArgumentException($"{path}: channels must be 1 (grey) or 3 (RGB), got {channels}", nameof(channels));
+        }
+
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"{path}: image file not found", path);
+        }
+
+        string extension = Path.GetExtension(path).ToLowerInvariant();
+        var (pixels, height, width, sourceChannels) = extension switch
+        {
+            ".png" or ".jpg" or ".jpeg" => DecodeWithSkia(path, channels),
+            ".tif" or ".tiff" => DecodeTiff(path, channels),
+            _ => throw new InvalidDataException($"{path}: unknown image extension '{extension}'; supported are {Supported}"),
+        };
+        return ToTensor(pixels, height, width, sourceChannels, channels);
+    }
+
+    /// <summary>Writes a grey image <c>[1, H, W]</c> or <c>[H, W]</c> with values in <c>[0, 1]</c> as a PNG.</summary>
+    public static void SaveGray(Tensor image, string path)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        using var grey = image.dim() == 2 ? image.unsqueeze(0) : image.alias();
+        if (grey.dim() != 3 || grey.shape[0] != 1)
+        {
+            throw new ArgumentException($"{path}: expected a grey image [1, H, W], got [{string.Join(", ", image.shape)}]", nameof(image));
+        }
+
+        using var bitmap = ToBitmap(grey);
+        WritePng(bitmap, path);
+    }
+
+    /// <summary>Writes an RGB image <c>[3, H, W]</c> with values in <c>[0, 1]</c> as a PNG.</summary>
+    public static void SaveRgb(Tensor image, string path)
+    {
+        ArgumentNullException.ThrowIfNull(image);
+        if (image.dim() != 3 || image.shape[0] != 3)
+        {
+            throw new ArgumentException($"{path}: expected an RGB image [3, H, W], got [{string.Join(", ", image.shape)}]", nameof(image));
+        }
+
+        using var bitmap = ToBitmap(image);
+        WritePng(bitmap, path);
+    }
+
+    /// <summary>An image <c>[1 or 3, H, W]</c> in <c>[0, 1]</c> as an 8-bit bitmap: Gray8 for one channel, opaque RGBA for three.</summary>
+    internal static unsafe SKBitmap ToBitmap(Tensor image)
+    {
+        using var scope = NewDisposeScope();
+        int channels = (int)image.shape[0], height = (int)image.shape[1], width = (int)image.shape[2];
+        var bytes = image.detach().to(CPU).to(ScalarType.Float32).clamp(0, 1).mul(255).round().to(ScalarType.Byte); // [C, H, W]
+        if (channels == 3)
+        {
+            var opaque = full([1, height, width], 255, dtype: ScalarType.Byte);
+            bytes = cat([bytes, opaque], 0); // [4, H, W]
+        }
+
+        var interleaved = bytes.permute(1, 2, 0).contiguous(); // [H, W, C]
+        var info = new SKImageInfo(width, height, channels == 1 ? SKColorType.Gray8 : SKColorType.Rgba8888, SKAlphaType.Opaque);
+        var bitmap = new SKBitmap(info);
+        int rowBytes = width * (channels == 1 ? 1 : 4);
+        var source = interleaved.bytes;
+        for (int y = 0; y < height; y++)
+        {
+            source.Slice(y * rowBytes, rowBytes).CopyTo(new Span<byte>((byte*)bitmap.GetPixels() + (long)y * bitmap.RowBytes, rowBytes));
+        }
+
+        return bitmap;
+    }
+
+    /// <summary>Encodes <paramref name="bitmap"/> losslessly to <paramref name="path"/>.</summary>
+    internal static void WritePng(SKBitmap bitmap, string path)
+    {
+        using var data = bitmap.Encode(SKEncodedImageFormat.Png, 100)
+            ?? throw new IOException($"{path}: PNG encoding failed");
+        using var stream = File.Create(path);
+        data.SaveTo(stream);
+    }
+
+    // Interleaved 8-bit samples [H, W, S] -> float [channels, H, W].
+    private static Tensor ToTensor(byte[] pixels, int height, int width, int sourceChannels, int channels)
+    {
+        using var scope = NewDisposeScope();
+        var planes = tensor(pixels, [height, width, sourceChannels]).permute(2, 0, 1).to(ScalarType.Float32).div(255); // [S, H, W]
+        Tensor result;
+        if (channels == sourceChannels)
+        {
+            result = planes.contiguous();
+        }
+        else if (channels == 1)
+        {
+            var luma = tensor(new[] { 0.299f, 0.587f, 0.114f }).reshape(3, 1, 1);
+            result = planes.mul(luma).sum(0, keepdim: true); // [1, H, W]
+        }
+        else
+        {
+            result = planes.expand(3, height, width).contiguous(); // [3, H, W]
+        }
+
+        return result.MoveToOuterDisposeScope();
+    }
+
+    private static (byte[] Pixels, int Height, int Width, int Channels) DecodeWithSkia(string path, int channels)
+    {
+        using var codec = SKCodec.Create(path, out var result)
+            ?? throw new InvalidDataException($"{path}: cannot decode the file as an image ({result}); supported are {Supported}");
+        var info = codec.Info;
+        // A grey file asked for grey decodes its own channel; anything else decodes to RGBA and keeps RGB.
+        bool grey = channels == 1 && info.ColorType == SKColorType.Gray8;
+        var target = new SKImageInfo(info.Width, info.Height, grey ? SKColorType.Gray8 : SKColorType.Rgba8888, SKAlphaType.Unpremul);
+        using var bitmap = SKBitmap.Decode(codec, target)
+            ?? throw new InvalidDataException($"{path}: cannot decode the {codec.EncodedFormat} image; supported are {Supported}");
+
+        int width = bitmap.Width, height = bitmap.Height, sourceBytes = grey ? 1 : 4, kept = grey ? 1 : 3;
+        var row = new byte[bitmap.RowBytes];
+        var pixels = new byte[(long)width * height * kept];
+        for (int y = 0; y < height; y++)
+        {
+            Marshal.Copy(bitmap.GetPixels() + y * bitmap.RowBytes, row, 0, row.Length);
+            for (int x = 0; x < width; x++)
+            {
+                for (int c = 0; c < kept; c++)
+                {
+                    pixels[((long)y * width + x) * kept + c] = row[x * sourceBytes + c];
+                }
+            }
+        }
+
+        return (pixels, height, width, kept);
+    }
+
+    private static (byte[] Pixels, int Height, int Width, int Channels) DecodeTiff(string path, int channels)
+    {
+        TiffErrors.Last = null;
+        using var tiff = Tiff.Open(path, "r")
+            ?? throw new InvalidDataException($"{path}: cannot decode the file as a TIFF ({TiffErrors.Last ?? "unreadable"}); supported are {Supported}");
+        int width = tiff.GetField(TiffTag.IMAGEWIDTH)[0].ToInt();
+        int height = tiff.GetField(TiffTag.IMAGELENGTH)[0].ToInt();
+        int bits = tiff.GetField(TiffTag.BITSPERSAMPLE)?[0].ToInt() ?? 1;
+        int samples = tiff.GetField(TiffTag.SAMPLESPERPIXEL)?[0].ToInt() ?? 1;
+        if (bits != 8 || samples is not (1 or 3 or 4))
+        {
+            throw new InvalidDataException(
+                $"{path}: TIFF with {samples} samples of {bits} bits per pixel is not supported; supported are {Supported}");
+        }
+
+        // ReadRGBAImageOriented handles strips and tiles alike and expands grey to R = G = B.
+        var raster = new int[(long)width * height];
+        if (!tiff.ReadRGBAImageOriented(width, height, raster, Orientation.TOPLEFT))
+        {
+            throw new InvalidDataException($"{path}: cannot decode the TIFF pixels ({TiffErrors.Last ?? "unknown error"})");
+        }
+
+        int kept = channels == 1 && samples == 1 ? 1 : 3;
+        var pixels = new byte[raster.LongLength * kept];
+        for (long i = 0; i < raster.LongLength; i++)
+        {
+            int abgr = raster[i];
+            pixels[i * kept] = (byte)Tiff.GetR(abgr);
+            if (kept == 3)
+            {
+                pixels[i * kept + 1] = (byte)Tiff.GetG(abgr);
+                pixels[i * kept + 2] = (byte)Tiff.GetB(abgr);
+            }
+        }
+
+        return (pixels, height, width, kept);
+    }
+
+    // LibTiff.NET prints errors to the console by default; keep the latest message for our exception instead.
+    private sealed class TiffErrors : TiffErrorHandler
+    {
+        [ThreadStatic]
+        internal static string? Last;
+
+        public override void ErrorHandler(Tiff tif, string method, string format, params object[] args) =>
+            Last = string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args);
+
+        public override void ErrorHandlerExt(Tiff tif, object clientData, string method, string format, params object[] args) =>
+            Last = string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args);
+
+        public override void WarningHandler(Tiff tif, string method, string format, params object[] args)
+        {
+        }
+
+        public override void WarningHandlerExt(Tiff tif, object clientData, string method, string format, params object[] args)
+        {
+        }
+    }
+}
