@@ -108,38 +108,6 @@ public sealed class NpyFeatureSourceTests : IDisposable
         Assert.Contains(path, error.Message, StringComparison.Ordinal);
     }
 
-    [Fact]
-    public void Reading_chunks_of_a_large_file_allocates_no_per_chunk_managed_buffers()
-    {
-        const int rows = 200_000, cols = 64, chunk = 1_000;
-        string path = _files.File("large.npy");
-        using (var matrix = arange(rows * (long)cols, dtype: ScalarType.Float32).reshape(rows, cols))
-        {
-            NpyWriter.Write(path, matrix);
-        }
-
-        using var source = NpyFeatureSource.Open(path);
-        using (source.Read(0, chunk))
-        {
-        }
-
-        long before = GC.GetAllocatedBytesForCurrentThread();
-        double checksum = 0;
-        for (int start = 0; start < rows; start += chunk)
-        {
-            using var scope = NewDisposeScope();
-            var block = source.Read(start, chunk);
-            checksum += block[chunk - 1, cols - 1].item<float>();
-        }
-
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
-        long chunkBytes = chunk * cols * sizeof(float);
-        Assert.True(allocated < 10 * chunkBytes, $"200 chunk reads allocated {allocated} managed bytes; one chunk is {chunkBytes}");
-        // Last element of chunk k is ((k + 1) * chunk) * cols - 1.
-        double expected = Enumerable.Range(1, rows / chunk).Sum(k => (double)(k * chunk * cols - 1));
-        Assert.Equal(expected, checksum);
-    }
-
     private static void WriteNpy(string path, byte major, string dict, float[] data)
     {
         var header = Encoding.Latin1.GetBytes(dict + "\n");
