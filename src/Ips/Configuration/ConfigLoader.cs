@@ -103,10 +103,10 @@ public static class ConfigLoader
         }
         if (stream.Documents.Count == 0)
         {
-            throw values.Error("the file is empty; expected a mapping of keys such as 'n_epoch: 150'");
+            throw values.Error($"the file is empty; expected a mapping of keys such as 'n_epoch: 150'");
         }
         return stream.Documents[0].RootNode as YamlMappingNode
-            ?? throw values.Error("the top level must be a mapping of keys such as 'n_epoch: 150'");
+            ?? throw values.Error($"the top level must be a mapping of keys such as 'n_epoch: 150'");
     }
 
     private static void ApplyOverride(YamlMappingNode root, string item, YamlValues values)
@@ -165,9 +165,8 @@ public static class ConfigLoader
             if (!known.Contains(key))
             {
                 var hint = YamlValues.Suggest(key, known);
-                throw values.Error($"unknown key '{prefix}{key}'" + (hint is null
-                    ? $"; allowed: {string.Join(", ", known)}"
-                    : $" (did you mean '{prefix}{hint}'?)"));
+                var advice = hint is null ? $"; allowed: {string.Join(", ", known)}" : $" (did you mean '{prefix}{hint}'?)";
+                throw values.Error($"unknown key '{prefix}{key}'{advice}");
             }
             entries[key] = valueNode;
         }

@@ -56,12 +56,12 @@ internal static class ConfigValidator
         if (c.TrackEpoch < 0 || c.TrackEpoch >= c.NEpoch)
             throw v.Error($"track_epoch ({c.TrackEpoch}) must be in [0, n_epoch) = [0, {c.NEpoch})");
         if (c.DataDir.Length == 0)
-            throw v.Error("data_dir must name the dataset directory");
+            throw v.Error($"data_dir must name the dataset directory");
 
         if (c.N is { } total && c.M > total)
             throw v.Error($"M ({c.M}) must be <= N ({total})");
         if (c.UsePos && c.N is null)
-            throw v.Error("use_pos is True but N is not set; the positional-encoding table has N rows");
+            throw v.Error($"use_pos is True but N is not set; the positional-encoding table has N rows");
         if (c.UsePos && c.D % 2 != 0)
             throw v.Error($"D ({c.D}) must be even when use_pos is True (sin and cos fill pairs of dimensions)");
 
@@ -71,8 +71,7 @@ internal static class ConfigValidator
             throw v.Error($"shuffle_style '{c.ShuffleStyle}' must be one of {string.Join(", ", ShuffleStyles)}");
         if (c.IsImage) ValidateImageEncoder(c, v);
         if (c.Pretrained && string.IsNullOrWhiteSpace(c.PretrainedWeights))
-            throw v.Error("pretrained is True but pretrained_weights is not set: ImageNet weights cannot be downloaded "
-                + "here, give the path of torchvision's state_dict file (e.g. weights/resnet18-f37072fd.pth)");
+            throw v.Error($"pretrained is True but pretrained_weights is not set: ImageNet weights cannot be downloaded here, give the path of torchvision's state_dict file (e.g. weights/resnet18-f37072fd.pth)");
 
         ValidateTasks(c, v);
     }
@@ -92,15 +91,17 @@ internal static class ConfigValidator
         foreach (var (key, pair) in new[] { ("patch_size", c.PatchSize), ("patch_stride", c.PatchStride) })
         {
             if (pair is not { Length: 2 } || pair[0] <= 0 || pair[1] <= 0)
-                throw v.Error($"{key} must be two positive integers [height, width] when is_image is True, got "
-                    + (pair is null ? "nothing" : $"[{string.Join(", ", pair)}]"));
+            {
+                var got = pair is null ? "nothing" : $"[{string.Join(", ", pair)}]";
+                throw v.Error($"{key} must be two positive integers [height, width] when is_image is True, got {got}");
+            }
         }
     }
 
     private static void ValidateTasks(IpsConfig c, YamlValues v)
     {
         if (c.Tasks.Count == 0)
-            throw v.Error("tasks must define at least one task");
+            throw v.Error($"tasks must define at least one task");
         foreach (var t in c.Tasks)
         {
             var at = $"tasks.{t.Key}";

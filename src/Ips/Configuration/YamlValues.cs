@@ -16,7 +16,9 @@ internal sealed class YamlValues(string source)
 
     public string Source { get; } = source;
 
-    public ConfigException Error(string message) => new($"config {Source}: {message}");
+    /// <summary>An error about this file; numbers in the message are formatted with the invariant culture.</summary>
+    public ConfigException Error(FormattableString message) =>
+        new($"config {Source}: {message.ToString(CultureInfo.InvariantCulture)}");
 
     public static bool IsNull(YamlNode node) =>
         node is YamlScalarNode { Style: YamlDotNet.Core.ScalarStyle.Plain or YamlDotNet.Core.ScalarStyle.Any } s

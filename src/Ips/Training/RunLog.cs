@@ -140,16 +140,14 @@ public sealed class RunLog
     private void WriteTensorBoard(EpochRecord record)
     {
         _writer ??= torch.utils.tensorboard.SummaryWriter(TensorBoardDirectory);
-        // TensorBoard wall time is seconds since the Unix epoch.
-        var now = DateTimeOffset.UtcNow.ToUnixTimeSeconds();
-        _writer.add_scalar("lr", (float)record.Lr, record.Epoch, now);
+        _writer.add_scalar("lr", (float)record.Lr, record.Epoch);
         foreach (var (split, scores) in new[] { ("train", record.Train), ("test", record.Test) })
         {
             foreach (var task in _tasks)
             {
                 if (Lookup(scores, task.Name) is not { } s) continue;
-                _writer.add_scalar($"{task.Name}/{split}_loss", (float)s.Loss, record.Epoch, now);
-                _writer.add_scalar($"{task.Name}/{split}_{task.Metric}", (float)s.Metric, record.Epoch, now);
+                _writer.add_scalar($"{task.Name}/{split}_loss", (float)s.Loss, record.Epoch);
+                _writer.add_scalar($"{task.Name}/{split}_{task.Metric}", (float)s.Metric, record.Epoch);
             }
         }
     }
@@ -181,10 +179,12 @@ public sealed class RunLog
                 var line = plot.Add.Scatter(points.Select(p => p.X).ToArray(), points.Select(p => p.Y).ToArray());
                 line.Color = palette.GetColor(k);
                 line.LinePattern = pattern;
+                line.LineWidth = 2;
                 line.MarkerSize = points.Length == 1 ? 5 : 0;
                 line.LegendText = $"{task.Name} {split}" + (title == "metric" ? $" ({task.Metric})" : "");
             }
         }
+        plot.Axes.Bottom.TickGenerator = new ScottPlot.TickGenerators.NumericAutomatic { IntegerTicksOnly = true };
         plot.Title(title);
         plot.XLabel("epoch");
         plot.ShowLegend();

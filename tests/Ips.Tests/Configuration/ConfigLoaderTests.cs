@@ -232,6 +232,23 @@ public sealed class ConfigLoaderTests
     }
 
     [Fact]
+    public void Messages_use_the_invariant_culture()
+    {
+        var saved = System.Globalization.CultureInfo.CurrentCulture;
+        System.Globalization.CultureInfo.CurrentCulture = new System.Globalization.CultureInfo("de-DE");
+        try
+        {
+            var e = Assert.Throws<ConfigException>(() => Official("wd=-0.5"));
+            Assert.Equal("config mnist.yml: wd (-0.5) must be >= 0", e.Message);
+            Assert.Equal(0.5, Official("lr=0.5").Lr);
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = saved;
+        }
+    }
+
+    [Fact]
     public void Odd_D_with_positional_encoding_is_rejected()
     {
         // A feature encoder has no fixed width, so D may be odd; with use_pos it may not.

@@ -23,9 +23,18 @@ public sealed class RunLogTests : IDisposable
     [Fact]
     public void Csv_has_one_header_and_one_invariant_row_per_epoch()
     {
+        var saved = System.Globalization.CultureInfo.CurrentCulture;
+        System.Globalization.CultureInfo.CurrentCulture = new System.Globalization.CultureInfo("de-DE"); // decimal comma
         var log = new RunLog(_dir, Tasks, tensorBoard: false);
-        log.Add(Epoch(1, 0.0005));
-        log.Add(Epoch(2, 0.001, withTest: false));
+        try
+        {
+            log.Add(Epoch(1, 0.0005));
+            log.Add(Epoch(2, 0.001, withTest: false));
+        }
+        finally
+        {
+            System.Globalization.CultureInfo.CurrentCulture = saved;
+        }
         var lines = File.ReadAllLines(log.CsvPath);
         Assert.Equal(
             ["epoch,lr,train_majority_loss,train_majority_accuracy,train_tumour_loss,train_tumour_auc,"
