@@ -134,6 +134,9 @@ internal sealed class InMemoryPatchSource : IPatchSource
 
     public List<int> GatherSizes { get; } = new();
 
+    /// <summary>Live tensors on this thread when each <see cref="Read"/> began, to catch per-iteration leaks.</summary>
+    public List<long> LiveTensorsAtRead { get; } = new();
+
     public int Count => (int)data.shape[0];
 
     public long[] PatchShape => data.shape.Skip(1).ToArray();
@@ -143,6 +146,7 @@ internal sealed class InMemoryPatchSource : IPatchSource
     public Tensor Read(int start, int count)
     {
         ReadSizes.Add(count);
+        LiveTensorsAtRead.Add(DisposeScopeManager.Statistics.ThreadTotalLiveCount);
         return data.narrow(0, start, count).clone();
     }
 
