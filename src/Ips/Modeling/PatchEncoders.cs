@@ -107,8 +107,10 @@ public static class PatchEncoders
         try
         {
             // The classifier is cut off, and a 1-channel conv1 is replaced, so neither is taken from the file.
+            // BatchNorm batch counters are absent from older torchvision files and unused with a fixed momentum.
             StateDictIO.LoadInto(resnet, state, path,
                 key => key.StartsWith("fc.", StringComparison.Ordinal)
+                       || key.EndsWith(".num_batches_tracked", StringComparison.Ordinal)
                        || (config.NChanIn == 1 && key.StartsWith("conv1.", StringComparison.Ordinal)));
         }
         finally
