@@ -74,8 +74,8 @@ public sealed class MultiHeadCrossAttention : Module<Tensor, Tensor>
         var (batch, length) = (x.shape[0], x.shape[1]);
         var attn = Attention(x);                                                  // [B, H, n_token, L]
         var vh = v_w.forward(x).view(batch, length, heads, dV).transpose(1, 2);   // [B, H, L, D_v]
-        var heads_out = matmul(attn, vh);                                         // [B, H, n_token, D_v]
-        var concat = heads_out.transpose(1, 2).contiguous().view(batch, nToken, -1); // [B, n_token, H*D_v]
+        var perHead = matmul(attn, vh);                                         // [B, H, n_token, D_v]
+        var concat = perHead.transpose(1, 2).contiguous().view(batch, nToken, -1); // [B, n_token, H*D_v]
         var y = dropout.forward(fc.forward(concat)) + q;                          // residual on the raw queries
         return layer_norm.forward(y).MoveToOuterDisposeScope();
     }
@@ -144,7 +144,7 @@ public sealed class CrossAttentionTransformer : Module<Tensor, Tensor>
     public Tensor Scores(Tensor x)
     {
         using var attn = crs_attn.Attention(x);    // [B, H, n_token, L]
-        using var perToken = attn.mean(new long[] { 1 }); // [B, n_token, L]
+        using var perToken = attn.mean(new long[] { 1 });  // [B, n_token, L]
         return perToken.mean(new long[] { 1 });    // [B, L]
     }
 }
