@@ -1,0 +1,178 @@
+using System.Collections;
+using System.Text;
+using TorchSharp;
+using TorchSharp.PyBridge;
+using static TorchSharp.torch;
+
+namespace Ips.Checkpoints;
+
+/// <summary>
+/// Reads and writes a module's weights as a PyTorch <c>state_dict</c> file, so checkpoints move between this
+/// implementation and the official one: <c>.pt</c>/<c>.pth</c>/<c>.bin</c> are <c>torch.save</c> zip pickles,
+/// <c>.safetensors</c> is the safetensors format. The format is chosen by the file extension.
+/// </summary>
+public static class StateDictIO
+{
+    /// <summary>Writes <paramref name="module"/>'s state_dict to <paramref name="path"/> atomically (temp file, then rename).</summary>
+    /// <exception cref="ArgumentException">The extension is not one of .pt, .pth, .bin, .safetensors.</exception>
+    public static void Save(nn.Module module, string path)
+    {
+        var format = FormatOf(path);
+        var full = Path.GetFullPath(path);
+        var directory = Path.GetDirectoryName(full) ?? ".";
+        Directory.CreateDirectory(directory);
+        var temp = Path.Combine(directory, $".{Path.GetFileName(full)}.{Guid.NewGuid():N}.tmp");
+
+        using var scope = NewDisposeScope();
+        // Plain contiguous CPU copies: both writers read raw bytes, which device or strided tensors do not give.
+        var state = module.state_dict().ToDictionary(
+            entry => entry.Key,
+            entry => entry.Value.detach().to(CPU).contiguous());
+        try
+        {
+            using (var stream = new FileStream(temp, FileMode.CreateNew, FileAccess.Write))
+            {
+                if (format == Format.Safetensors)
+                {
+                    Safetensors.SaveStateDict(stream, state, leaveOpen: true);
+                }
+                else
+                {
+                    PyTorchPickler.PickleStateDict(stream, state, leaveOpen: true);
+                }
+                stream.Flush(flushToDisk: true);
+            }
+            File.Move(temp, full, overwrite: true);
+        }
+        finally
+        {
+            if (File.Exists(temp))
+            {
+                File.Delete(temp);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Loads the state_dict in <paramref name="path"/> into <paramref name="module"/>. Keys and shapes are checked
+    /// first; any disagreement throws one <see cref="InvalidDataException"/> that lists every missing, unexpected
+    /// and mis-shaped key, and nothing is loaded.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file cannot be read, or does not match the module.</exception>
+    public static void Load(nn.Module module, string path)
+    {
+        var state = ReadStateDict(path);
+        try
+        {
+            LoadInto(module, state, path);
+        }
+        finally
+        {
+            foreach (var tensor in state.Values)
+            {
+                tensor.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// Reads a state_dict file (<c>.pt</c>/<c>.pth</c>/<c>.bin</c> or <c>.safetensors</c>) into CPU tensors the
+    /// caller owns, e.g. torchvision ImageNet weights for the patch encoder.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not a readable state_dict.</exception>
+    public static Dictionary<string, Tensor> ReadStateDict(string path)
+    {
+        var format = FormatOf(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"State_dict file not found: {path}", path);
+        }
+        try
+        {
+            using var stream = File.OpenRead(path);
+            if (format == Format.Safetensors)
+            {
+                return Safetensors.LoadStateDict(stream);
+            }
+            var table = PyTorchUnpickler.UnpickleStateDict(stream);
+            var result = new Dictionary<string, Tensor>(StringComparer.Ordinal);
+            foreach (DictionaryEntry entry in table)
+            {
+                if (entry.Key is string key && entry.Value is Tensor tensor)
+                {
+                    result[key] = tensor;
+                }
+            }
+            return result;
+        }
+        catch (Exception error) when (error is not FileNotFoundException and not OutOfMemoryException)
+        {
+            throw new InvalidDataException(
+                $"{path}: not a readable PyTorch state_dict ({(format == Format.Safetensors ? "safetensors" : "torch.save zip")} format expected): {error.Message}",
+                error);
+        }
+    }
+
+    /// <summary>
+    /// Copies <paramref name="state"/> into <paramref name="module"/> after checking keys and shapes; keys for which
+    /// <paramref name="ignore"/> is true are left out on both sides. <paramref name="sourceName"/> names the origin in errors.
+    /// </summary>
+    internal static void LoadInto(nn.Module module, IReadOnlyDictionary<string, Tensor> state, string sourceName, Func<string, bool>? ignore = null)
+    {
+        ignore ??= _ => false;
+        var target = module.state_dict();
+        var wanted = target.Where(entry => !ignore(entry.Key)).ToDictionary(entry => entry.Key, entry => entry.Value, StringComparer.Ordinal);
+        var given = state.Where(entry => !ignore(entry.Key)).ToDictionary(entry => entry.Key, entry => entry.Value, StringComparer.Ordinal);
+
+        var missing = wanted.Keys.Where(key => !given.ContainsKey(key)).Order(StringComparer.Ordinal).ToList();
+        var unexpected = given.Keys.Where(key => !wanted.ContainsKey(key)).Order(StringComparer.Ordinal).ToList();
+        var misshaped = wanted.Keys.Where(given.ContainsKey)
+            .Where(key => !wanted[key].shape.SequenceEqual(given[key].shape))
+            .Order(StringComparer.Ordinal)
+            .Select(key => $"{key}: file {Shape(given[key])}, model {Shape(wanted[key])}")
+            .ToList();
+        if (missing.Count > 0 || unexpected.Count > 0 || misshaped.Count > 0)
+        {
+            var message = new StringBuilder($"{sourceName}: the state_dict does not match the model.");
+            Append(message, "missing keys", missing);
+            Append(message, "unexpected keys", unexpected);
+            Append(message, "mis-shaped keys", misshaped);
+            throw new InvalidDataException(message.ToString());
+        }
+
+        using (no_grad())
+        {
+            foreach (var (key, destination) in wanted)
+            {
+                destination.copy_(given[key]);
+            }
+        }
+    }
+
+    private static void Append(StringBuilder message, string title, List<string> items)
+    {
+        if (items.Count > 0)
+        {
+            message.Append($" {title} ({items.Count}): {string.Join(", ", items)}.");
+        }
+    }
+
+    private static string Shape(Tensor tensor) => "[" + string.Join(", ", tensor.shape) + "]";
+
+    private enum Format
+    {
+        Pickle,
+        Safetensors,
+    }
+
+    private static Format FormatOf(string path) => Path.GetExtension(path).ToLowerInvariant() switch
+    {
+        ".pt" or ".pth" or ".bin" => Format.Pickle,
+        ".safetensors" => Format.Safetensors,
+        _ => throw new ArgumentException(
+            $"{path}: unknown checkpoint format '{Path.GetExtension(path)}'; use .pt, .pth or .bin (PyTorch torch.save) or .safetensors.",
+            nameof(path)),
+    };
+}
