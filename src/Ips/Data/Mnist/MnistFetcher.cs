@@ -25,15 +25,11 @@ public static class MnistFetcher
     ];
 
     /// <summary>The default cache: <c>$IPS_CACHE/mnist</c>, else <c>~/.cache/ips/mnist</c>.</summary>
-    public static string DefaultCacheDir()
-    {
-        var root = Environment.GetEnvironmentVariable("IPS_CACHE");
-        if (string.IsNullOrEmpty(root))
-        {
-            root = Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "ips");
-        }
-        return Path.Combine(root, "mnist");
-    }
+    public static string DefaultCacheDir() =>
+        DefaultCacheDir(Environment.GetEnvironmentVariable("IPS_CACHE"), Environment.GetFolderPath(Environment.SpecialFolder.UserProfile));
+
+    internal static string DefaultCacheDir(string? ipsCache, string home) =>
+        Path.Combine(string.IsNullOrEmpty(ipsCache) ? Path.Combine(home, ".cache", "ips") : ipsCache, "mnist");
 
     /// <summary>True when <paramref name="directory"/> holds all four files (plain or <c>.gz</c>).</summary>
     public static bool HasAllFiles(string directory) =>
