@@ -28,7 +28,15 @@ public sealed class IterativePatchSelector
         {
             throw new ArgumentException($"config {model.Config.Source}: M ({M}) and I ({I}) must be positive.");
         }
+        ReuseIdenticalPatches = model.Config.IsImage;
     }
+
+    /// <summary>
+    /// Encode each distinct patch of a chunk once and share its embedding with identical patches (exact: in evaluation
+    /// mode a patch's embedding depends on its pixels alone). Pays off on mostly blank images such as Megapixel MNIST
+    /// canvases; on by default for image encoders, off for feature matrices, whose rows are rarely equal.
+    /// </summary>
+    public bool ReuseIdenticalPatches { get; set; }
 
     /// <summary>Memory size: patches selected per image.</summary>
     public int M { get; }
@@ -67,14 +75,14 @@ public sealed class IterativePatchSelector
             model.Transformer.eval();
 
             var memIdx = orderTensor.narrow(1, 0, M).contiguous();             // [B, M]
-            var memEmb = model.Embed(ReadChunk(batch, order, 0, M, config.Shuffle, device)); // [B, M, D]
+            var memEmb = Embed(ReadChunk(batch, order, 0, M, config.Shuffle, device));       // [B, M, D]
             Tensor? memScores = null;
 
             for (var start = M; start < n; start += I)
             {
                 using var step = NewDisposeScope();
                 var count = Math.Min(I, n - start);
-                var iterEmb = model.Embed(ReadChunk(batch, order, start, count, config.Shuffle, device)); // [B, c, D]
+                var iterEmb = Embed(ReadChunk(batch, order, start, count, config.Shuffle, device));       // [B, c, D]
                 var allEmb = cat(new[] { memEmb, iterEmb }, 1);                                        // [B, M+c, D]
                 var allIdx = cat(new[] { memIdx, orderTensor.narrow(1, start, count) }, 1);            // [B, M+c]
 
@@ -101,6 +109,22 @@ public sealed class IterativePatchSelector
         {
             RestoreTrainingModes(modes);
         }
+    }
+
+    /// <summary>Embeds a chunk <c>[B, c, *shape]</c> to <c>[B, c, D]</c>, encoding identical patches once when enabled.</summary>
+    private Tensor Embed(Tensor chunk)
+    {
+        if (!ReuseIdenticalPatches)
+        {
+            return model.Embed(chunk);
+        }
+        using var scope = NewDisposeScope();
+        var rows = chunk.flatten(0, 1);                                                      // [B*c, *shape]
+        var (distinct, inverse, _) = unique(rows.flatten(1), sorted: true, return_inverse: true, dim: 0); // [U, prod(shape)], [B*c]
+        var embedded = model.Embed(distinct.view(new[] { 1L, distinct.shape[0] }.Concat(rows.shape.Skip(1)).ToArray())); // [1, U, D]
+        return embedded[0].index_select(0, inverse!)                                         // [B*c, D]
+            .view(chunk.shape[0], chunk.shape[1], -1)
+            .MoveToOuterDisposeScope();
     }
 
     private (int N, long[] PatchShape) CheckBatch(IReadOnlyList<IPatchSource> batch)

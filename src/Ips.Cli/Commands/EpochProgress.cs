@@ -1,0 +1,67 @@
+using System.Globalization;
+using Ips.Data;
+using Ips.Training;
+using Spectre.Console;
+
+namespace Ips.Cli.Commands;
+
+/// <summary>Runs one epoch of a training run with live progress bars (rate and ETA) or plain lines.</summary>
+internal static class EpochProgress
+{
+    /// <summary>Trains and evaluates one epoch; null when stopped.</summary>
+    public static EpochReport? Run(bool plain, TrainingRun run, IIpsDataset train, IIpsDataset test, CancellationToken cancel)
+    {
+        var epochs = run.Config.NEpoch;
+        if (plain)
+        {
+            var lastPrinted = DateTime.MinValue;
+            run.Trainer.Progress = new SyncProgress<PassProgress>(p =>
+            {
+                // A line at most every 10 s, plus the end of each pass, keeps CI logs short.
+                if (p.Done == p.Total || DateTime.UtcNow - lastPrinted > TimeSpan.FromSeconds(10))
+                {
+                    lastPrinted = DateTime.UtcNow;
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                        $"epoch {p.Epoch + 1}/{epochs} {p.Phase} {p.Done}/{p.Total} loss {p.Loss:F4}"));
+                }
+            });
+            return run.RunEpoch(train, test, cancel);
+        }
+
+        EpochReport? report = null;
+        AnsiConsole.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(context =>
+            {
+                var overall = context.AddTask("run", maxValue: epochs);
+                overall.Value = run.Trainer.Epoch;
+                var trainTask = context.AddTask($"epoch {run.Trainer.Epoch + 1}/{epochs} train", maxValue: 1);
+                var testTask = context.AddTask("test", maxValue: 1, autoStart: false);
+                run.Trainer.Progress = new SyncProgress<PassProgress>(p =>
+                {
+                    var task = p.Phase == "train" ? trainTask : testTask;
+                    if (!task.IsStarted)
+                    {
+                        task.StartTask();
+                    }
+                    task.MaxValue = p.Total;
+                    task.Value = p.Done;
+                    task.Description = string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch + 1}/{epochs} {p.Phase} loss {p.Loss:F3}");
+                    if (p.Phase == "train")
+                    {
+                        overall.Value = p.Epoch + (double)p.Done / p.Total;
+                    }
+                });
+                report = run.RunEpoch(train, test, cancel);
+            });
+        run.Trainer.Progress = null;
+        return report;
+    }
+
+    /// <summary>An IProgress that reports on the calling thread (the default one posts to the thread pool).</summary>
+    private sealed class SyncProgress<T>(Action<T> handler) : IProgress<T>
+    {
+        public void Report(T value) => handler(value);
+    }
+}

@@ -1,0 +1,52 @@
+using System.ComponentModel;
+using System.Globalization;
+using Ips.Data;
+using Ips.Inference;
+using Ips.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Ips.Cli.Commands;
+
+/// <summary>Options of <c>ips evaluate</c>.</summary>
+public sealed class EvaluateSettings : ModelSettings
+{
+    [CommandOption("-w|--weights <FILE>")]
+    [Description("Model weights: a PyTorch state_dict (.pt/.pth), .safetensors, or a training checkpoint (.ckpt).")]
+    public string? Weights { get; init; }
+
+    [CommandOption("--split <SPLIT>")]
+    [Description("test (default) or train.")]
+    [DefaultValue("test")]
+    public string Split { get; init; } = "test";
+
+    /// <inheritdoc />
+    public override ValidationResult Validate() =>
+        Weights is null ? ValidationResult.Error("--weights is required.")
+        : Split is not ("test" or "train") ? ValidationResult.Error($"--split {Split}: expected test or train.")
+        : ValidationResult.Success();
+}
+
+/// <summary><c>ips evaluate</c>: loss and metric per task of a trained model on the config's data set.</summary>
+public sealed class EvaluateCommand : Command<EvaluateSettings>
+{
+    /// <inheritdoc />
+    protected override int Execute(CommandContext context, EvaluateSettings settings, CancellationToken cancellationToken)
+    {
+        var config = settings.LoadConfig();
+        var data = DatasetCatalog.Open(config, train: settings.Split == "train");
+        using var trainer = new Trainer(config, settings.ResolveDevice());
+        Predictor.LoadWeights(trainer.Net, settings.Weights!);
+        var scores = trainer.Evaluate(data);
+        var table = new Table().AddColumn("task").AddColumn("metric").AddColumn("value").AddColumn("loss");
+        foreach (var task in config.Tasks)
+        {
+            table.AddRow(task.Name, task.Metric,
+                scores[task.Name].Metric.ToString("F4", CultureInfo.InvariantCulture),
+                scores[task.Name].Loss.ToString("F4", CultureInfo.InvariantCulture));
+        }
+        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "{0} split: {1} images", settings.Split, data.Count);
+        AnsiConsole.Write(table);
+        return 0;
+    }
+}

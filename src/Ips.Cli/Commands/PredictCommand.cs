@@ -1,0 +1,61 @@
+using System.ComponentModel;
+using System.Text.Json;
+using Ips.Inference;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Ips.Cli.Commands;
+
+/// <summary>Options of <c>ips predict</c>.</summary>
+public sealed class PredictSettings : ModelSettings
+{
+    [CommandArgument(0, "<INPUT>")]
+    [Description("Images (PNG, JPEG, TIFF) or feature matrices (.npy, .safetensors holding one [N, n_chan_in] float32 array).")]
+    public string[] Inputs { get; init; } = [];
+
+    [CommandOption("-w|--weights <FILE>")]
+    [Description("Model weights: a PyTorch state_dict (.pt/.pth), .safetensors, or a training checkpoint (.ckpt).")]
+    public string? Weights { get; init; }
+
+    [CommandOption("-o|--out <FILE>")]
+    [Description("Write the JSON here instead of standard output.")]
+    public string? Out { get; init; }
+
+    [CommandOption("--attention-dir <DIR>")]
+    [Description("For images, also write <name>.attention.png: the attention heat map with the selected patches outlined.")]
+    public string? AttentionDir { get; init; }
+
+    /// <inheritdoc />
+    public override ValidationResult Validate() =>
+        Weights is null ? ValidationResult.Error("--weights is required.") : ValidationResult.Success();
+}
+
+/// <summary><c>ips predict</c>: per-task probabilities and the selected patches of each input, as JSON.</summary>
+public sealed class PredictCommand : Command<PredictSettings>
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <inheritdoc />
+    protected override int Execute(CommandContext context, PredictSettings settings, CancellationToken cancellationToken)
+    {
+        var config = settings.LoadConfig();
+        using var predictor = new Predictor(config, settings.Weights!, settings.ResolveDevice());
+        var predictions = settings.Inputs.Select(input => predictor.Predict(input, settings.AttentionDir)).ToList();
+        var json = JsonSerializer.Serialize(predictions, Json);
+        if (settings.Out is { } path)
+        {
+            Training.AtomicFile.Write(path, temporary => File.WriteAllText(temporary, json));
+            AnsiConsole.MarkupLine($"wrote {predictions.Count} prediction(s) to [blue]{Markup.Escape(path)}[/]");
+        }
+        else
+        {
+            Console.WriteLine(json);
+        }
+        return 0;
+    }
+}

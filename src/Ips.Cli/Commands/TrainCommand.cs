@@ -1,0 +1,84 @@
+using System.ComponentModel;
+using System.Globalization;
+using Ips.Data;
+using Ips.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Ips.Cli.Commands;
+
+/// <summary>Options of <c>ips train</c>.</summary>
+public sealed class TrainSettings : ModelSettings
+{
+    [CommandOption("--run-dir <DIR>")]
+    [Description("Directory for checkpoints, metrics.csv, curves.png and TensorBoard logs (default runs/<config name>).")]
+    public string? RunDir { get; init; }
+
+    [CommandOption("--resume <DIR>")]
+    [Description("Continue the run in DIR exactly where it stopped (its last.ckpt and stored config; --set still applies).")]
+    public string? Resume { get; init; }
+
+    /// <inheritdoc />
+    public override ValidationResult Validate() =>
+        Resume is null && string.IsNullOrWhiteSpace(Config)
+            ? ValidationResult.Error("--config is required (or --resume RUN_DIR to continue a run).")
+            : ValidationResult.Success();
+}
+
+/// <summary><c>ips train</c>: trains on the config's data set with progress, logs and resumable checkpoints.</summary>
+public sealed class TrainCommand : Command<TrainSettings>
+{
+    /// <inheritdoc />
+    protected override int Execute(CommandContext context, TrainSettings settings, CancellationToken cancellationToken)
+    {
+        var device = settings.ResolveDevice();
+        using var run = settings.Resume is { } resume
+            ? TrainingRun.Resume(resume, device, settings.Set)
+            : TrainingRun.Start(settings.RunDir ?? Path.Combine("runs", Path.GetFileNameWithoutExtension(settings.Config!)), settings.LoadConfig(), device);
+        var train = DatasetCatalog.Open(run.Config, train: true);
+        var test = DatasetCatalog.Open(run.Config, train: false);
+
+        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
+            "[bold]ips train[/] {0}: {1} training / {2} test images, mode {3}, device {4}, run dir [blue]{5}[/]",
+            Markup.Escape(Path.GetFileName(run.Config.Source)), train.Count, test.Count, run.Trainer.Mode, device, Markup.Escape(run.Directory));
+        if (run.Trainer.Epoch > 0 || run.Trainer.IterationsDoneInEpoch > 0)
+        {
+            AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "resuming at epoch {0}, iteration {1}, step {2}",
+                run.Trainer.Epoch + 1, run.Trainer.IterationsDoneInEpoch, run.Trainer.Step);
+        }
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            // The first Ctrl-C finishes the current step and saves; a second one kills the process as usual.
+            e.Cancel = !stop.IsCancellationRequested;
+            stop.Cancel();
+            AnsiConsole.MarkupLine("[yellow]stopping after the current step; saving last.ckpt...[/]");
+        };
+        Console.CancelKeyPress += onCancel;
+        try
+        {
+            while (!run.IsComplete)
+            {
+                var report = EpochProgress.Run(settings.UsePlainOutput, run, train, test, stop.Token);
+                if (report is null)
+                {
+                    AnsiConsole.MarkupLine($"stopped; continue with [blue]ips train --resume {Markup.Escape(run.Directory)}[/]");
+                    return 130;
+                }
+                AnsiConsole.WriteLine(RunLog.FormatTable(report.Record, run.Config.Tasks) + (report.IsBest ? "  (best so far)" : ""));
+                if (run.Trainer.Efficiency is { } efficiency && report.Record.Epoch - 1 == run.Config.TrackEpoch && run.Config.TrackEfficiency)
+                {
+                    AnsiConsole.WriteLine("efficiency: " + efficiency);
+                }
+            }
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "done: best {0} {1:F4}; checkpoints and logs in [blue]{2}[/]",
+            Markup.Escape(run.Config.Tasks[0].Name), run.BestMetric, Markup.Escape(run.Directory));
+        return 0;
+    }
+}

@@ -1,0 +1,162 @@
+using Ips.Checkpoints;
+using Ips.Configuration;
+using Ips.Imaging;
+using Ips.Modeling;
+using Ips.Patches;
+using Ips.Selection;
+using Ips.Training;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ips.Inference;
+
+/// <summary>One selected patch of a prediction.</summary>
+/// <param name="Index">Original (row-major) patch index.</param>
+/// <param name="Score">Attention of the aggregator on this patch in the forward pass, averaged over heads and tokens.</param>
+/// <param name="Box">Pixel box of the patch in the image; null for feature matrices.</param>
+public sealed record SelectedPatch(long Index, float Score, PixelBox? Box);
+
+/// <summary>The prediction for one input.</summary>
+/// <param name="Input">The input file.</param>
+/// <param name="PatchCount">N, the input's number of patches.</param>
+/// <param name="Probabilities">Per task name, the head's output probabilities.</param>
+/// <param name="Selected">The M selected patches, by ascending index.</param>
+/// <param name="AttentionMap">Path of the attention picture written for an image, if one was asked for.</param>
+public sealed record Prediction(
+    string Input,
+    int PatchCount,
+    IReadOnlyDictionary<string, float[]> Probabilities,
+    IReadOnlyList<SelectedPatch> Selected,
+    string? AttentionMap);
+
+/// <summary>
+/// Runs a trained model on new inputs: an image file (PNG, JPEG, TIFF) cut into the config's patch grid, or a
+/// feature matrix (.npy or .safetensors, [N, n_chan_in] float32) read from disk chunk by chunk. IPS selects M
+/// patches in evaluation mode; the forward pass gives per-task probabilities and the attention on each selected patch.
+/// </summary>
+public sealed class Predictor : IDisposable
+{
+    private readonly IpsNet _net;
+    private readonly IterativePatchSelector _selector;
+    private readonly Device _device;
+    private readonly IpsConfig _config;
+
+    /// <summary>Builds the network of <paramref name="config"/> and loads <paramref name="weights"/> into it.</summary>
+    /// <param name="config">The model's config.</param>
+    /// <param name="weights">A PyTorch state_dict (.pt/.pth), a .safetensors file, or a training checkpoint (.ckpt).</param>
+    /// <param name="device">Where to run.</param>
+    public Predictor(IpsConfig config, string weights, Device device)
+    {
+        _config = config;
+        _device = device;
+        _net = new IpsNet(config);
+        LoadWeights(_net, weights);
+        _net.to(device);
+        _net.eval();
+        _selector = new IterativePatchSelector(_net);
+    }
+
+    /// <summary>Predicts one input; writes an attention picture into <paramref name="attentionDirectory"/> for images when given.</summary>
+    public Prediction Predict(string input, string? attentionDirectory = null)
+    {
+        var extension = Path.GetExtension(input).ToLowerInvariant();
+        return extension is ".npy" or ".safetensors" ? PredictFeatures(input) : PredictImage(input, attentionDirectory);
+    }
+
+    private Prediction PredictFeatures(string input)
+    {
+        if (_config.IsImage)
+        {
+            throw new ArgumentException($"{input}: a feature matrix needs a config with is_image: false; config {Path.GetFileName(_config.Source)} expects images.");
+        }
+        using DiskFeatureSource source = Path.GetExtension(input).Equals(".npy", StringComparison.OrdinalIgnoreCase)
+            ? NpyFeatureSource.Open(input)
+            : SafetensorsFeatureSource.Open(input);
+        if (source.PatchShape[0] != _config.NChanIn)
+        {
+            throw new ArgumentException($"{input}: features have {source.PatchShape[0]} columns, config {Path.GetFileName(_config.Source)} has n_chan_in {_config.NChanIn}.");
+        }
+        return Run(input, source, grid: null, image: null, attentionDirectory: null);
+    }
+
+    private Prediction PredictImage(string input, string? attentionDirectory)
+    {
+        if (!_config.IsImage)
+        {
+            throw new ArgumentException($"{input}: config {Path.GetFileName(_config.Source)} has is_image: false and expects a feature matrix (.npy or .safetensors).");
+        }
+        var image = ImageFile.Load(input, _config.NChanIn);
+        try
+        {
+            var grid = PatchExtraction.GridFor((int)image.shape[1], (int)image.shape[2], _config.PatchSize!, _config.PatchStride!, _config.N, Path.GetFileName(_config.Source));
+            using var source = TensorPatchSource.FromImage(image.alias(), grid);
+            return Run(input, source, grid, image, attentionDirectory);
+        }
+        finally
+        {
+            image.Dispose();
+        }
+    }
+
+    private Prediction Run(string input, IPatchSource source, PatchGrid? grid, Tensor? image, string? attentionDirectory)
+    {
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        // A fixed generator: with shuffle on, ties still break the same way on every call.
+        using var generator = new Generator((ulong)_config.Seed);
+        using var selection = _selector.Select(new[] { source }, _device, generator);
+
+        var probabilities = _net.call(selection.Patches, selection.PositionalEncoding)
+            .ToDictionary(kv => kv.Key, kv => kv.Value[0].cpu().data<float>().ToArray());
+
+        // The aggregator's attention on the selected patches: [1, H, n_token, M] -> [M].
+        var embedded = _net.Embed(selection.Patches);
+        if (selection.PositionalEncoding is { } positions)
+        {
+            embedded = embedded + positions;
+        }
+        var attention = _net.Transformer.Attention(embedded).mean(new long[] { 1, 2 })[0].cpu().data<float>().ToArray();
+        var indices = selection.Indices[0].cpu().data<long>().ToArray();
+
+        var selected = indices
+            .Select((index, i) => new SelectedPatch(index, attention[i], grid?.Box(index)))
+            .OrderBy(p => p.Index)
+            .ToList();
+
+        string? mapPath = null;
+        if (attentionDirectory is not null && image is not null && grid is not null)
+        {
+            Directory.CreateDirectory(attentionDirectory);
+            mapPath = Path.Combine(attentionDirectory, Path.GetFileNameWithoutExtension(input) + ".attention.png");
+            AttentionMap.Render(image, grid, selected.Select(p => p.Index).ToList(), selected.Select(p => p.Score).ToList(), mapPath, maxSide: 1024);
+        }
+        return new Prediction(input, source.Count, probabilities, selected, mapPath);
+    }
+
+    /// <summary>Loads weights from a state_dict file or from a training checkpoint's model.</summary>
+    internal static void LoadWeights(IpsNet net, string weights)
+    {
+        if (!File.Exists(weights))
+        {
+            throw new FileNotFoundException($"--weights {weights}: file not found.", weights);
+        }
+        if (Checkpoint.IsCheckpoint(weights))
+        {
+            var extracted = Path.Combine(Path.GetTempPath(), $"ips-model-{Guid.NewGuid():N}.pt");
+            try
+            {
+                Checkpoint.ExtractModel(weights, extracted);
+                StateDictIO.Load(net, extracted);
+            }
+            finally
+            {
+                File.Delete(extracted);
+            }
+            return;
+        }
+        StateDictIO.Load(net, weights);
+    }
+
+    /// <inheritdoc />
+    public void Dispose() => _net.Dispose();
+}

@@ -1,0 +1,68 @@
+using Ips.Data;
+using Ips.Selection;
+using static TorchSharp.torch;
+
+namespace Ips.Training;
+
+/// <summary>
+/// The batch being assembled from per-image selections (official <c>init_batch</c>/<c>fill_batch</c>): in eager
+/// and lazy mode one group of B images fills it at once; in eager-sequential mode B groups of one image do.
+/// A short last batch is trained on as it is.
+/// </summary>
+internal sealed class PendingBatch
+{
+    private readonly List<Tensor> _patches = new();
+    private readonly List<Tensor> _positions = new();
+    private readonly Dictionary<string, List<Tensor>> _labels = new();
+
+    /// <summary>Images collected so far.</summary>
+    public int Count { get; private set; }
+
+    /// <summary>Takes over the selection's tensors and copies the group's labels.</summary>
+    public void Add(SelectionResult selection, IReadOnlyList<IpsSample> group)
+    {
+        _patches.Add(selection.Patches.detach());
+        if (selection.PositionalEncoding is { } positions)
+        {
+            _positions.Add(positions.detach());
+        }
+        selection.Dispose();
+        foreach (var sample in group)
+        {
+            foreach (var (task, label) in sample.Labels)
+            {
+                if (!_labels.TryGetValue(task, out var list))
+                {
+                    _labels[task] = list = new List<Tensor>();
+                }
+                list.Add(label.clone());
+            }
+        }
+        Count += group.Count;
+    }
+
+    /// <summary>
+    /// The batch on <paramref name="device"/>: patches <c>[B, M, *patch]</c>, positional encodings <c>[B, M, D]</c> or null,
+    /// and labels per task (<c>[B]</c> int64 or <c>[B, n_class]</c> float32). Created in the caller's dispose scope.
+    /// </summary>
+    public (Tensor Patches, Tensor? Positions, Dictionary<string, Tensor> Labels) Assemble(Device device)
+    {
+        var patches = _patches.Count == 1 ? _patches[0].alias() : cat(_patches, 0);
+        var positions = _positions.Count == 0 ? null : _positions.Count == 1 ? _positions[0].alias() : cat(_positions, 0);
+        var labels = _labels.ToDictionary(kv => kv.Key, kv => stack(kv.Value).to(device));
+        return (patches.to(device), positions?.to(device), labels);
+    }
+
+    /// <summary>Disposes what was collected and starts over.</summary>
+    public void Clear()
+    {
+        foreach (var tensor in _patches.Concat(_positions).Concat(_labels.Values.SelectMany(l => l)))
+        {
+            tensor.Dispose();
+        }
+        _patches.Clear();
+        _positions.Clear();
+        _labels.Clear();
+        Count = 0;
+    }
+}

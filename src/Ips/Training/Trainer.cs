@@ -1,0 +1,307 @@
+using System.Diagnostics;
+using Ips.Configuration;
+using Ips.Data;
+using Ips.Modeling;
+using Ips.Patches;
+using Ips.Selection;
+using TorchSharp;
+using TorchSharp.Modules;
+using static TorchSharp.torch;
+
+namespace Ips.Training;
+
+/// <summary>
+/// SPEC.md section 4: trains an <see cref="IpsNet"/> on any <see cref="IIpsDataset"/>. Composes the selector, the
+/// network, AdamW with the warm-up/cosine schedule, the per-task losses and metrics, and the loading modes; it
+/// knows no data set. Every random choice is derived from (seed, step), so a run is reproducible on a CPU and can
+/// be resumed exactly at any optimiser step.
+/// </summary>
+public sealed class Trainer : IDisposable
+{
+    private readonly IpsConfig _config;
+    private readonly Device _device;
+    private readonly IterativePatchSelector _selector;
+    private readonly AdamW _optimizer;
+    private readonly LoadingMode _mode;
+
+    /// <summary>Creates a fresh model and optimiser for <paramref name="config"/> on <paramref name="device"/>.</summary>
+    public Trainer(IpsConfig config, Device device)
+    {
+        _config = config;
+        _device = device;
+        _mode = LoadingModes.Of(config);
+        torch.manual_seed(config.Seed);
+        Net = new IpsNet(config);
+        Net.to(device);
+        _selector = new IterativePatchSelector(Net);
+        // The learning rate is set before every step from the schedule; 0 here as in the official code.
+        _optimizer = torch.optim.AdamW(Net.parameters(), lr: 0, weight_decay: config.Wd);
+    }
+
+    /// <summary>The network being trained.</summary>
+    public IpsNet Net { get; }
+
+    /// <summary>The loading mode derived from the config.</summary>
+    public LoadingMode Mode => _mode;
+
+    /// <summary>Optimiser steps taken so far.</summary>
+    public long Step { get; private set; }
+
+    /// <summary>The next epoch to train (0-based).</summary>
+    public int Epoch { get; private set; }
+
+    /// <summary>Data-loader iterations of <see cref="Epoch"/> already trained (non-zero only after a mid-epoch stop).</summary>
+    public int IterationsDoneInEpoch { get; private set; }
+
+    /// <summary>Learning rate of the last step.</summary>
+    public double LearningRate { get; private set; }
+
+    /// <summary>Efficiency figures of the tracked epoch, once it has run with <c>track_efficiency: true</c>.</summary>
+    public EfficiencyReport? Efficiency { get; private set; }
+
+    /// <summary>Reports progress after each data-loader iteration.</summary>
+    public IProgress<PassProgress>? Progress { get; set; }
+
+    /// <summary>
+    /// Trains one epoch (or its remainder after a mid-epoch resume). Stops early, at an optimiser-step boundary,
+    /// when <paramref name="cancel"/> fires; <see cref="IterationsDoneInEpoch"/> then says where to resume.
+    /// Returns the scores of the iterations it ran; the epoch counter advances only when the epoch completed.
+    /// </summary>
+    public Dictionary<string, TaskScores> TrainEpoch(IIpsDataset data, CancellationToken cancel = default)
+    {
+        RequireData(data, "training");
+        var iterationsPerEpoch = IterationsPerEpoch(data.Count);
+        var schedule = new LearningRateSchedule(_config.Lr, _config.NEpoch, _config.NEpochWarmup, iterationsPerEpoch);
+        var order = EpochOrder(data.Count, Epoch);
+        var skip = IterationsDoneInEpoch;
+        var remaining = order.Skip(skip * _config.BSeq).ToArray();
+        var tracking = _config.TrackEfficiency && Epoch == _config.TrackEpoch;
+        var timings = new List<IterationTiming>();
+        var meter = new EpochMetrics(_config.Tasks);
+
+        Net.train();
+        using var pipeline = new BatchPipeline(data, remaining, _config.BSeq, train: true, _config.NWorker, capacity: 2);
+        var pending = new PendingBatch();
+        var timing = new IterationTiming();
+        var clock = Stopwatch.StartNew();
+        var iteration = skip;
+        using var groups = pipeline.Groups().GetEnumerator();
+        while (true)
+        {
+            var waitStart = clock.Elapsed;
+            if (!groups.MoveNext())
+            {
+                break;
+            }
+            var group = groups.Current;
+            if (pending.Count == 0)
+            {
+                timing = new IterationTiming { Start = waitStart };
+            }
+            timing.DataWait += clock.Elapsed - waitStart;
+
+            var selectStart = clock.Elapsed;
+            SelectInto(pending, group, LoaderIterationSeed(Epoch, iteration));
+            timing.Selection += clock.Elapsed - selectStart;
+            iteration++;
+
+            var isLast = iteration == iterationsPerEpoch;
+            if (pending.Count < _config.B && !isLast)
+            {
+                continue;
+            }
+
+            // LR from the schedule at data-loader iteration data_it + 1, as the official loop does.
+            LearningRate = schedule.At((long)Epoch * iterationsPerEpoch + iteration - 1);
+            foreach (var groupParams in _optimizer.ParamGroups)
+            {
+                groupParams.LearningRate = LearningRate;
+            }
+
+            using (var scope = NewDisposeScope())
+            {
+                torch.manual_seed(StepSeed(Step));
+                _optimizer.zero_grad();
+                var forwardStart = clock.Elapsed;
+                var (patches, positions, labels) = pending.Assemble(_device);
+                var predictions = Net.call(patches, positions);
+                var (total, perTask) = Losses.Compute(predictions, labels, _config.Tasks, _config.Eps);
+                total.backward();
+                timing.ForwardBackward = clock.Elapsed - forwardStart;
+                var optimizerStart = clock.Elapsed;
+                _optimizer.step();
+                timing.Optimizer = clock.Elapsed - optimizerStart;
+                meter.Add(predictions, labels, perTask);
+                Progress?.Report(new PassProgress("train", Epoch, iteration, iterationsPerEpoch, total.item<float>()));
+            }
+            timing.End = clock.Elapsed;
+            timing.Images = pending.Count;
+            timings.Add(timing);
+            pending.Clear();
+            Step++;
+            IterationsDoneInEpoch = iteration;
+
+            if (cancel.IsCancellationRequested && !isLast)
+            {
+                return meter.Compute();
+            }
+        }
+
+        if (tracking)
+        {
+            Efficiency = Summarise(timings);
+        }
+        Epoch++;
+        IterationsDoneInEpoch = 0;
+        return meter.Compute();
+    }
+
+    /// <summary>Evaluates on <paramref name="data"/> without gradients (evaluation mode, IPS as in training).</summary>
+    public Dictionary<string, TaskScores> Evaluate(IIpsDataset data)
+    {
+        RequireData(data, "test");
+        var iterations = IterationsPerEpoch(data.Count);
+        var meter = new EpochMetrics(_config.Tasks);
+        Net.eval();
+        using var pipeline = new BatchPipeline(data, Enumerable.Range(0, data.Count).ToArray(), _config.BSeq, train: false, _config.NWorker, capacity: 2);
+        var pending = new PendingBatch();
+        var iteration = 0;
+        foreach (var group in pipeline.Groups())
+        {
+            SelectInto(pending, group, LoaderIterationSeed(-1, iteration));
+            iteration++;
+            if (pending.Count < _config.B && iteration != iterations)
+            {
+                continue;
+            }
+            using (var scope = NewDisposeScope())
+            using (no_grad())
+            {
+                var (patches, positions, labels) = pending.Assemble(_device);
+                var predictions = Net.call(patches, positions);
+                var (total, perTask) = Losses.Compute(predictions, labels, _config.Tasks, _config.Eps);
+                meter.Add(predictions, labels, perTask);
+                // Evaluation follows the epoch just trained, so it reports that epoch's number.
+                Progress?.Report(new PassProgress("test", Math.Max(0, Epoch - 1), iteration, iterations, total.item<float>()));
+            }
+            pending.Clear();
+        }
+        return meter.Compute();
+    }
+
+    /// <summary>Writes the model, optimiser, counters and config to <paramref name="path"/> atomically.</summary>
+    public void SaveCheckpoint(string path, CheckpointState extra) =>
+        Checkpoint.Save(path, Net, _optimizer, _config, extra with { Epoch = Epoch, IterationsDoneInEpoch = IterationsDoneInEpoch, Step = Step });
+
+    /// <summary>Restores the model, optimiser and counters from a checkpoint written by <see cref="SaveCheckpoint"/>.</summary>
+    public CheckpointState LoadCheckpoint(string path)
+    {
+        var state = Checkpoint.Load(path, Net, _optimizer);
+        Epoch = state.Epoch;
+        IterationsDoneInEpoch = state.IterationsDoneInEpoch;
+        Step = state.Step;
+        return state;
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _optimizer.Dispose();
+        Net.Dispose();
+    }
+
+    /// <summary>Data-loader iterations per epoch: <c>ceil(n / B_seq)</c>.</summary>
+    public int IterationsPerEpoch(int examples) => (examples + _config.BSeq - 1) / _config.BSeq;
+
+    /// <summary>The order in which epoch <paramref name="epoch"/> visits the training set: a seeded shuffle.</summary>
+    internal int[] EpochOrder(int count, int epoch)
+    {
+        var order = Enumerable.Range(0, count).ToArray();
+        new Random((int)(Seeds.Mix(_config.Seed, epoch, 0x5EED) & int.MaxValue)).Shuffle(order);
+        return order;
+    }
+
+    /// <summary>
+    /// Runs IPS on one data-loader group and appends the selections to <paramref name="pending"/>. The samples
+    /// are disposed here: after selection only their M selected patches are needed.
+    /// </summary>
+    private void SelectInto(PendingBatch pending, IReadOnlyList<IpsSample> group, long seed)
+    {
+        var sources = new List<IPatchSource>(group.Count);
+        try
+        {
+            foreach (var sample in group)
+            {
+                // Eager modes put the whole image on the device first; lazy mode leaves it in host memory.
+                sources.Add(_mode == LoadingMode.Lazy ? sample.Patches : OnDevice(sample.Patches));
+            }
+            using var generator = new Generator((ulong)seed);
+            var selection = _selector.Select(sources, _device, generator);
+            pending.Add(selection, group);
+        }
+        finally
+        {
+            if (_mode != LoadingMode.Lazy)
+            {
+                foreach (var source in sources)
+                {
+                    source.Dispose();
+                }
+            }
+            foreach (var sample in group)
+            {
+                sample.Dispose();
+            }
+        }
+    }
+
+    private IPatchSource OnDevice(IPatchSource source)
+    {
+        using var scope = NewDisposeScope();
+        var all = source.Read(0, source.Count).to(_device).MoveToOuterDisposeScope();
+        return TensorPatchSource.FromPatches(all);
+    }
+
+    private EfficiencyReport Summarise(List<IterationTiming> timings)
+    {
+        // First and last iteration excluded, as in the official efficiency tracking.
+        var kept = timings.Count > 2 ? timings.Skip(1).Take(timings.Count - 2).ToList() : timings;
+        double Mean(Func<IterationTiming, TimeSpan> pick) => kept.Count == 0 ? 0 : kept.Average(t => pick(t).TotalMilliseconds);
+        var seconds = kept.Sum(t => (t.End - t.Start).TotalSeconds);
+        var onGpu = _device.type == DeviceType.CUDA;
+        var peak = onGpu ? Native.GpuMemory.UsedBytes(_device.index < 0 ? 0 : _device.index) : ProcessMemory.PeakResidentBytes();
+        return new EfficiencyReport(
+            kept.Count,
+            Mean(t => t.End - t.Start),
+            Mean(t => t.DataWait),
+            Mean(t => t.Selection),
+            Mean(t => t.ForwardBackward),
+            Mean(t => t.Optimizer),
+            peak,
+            onGpu ? "GPU memory in use (NVML)" : "process peak resident memory",
+            seconds > 0 ? kept.Sum(t => t.Images) / seconds : 0);
+    }
+
+    private void RequireData(IIpsDataset data, string what)
+    {
+        if (data.Count == 0)
+        {
+            throw new ArgumentException($"config {Path.GetFileName(_config.Source)}: the {what} set is empty.");
+        }
+    }
+
+    private long StepSeed(long step) => Seeds.Mix(_config.Seed, step, 0x57E9);
+
+    private long LoaderIterationSeed(int epoch, int iteration) => Seeds.Mix(_config.Seed, epoch, iteration, 0x1D5);
+
+    private sealed class IterationTiming
+    {
+        public TimeSpan Start { get; init; }
+        public TimeSpan End { get; set; }
+        public TimeSpan DataWait { get; set; }
+        public TimeSpan Selection { get; set; }
+        public TimeSpan ForwardBackward { get; set; }
+        public TimeSpan Optimizer { get; set; }
+        public int Images { get; set; }
+    }
+}
