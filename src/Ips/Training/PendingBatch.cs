@@ -13,6 +13,7 @@ internal sealed class PendingBatch
 {
     private readonly List<Tensor> _patches = new();
     private readonly List<Tensor> _positions = new();
+    private readonly List<Tensor> _indices = new();
     private readonly Dictionary<string, List<Tensor>> _labels = new();
 
     /// <summary>Images collected so far.</summary>
@@ -26,6 +27,7 @@ internal sealed class PendingBatch
         {
             _positions.Add(positions.detach());
         }
+        _indices.Add(selection.Indices.cpu());
         selection.Dispose();
         foreach (var sample in group)
         {
@@ -53,15 +55,19 @@ internal sealed class PendingBatch
         return (patches.to(device), positions?.to(device), labels);
     }
 
+    /// <summary>Original indices of the selected patches, <c>[B, M]</c> on the CPU, in batch order.</summary>
+    public Tensor SelectedIndices() => cat(_indices, 0);
+
     /// <summary>Disposes what was collected and starts over.</summary>
     public void Clear()
     {
-        foreach (var tensor in _patches.Concat(_positions).Concat(_labels.Values.SelectMany(l => l)))
+        foreach (var tensor in _patches.Concat(_positions).Concat(_indices).Concat(_labels.Values.SelectMany(l => l)))
         {
             tensor.Dispose();
         }
         _patches.Clear();
         _positions.Clear();
+        _indices.Clear();
         _labels.Clear();
         Count = 0;
     }

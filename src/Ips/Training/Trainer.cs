@@ -59,6 +59,12 @@ public sealed class Trainer : IDisposable
     /// <summary>Efficiency figures of the tracked epoch, once it has run with <c>track_efficiency: true</c>.</summary>
     public EfficiencyReport? Efficiency { get; private set; }
 
+    /// <summary>
+    /// Called after each backward pass, before the optimiser step, with the batch's selected patch indices
+    /// <c>[B, M]</c>: lets tests compare selections and gradients across loading modes.
+    /// </summary>
+    internal Action<Tensor, IpsNet>? AfterBackward { get; set; }
+
     /// <summary>Reports progress after each data-loader iteration.</summary>
     public IProgress<PassProgress>? Progress { get; set; }
 
@@ -128,6 +134,10 @@ public sealed class Trainer : IDisposable
                 var (total, perTask) = Losses.Compute(predictions, labels, _config.Tasks, _config.Eps);
                 total.backward();
                 timing.ForwardBackward = clock.Elapsed - forwardStart;
+                if (AfterBackward is { } inspect)
+                {
+                    inspect(pending.SelectedIndices(), Net);
+                }
                 var optimizerStart = clock.Elapsed;
                 _optimizer.step();
                 timing.Optimizer = clock.Elapsed - optimizerStart;
