@@ -9,6 +9,8 @@ app.Configure(config =>
     config.SetExceptionHandler(UserErrors.Handle);
     config.AddCommand<DoctorCommand>("doctor")
         .WithDescription("Report the .NET, TorchSharp and libtorch versions, threads, devices and the libtorch compatibility fix.");
+    config.AddCommand<DemoCommand>("demo")
+        .WithDescription("The worked example: fetch MNIST, generate a small Megapixel MNIST, train, evaluate, predict with attention maps.");
     config.AddCommand<TrainCommand>("train")
         .WithDescription("Train on the config's data set, with progress, logs and resumable checkpoints.");
     config.AddCommand<EvaluateCommand>("evaluate")

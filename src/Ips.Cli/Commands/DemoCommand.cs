@@ -1,0 +1,185 @@
+using System.ComponentModel;
+using System.Diagnostics;
+using System.Globalization;
+using Ips.Configuration;
+using Ips.Data;
+using Ips.Data.MegapixelMnist;
+using Ips.Data.Mnist;
+using Ips.Imaging;
+using Ips.Inference;
+using Ips.Training;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Ips.Cli.Commands;
+
+/// <summary>Options of <c>ips demo</c>.</summary>
+public sealed class DemoSettings : CommandSettings
+{
+    [CommandOption("--config <FILE>")]
+    [Description("The small Megapixel MNIST config to train.")]
+    [DefaultValue("configs/mnist-small.yml")]
+    public string Config { get; init; } = "configs/mnist-small.yml";
+
+    [CommandOption("--set <KEY=VALUE>")]
+    [Description("Override a config key; repeatable.")]
+    public string[] Set { get; init; } = [];
+
+    [CommandOption("--run-dir <DIR>")]
+    [Description("Where the run, its checkpoints and the prediction pictures go.")]
+    [DefaultValue("runs/demo")]
+    public string RunDir { get; init; } = "runs/demo";
+
+    [CommandOption("--n-train <N>")]
+    [Description("Training images to generate.")]
+    [DefaultValue(2000)]
+    public int NTrain { get; init; } = 2000;
+
+    [CommandOption("--n-test <N>")]
+    [Description("Test images to generate.")]
+    [DefaultValue(300)]
+    public int NTest { get; init; } = 300;
+
+    [CommandOption("--n-noise <N>")]
+    [Description("Noise scribbles per canvas.")]
+    [DefaultValue(3)]
+    public int NNoise { get; init; } = 3;
+
+    [CommandOption("--predict <N>")]
+    [Description("Test images to predict and draw attention maps for.")]
+    [DefaultValue(4)]
+    public int Predict { get; init; } = 4;
+
+    [CommandOption("--device <DEVICE>")]
+    [Description("auto, cpu, cuda or cuda:N.")]
+    [DefaultValue("auto")]
+    public string Device { get; init; } = "auto";
+
+    [CommandOption("--plain")]
+    [Description("Plain progress lines instead of live bars.")]
+    public bool Plain { get; init; }
+}
+
+/// <summary>
+/// <c>ips demo</c>: the worked example, end to end on a CPU in minutes: fetch MNIST, generate a small Megapixel
+/// MNIST, train the small config, evaluate, and predict a few test images with attention pictures.
+/// </summary>
+public sealed class DemoCommand : Command<DemoSettings>
+{
+    /// <inheritdoc />
+    protected override int Execute(CommandContext context, DemoSettings settings, CancellationToken cancellationToken)
+    {
+        var clock = Stopwatch.StartNew();
+        var device = Native.TorchRuntime.ResolveDevice(settings.Device);
+        var config = ConfigLoader.Load(settings.Config, settings.Set);
+        var plain = settings.Plain || Console.IsOutputRedirected || Environment.GetEnvironmentVariable("CI") is not null;
+
+        Step(1, "MNIST digits");
+        var mnist = MnistFetcher.EnsureAvailable(MnistFetcher.DefaultCacheDir(), userDir: null);
+        AnsiConsole.MarkupLine($"  IDX files in [blue]{Markup.Escape(mnist)}[/]");
+
+        Step(2, "Megapixel MNIST");
+        var canvas = config.PatchSize![0] * (int)Math.Round(Math.Sqrt(config.N ?? 0));
+        var options = new MegapixelMnistOptions
+        {
+            NTrain = settings.NTrain, NTest = settings.NTest, Width = canvas, Height = canvas,
+            Noise = settings.NNoise > 0, NNoise = settings.NNoise, Seed = config.Seed,
+        };
+        EnsureDataset(config.DataDir, options, mnist, cancellationToken);
+        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "  {0} training and {1} test canvases of {2}x{2} in [blue]{3}[/]",
+            options.NTrain, options.NTest, canvas, Markup.Escape(config.DataDir));
+
+        Step(3, $"training {Path.GetFileName(config.Source)} for {config.NEpoch} epochs");
+        if (Directory.Exists(settings.RunDir))
+        {
+            Directory.Delete(settings.RunDir, recursive: true);
+        }
+        using (var run = TrainingRun.Start(settings.RunDir, config, device))
+        {
+            var train = DatasetCatalog.Open(config, train: true);
+            var test = DatasetCatalog.Open(config, train: false);
+            while (!run.IsComplete)
+            {
+                var report = EpochProgress.Run(plain, run, train, test, cancellationToken)
+                    ?? throw new OperationCanceledException("demo stopped");
+                var majority = report.Record.Test![config.Tasks[0].Name];
+                AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
+                    "  epoch {0,2}/{1}: train loss {2:F3}, test {3} {4} {5:P1}  [grey]({6:F0} s)[/]",
+                    report.Record.Epoch, config.NEpoch, report.Record.Train.Values.Average(s => s.Loss),
+                    Markup.Escape(config.Tasks[0].Name), config.Tasks[0].Metric, majority.Metric, clock.Elapsed.TotalSeconds);
+            }
+        }
+
+        Step(4, "evaluating the final model on the test set");
+        var weights = Path.Combine(settings.RunDir, TrainingRun.LastCheckpoint);
+        var finalScores = EvaluateFinal(config, weights, device);
+        var table = new Table().AddColumn("task").AddColumn("metric").AddColumn("test");
+        foreach (var task in config.Tasks)
+        {
+            table.AddRow(task.Name, task.Metric, finalScores[task.Name].Metric.ToString("P1", CultureInfo.InvariantCulture));
+        }
+        AnsiConsole.Write(table);
+
+        Step(5, $"predicting {settings.Predict} test images");
+        var predictions = PredictSamples(config, weights, device, settings);
+        foreach (var (prediction, truth) in predictions)
+        {
+            var majority = prediction.Probabilities[config.Tasks[0].Name];
+            var guess = Array.IndexOf(majority, majority.Max());
+            AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "  {0}: majority {1} (p {2:F2}), truth {3}; attention map [blue]{4}[/]",
+                Markup.Escape(Path.GetFileName(prediction.Input)), guess, majority.Max(), truth, Markup.Escape(prediction.AttentionMap ?? "-"));
+        }
+
+        var accuracy = finalScores[config.Tasks[0].Name].Metric;
+        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
+            "[bold]demo done:[/] {0} test accuracy {1:P1} (chance is about 10%) in {2:F0} s wall time; run in [blue]{3}[/]",
+            Markup.Escape(config.Tasks[0].Name), accuracy, clock.Elapsed.TotalSeconds, Markup.Escape(settings.RunDir));
+        return 0;
+    }
+
+    private static void Step(int number, string title) =>
+        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "[bold]{0}/5[/] {1}", number, Markup.Escape(title));
+
+    /// <summary>Generates the data set unless the directory already holds one made with the same options.</summary>
+    private static void EnsureDataset(string directory, MegapixelMnistOptions options, string mnist, CancellationToken cancel)
+    {
+        if (File.Exists(Path.Combine(directory, MegapixelMnistParameters.FileName)))
+        {
+            var existing = MegapixelMnistParameters.Read(directory);
+            if (existing.NTrain == options.NTrain && existing.NTest == options.NTest && existing.Width == options.Width &&
+                existing.Height == options.Height && existing.NNoise == options.NNoise && existing.Noise == options.Noise && existing.Seed == options.Seed)
+            {
+                return;
+            }
+        }
+        MegapixelMnistGenerator.WriteDataset(directory, IdxReader.Load(mnist, train: true), IdxReader.Load(mnist, train: false), options, progress: null, cancel);
+    }
+
+    private static Dictionary<string, TaskScores> EvaluateFinal(IpsConfig config, string weights, TorchSharp.torch.Device device)
+    {
+        using var trainer = new Trainer(config, device);
+        Predictor.LoadWeights(trainer.Net, weights);
+        return trainer.Evaluate(DatasetCatalog.Open(config, train: false));
+    }
+
+    /// <summary>Saves a few test canvases as PNG files and predicts them through the same path as <c>ips predict</c>.</summary>
+    private static List<(Prediction Prediction, int Truth)> PredictSamples(IpsConfig config, string weights, TorchSharp.torch.Device device, DemoSettings settings)
+    {
+        var parameters = MegapixelMnistParameters.Read(config.DataDir);
+        var split = MegapixelMnistSplit.Read(Path.Combine(config.DataDir, parameters.TestFile));
+        var pictures = Path.Combine(settings.RunDir, "predictions");
+        Directory.CreateDirectory(pictures);
+        using var predictor = new Predictor(config, weights, device);
+        var results = new List<(Prediction, int)>();
+        for (var i = 0; i < Math.Min(settings.Predict, split.Samples.Count); i++)
+        {
+            var png = Path.Combine(pictures, $"test-{i}.png");
+            using (var canvas = split.Render(i))
+            {
+                ImageFile.SaveGray(canvas, png);
+            }
+            results.Add((predictor.Predict(png, pictures), split.Samples[i].Majority));
+        }
+        return results;
+    }
+}
