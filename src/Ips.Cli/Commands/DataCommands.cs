@@ -24,27 +24,19 @@ public sealed class MnistDataCommand : Command<MnistDataSettings>
 {
     protected override int Execute(CommandContext context, MnistDataSettings settings, CancellationToken cancellationToken)
     {
-        try
+        var directory = MnistFetcher.EnsureAvailable(settings.Cache ?? MnistFetcher.DefaultCacheDir(), settings.Dir);
+        var table = new Table().AddColumn("split").AddColumn("images").AddColumn("labels").AddColumn("directory");
+        foreach (var train in new[] { true, false })
         {
-            var directory = MnistFetcher.EnsureAvailable(settings.Cache ?? MnistFetcher.DefaultCacheDir(), settings.Dir);
-            var table = new Table().AddColumn("split").AddColumn("images").AddColumn("labels").AddColumn("directory");
-            foreach (var train in new[] { true, false })
-            {
-                var split = IdxReader.Load(directory, train);
-                table.AddRow(
-                    train ? "train" : "t10k",
-                    split.Count.ToString(CultureInfo.InvariantCulture) + " x 28 x 28",
-                    split.Labels.Length.ToString(CultureInfo.InvariantCulture),
-                    Markup.Escape(directory));
-            }
-            AnsiConsole.Write(table);
-            return 0;
+            var split = IdxReader.Load(directory, train);
+            table.AddRow(
+                train ? "train" : "t10k",
+                split.Count.ToString(CultureInfo.InvariantCulture) + " x 28 x 28",
+                split.Labels.Length.ToString(CultureInfo.InvariantCulture),
+                Markup.Escape(directory));
         }
-        catch (Exception error) when (error is IOException or InvalidOperationException or UnauthorizedAccessException)
-        {
-            AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(error.Message)}");
-            return 1;
-        }
+        AnsiConsole.Write(table);
+        return 0;
     }
 }
 
@@ -132,47 +124,39 @@ public sealed class MegapixelMnistDataCommand : Command<MegapixelMnistDataSettin
     protected override int Execute(CommandContext context, MegapixelMnistDataSettings settings, CancellationToken cancellationToken)
     {
         var options = settings.ToOptions();
-        try
+        var mnistDir = MnistFetcher.EnsureAvailable(settings.Cache ?? MnistFetcher.DefaultCacheDir(), settings.Mnist);
+        var mnistTrain = IdxReader.Load(mnistDir, train: true);
+        var mnistTest = IdxReader.Load(mnistDir, train: false);
+        var total = options.NTrain + options.NTest;
+        var stopwatch = System.Diagnostics.Stopwatch.StartNew();
+        if (settings.Plain || Console.IsOutputRedirected)
         {
-            var mnistDir = MnistFetcher.EnsureAvailable(settings.Cache ?? MnistFetcher.DefaultCacheDir(), settings.Mnist);
-            var mnistTrain = IdxReader.Load(mnistDir, train: true);
-            var mnistTest = IdxReader.Load(mnistDir, train: false);
-            var total = options.NTrain + options.NTest;
-            var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-            if (settings.Plain || Console.IsOutputRedirected)
+            var step = Math.Max(1, total / 10);
+            var progress = new LineProgress(done =>
             {
-                var step = Math.Max(1, total / 10);
-                var progress = new LineProgress(done =>
+                if (done % step == 0 || done == total)
                 {
-                    if (done % step == 0 || done == total)
-                    {
-                        Console.WriteLine($"generated {done}/{total} images");
-                    }
-                });
-                MegapixelMnistGenerator.WriteDataset(settings.OutDir, mnistTrain, mnistTest, options, progress, cancellationToken);
-            }
-            else
-            {
-                AnsiConsole.Progress()
-                    .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
-                    .Start(progressContext =>
-                    {
-                        var task = progressContext.AddTask("Megapixel MNIST", maxValue: Math.Max(1, total));
-                        var progress = new LineProgress(done => task.Value = done);
-                        MegapixelMnistGenerator.WriteDataset(settings.OutDir, mnistTrain, mnistTest, options, progress, cancellationToken);
-                        task.Value = task.MaxValue;
-                    });
-            }
-            Console.WriteLine(
-                $"wrote {options.NTrain} training and {options.NTest} test images of {options.Height}x{options.Width} to {settings.OutDir} " +
-                $"in {stopwatch.Elapsed.TotalSeconds:F1} s");
-            return 0;
+                    Console.WriteLine($"generated {done}/{total} images");
+                }
+            });
+            MegapixelMnistGenerator.WriteDataset(settings.OutDir, mnistTrain, mnistTest, options, progress, cancellationToken);
         }
-        catch (Exception error) when (error is IOException or InvalidOperationException or UnauthorizedAccessException or ArgumentException)
+        else
         {
-            AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(error.Message)}");
-            return 1;
+            AnsiConsole.Progress()
+                .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new RemainingTimeColumn())
+                .Start(progressContext =>
+                {
+                    var task = progressContext.AddTask("Megapixel MNIST", maxValue: Math.Max(1, total));
+                    var progress = new LineProgress(done => task.Value = done);
+                    MegapixelMnistGenerator.WriteDataset(settings.OutDir, mnistTrain, mnistTest, options, progress, cancellationToken);
+                    task.Value = task.MaxValue;
+                });
         }
+        Console.WriteLine(
+            $"wrote {options.NTrain} training and {options.NTest} test images of {options.Height}x{options.Width} to {settings.OutDir} " +
+            $"in {stopwatch.Elapsed.TotalSeconds:F1} s");
+        return 0;
     }
 
     /// <summary>Reports synchronously on the generating thread.</summary>

