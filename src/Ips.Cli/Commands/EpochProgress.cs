@@ -12,17 +12,30 @@ internal static class EpochProgress
     public static EpochReport? Run(bool plain, TrainingRun run, IIpsDataset train, IIpsDataset test, CancellationToken cancel)
     {
         var epochs = run.Config.NEpoch;
+        var pass = System.Diagnostics.Stopwatch.StartNew();
+        var phase = "";
+        // Iterations per second over the current pass (train or test), restarted when the phase changes.
+        double Rate(PassProgress p)
+        {
+            if (p.Phase != phase)
+            {
+                phase = p.Phase;
+                pass.Restart();
+            }
+            return p.Done / Math.Max(pass.Elapsed.TotalSeconds, 1e-3);
+        }
         if (plain)
         {
             var lastPrinted = DateTime.MinValue;
             run.Trainer.Progress = new SyncProgress<PassProgress>(p =>
             {
                 // A line at most every 10 s, plus the end of each pass, keeps CI logs short.
+                var rate = Rate(p);
                 if (p.Done == p.Total || DateTime.UtcNow - lastPrinted > TimeSpan.FromSeconds(10))
                 {
                     lastPrinted = DateTime.UtcNow;
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"epoch {p.Epoch + 1}/{epochs} {p.Phase} {p.Done}/{p.Total} loss {p.Loss:F4}"));
+                        $"epoch {p.Epoch + 1}/{epochs} {p.Phase} {p.Done}/{p.Total} loss {p.Loss:F4} {rate:F2} it/s"));
                 }
             });
             return run.RunEpoch(train, test, cancel);
@@ -41,13 +54,14 @@ internal static class EpochProgress
                 run.Trainer.Progress = new SyncProgress<PassProgress>(p =>
                 {
                     var task = p.Phase == "train" ? trainTask : testTask;
+                    var rate = Rate(p);
                     if (!task.IsStarted)
                     {
                         task.StartTask();
                     }
                     task.MaxValue = p.Total;
                     task.Value = p.Done;
-                    task.Description = string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch + 1}/{epochs} {p.Phase} loss {p.Loss:F3}");
+                    task.Description = string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch + 1}/{epochs} {p.Phase} loss {p.Loss:F3}, {rate:F2} it/s");
                     if (p.Phase == "train")
                     {
                         overall.Value = p.Epoch + (double)p.Done / p.Total;
