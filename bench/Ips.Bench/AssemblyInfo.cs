@@ -1,0 +1,4 @@
+using System.Runtime.CompilerServices;
+
+[assembly: InternalsVisibleTo("Ips.Cli")]
+[assembly: InternalsVisibleTo("Ips.Tests")]

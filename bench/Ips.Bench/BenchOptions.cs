@@ -1,0 +1,83 @@
+namespace Ips.Bench;
+
+/// <summary>The parts of <c>ips bench</c>: memory against image size, time per iteration, efficiency against the machine.</summary>
+[Flags]
+public enum BenchParts
+{
+    /// <summary>No part.</summary>
+    None = 0,
+
+    /// <summary>Peak memory of one training step against N, with IPS and with the all-patches baseline.</summary>
+    Memory = 1,
+
+    /// <summary>Time per iteration on the Megapixel MNIST config and selection with and without identical-patch reuse.</summary>
+    Time = 2,
+
+    /// <summary>Encoder GFLOP/s during selection and training beside the machine's matmul peak.</summary>
+    Efficiency = 4,
+
+    /// <summary>All three parts.</summary>
+    All = Memory | Time | Efficiency,
+}
+
+/// <summary>How a benchmark run is set up.</summary>
+/// <param name="Quick">Small sizes for a smoke run (well under a minute on 2 cores).</param>
+/// <param name="Device">auto, cpu, cuda or cuda:N.</param>
+/// <param name="Parts">Which parts to run; efficiency needs the time part's figures and runs it too.</param>
+/// <param name="MemoryBudgetBytes">The baseline (all N patches) is not run, or is stopped, beyond this peak.</param>
+/// <param name="Child">How to start a fresh child process of the harness (each memory measurement runs in one).</param>
+/// <param name="ConfigOverrides">Extra <c>KEY=VALUE</c> overrides of configs/mnist.yml for the time part.</param>
+/// <param name="Threads">libtorch intra-op threads; null keeps libtorch's default.</param>
+public sealed record BenchOptions(
+    bool Quick,
+    string Device,
+    BenchParts Parts,
+    long MemoryBudgetBytes,
+    ChildCommand Child,
+    IReadOnlyList<string> ConfigOverrides,
+    int? Threads)
+{
+    /// <summary>The default budget of the baseline: 4 GiB.</summary>
+    public const long DefaultBudgetBytes = 4L << 30;
+
+    /// <summary>Parses <c>memory,time,efficiency</c> (any order, <c>all</c> for all).</summary>
+    /// <exception cref="ArgumentException">An unknown part name.</exception>
+    public static BenchParts ParseParts(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var parts = BenchParts.None;
+        foreach (var name in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            parts |= name.ToLowerInvariant() switch
+            {
+                "memory" => BenchParts.Memory,
+                "time" => BenchParts.Time,
+                "efficiency" => BenchParts.Efficiency,
+                "all" => BenchParts.All,
+                _ => throw new ArgumentException($"--parts: unknown part '{name}'; expected a comma-separated list of memory, time, efficiency (or all)."),
+            };
+        }
+        if (parts == BenchParts.None)
+        {
+            throw new ArgumentException("--parts: name at least one of memory, time, efficiency.");
+        }
+        return parts;
+    }
+}
+
+/// <summary>The program and leading arguments that start the harness again, e.g. <c>dotnet Ips.Cli.dll</c>.</summary>
+/// <param name="FileName">Executable to start.</param>
+/// <param name="LeadingArguments">Arguments before <c>bench --child ...</c>.</param>
+public sealed record ChildCommand(string FileName, IReadOnlyList<string> LeadingArguments)
+{
+    /// <summary>
+    /// The command that started this process: its apphost, or <c>dotnet</c> followed by the entry assembly when it
+    /// runs through the muxer.
+    /// </summary>
+    public static ChildCommand OfCurrentProcess(string entryAssemblyPath)
+    {
+        var host = Environment.ProcessPath ?? "dotnet";
+        var isMuxer = Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
+        return isMuxer ? new ChildCommand(host, [entryAssemblyPath]) : new ChildCommand(host, []);
+    }
+}

@@ -1,0 +1,209 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+
+namespace Ips.Bench;
+
+/// <summary>Everything one <c>ips bench</c> run measured; written as JSON by <c>--out</c>.</summary>
+public sealed record BenchReport
+{
+    /// <summary>When the run started (UTC, ISO 8601).</summary>
+    public string Date { get; init; } = "";
+
+    /// <summary>The machine and runtime the figures come from.</summary>
+    public MachineInfo Machine { get; init; } = new();
+
+    /// <summary>Whether the small smoke-run sizes were used.</summary>
+    public bool Quick { get; init; }
+
+    /// <summary>Part 1, or null when not run.</summary>
+    public MemoryPart? Memory { get; init; }
+
+    /// <summary>Part 2, or null when not run.</summary>
+    public TimePart? Time { get; init; }
+
+    /// <summary>Part 3, or null when not run.</summary>
+    public EfficiencyPart? Efficiency { get; init; }
+
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary>The report as indented snake_case JSON.</summary>
+    public string ToJson() => JsonSerializer.Serialize(this, Json);
+
+    /// <summary>Reads a report written by <see cref="ToJson"/>.</summary>
+    /// <exception cref="InvalidDataException">The text is not such a report.</exception>
+    public static BenchReport FromJson(string json, string source)
+    {
+        try
+        {
+            return JsonSerializer.Deserialize<BenchReport>(json, Json)
+                ?? throw new InvalidDataException($"{source}: the JSON is null, not a benchmark report.");
+        }
+        catch (JsonException error)
+        {
+            throw new InvalidDataException($"{source}: not a benchmark report ({error.Message}).", error);
+        }
+    }
+}
+
+/// <summary>The machine and runtime of a run.</summary>
+public sealed record MachineInfo
+{
+    /// <summary>Device the benchmarks ran on (cpu, cuda:0).</summary>
+    public string Device { get; init; } = "";
+
+    /// <summary>GPU name when the device is one.</summary>
+    public string? Gpu { get; init; }
+
+    /// <summary>Logical processors the OS reports.</summary>
+    public int Cores { get; init; }
+
+    /// <summary>libtorch intra-op threads.</summary>
+    public int TorchThreads { get; init; }
+
+    /// <summary>Physical memory, bytes.</summary>
+    public long MemoryBytes { get; init; }
+
+    /// <summary>CPU model from /proc/cpuinfo when readable.</summary>
+    public string Cpu { get; init; } = "";
+
+    /// <summary>libtorch version.</summary>
+    public string Libtorch { get; init; } = "";
+}
+
+/// <summary>Part 1: peak memory of one training step against the number of patches.</summary>
+public sealed record MemoryPart
+{
+    /// <summary>The baseline is not run beyond this peak (bytes).</summary>
+    public long BudgetBytes { get; init; }
+
+    /// <summary>What the peaks measure (process VmHWM, or GPU memory in use).</summary>
+    public string MemoryKind { get; init; } = "";
+
+    /// <summary>How the feature path was set up (M, I, D, feature width, source).</summary>
+    public string FeatureSetup { get; init; } = "";
+
+    /// <summary>How the image path was set up.</summary>
+    public string ImageSetup { get; init; } = "";
+
+    /// <summary>Feature path rows, smallest N first.</summary>
+    public List<MemoryRow> Features { get; init; } = [];
+
+    /// <summary>Image path rows, smallest image first.</summary>
+    public List<MemoryRow> Images { get; init; } = [];
+}
+
+/// <summary>One size of part 1: IPS and the all-patches baseline.</summary>
+public sealed record MemoryRow
+{
+    /// <summary>The size as people say it (N = 16k, 2000x2000).</summary>
+    public string Label { get; init; } = "";
+
+    /// <summary>Patches per image.</summary>
+    public int N { get; init; }
+
+    /// <summary>IPS: peak memory of the child process over one training step (bytes).</summary>
+    public long IpsPeakBytes { get; init; }
+
+    /// <summary>IPS: the step's peak above the memory in use just before it (bytes); null where the peak mark cannot be reset.</summary>
+    public long? IpsStepBytes { get; init; }
+
+    /// <summary>IPS: seconds of the step.</summary>
+    public double IpsSeconds { get; init; }
+
+    /// <summary>Baseline: peak (bytes) when measured.</summary>
+    public long? BaselinePeakBytes { get; init; }
+
+    /// <summary>Baseline: the step's peak above the memory in use before it.</summary>
+    public long? BaselineStepBytes { get; init; }
+
+    /// <summary>Baseline: seconds of the step when measured.</summary>
+    public double? BaselineSeconds { get; init; }
+
+    /// <summary>measured, or why not (exceeds budget: estimate; stopped at the budget).</summary>
+    public string BaselineStatus { get; init; } = "";
+}
+
+/// <summary>Part 2: time per training iteration on the Megapixel MNIST config and selection with/without reuse.</summary>
+public sealed record TimePart
+{
+    /// <summary>Config and overrides used.</summary>
+    public string Setup { get; init; } = "";
+
+    /// <summary>Images per optimiser step.</summary>
+    public int B { get; init; }
+
+    /// <summary>Patches per image.</summary>
+    public int N { get; init; }
+
+    /// <summary>Memory size.</summary>
+    public int M { get; init; }
+
+    /// <summary>Iteration size.</summary>
+    public int I { get; init; }
+
+    /// <summary>Iterations averaged (first and last excluded).</summary>
+    public int Iterations { get; init; }
+
+    /// <summary>Mean time per iteration, ms.</summary>
+    public double IterationMs { get; init; }
+
+    /// <summary>Waiting for the background loader, ms.</summary>
+    public double DataMs { get; init; }
+
+    /// <summary>IPS selection (no gradients), ms.</summary>
+    public double SelectionMs { get; init; }
+
+    /// <summary>Forward and backward over the M selected patches, ms.</summary>
+    public double ForwardBackwardMs { get; init; }
+
+    /// <summary>Optimiser step, ms.</summary>
+    public double OptimizerMs { get; init; }
+
+    /// <summary>Iteration minus selection, forward+backward and optimiser: data wait and bookkeeping, ms.</summary>
+    public double OutsideMs { get; init; }
+
+    /// <summary>Images per second over the averaged iterations.</summary>
+    public double ImagesPerSecond { get; init; }
+
+    /// <summary>Selection of one batch with identical-patch reuse, ms.</summary>
+    public double SelectionReuseMs { get; init; }
+
+    /// <summary>Selection of the same batch without reuse, ms.</summary>
+    public double SelectionNoReuseMs { get; init; }
+
+    /// <summary>Whether both modes selected exactly the same indices.</summary>
+    public bool SelectionsIdentical { get; init; }
+
+    /// <summary>Distinct patches over all patches of that batch (what reuse can save at most).</summary>
+    public double DistinctPatchShare { get; init; }
+}
+
+/// <summary>Part 3: efficiency against the machine.</summary>
+public sealed record EfficiencyPart
+{
+    /// <summary>Encoder forward FLOPs per patch (2 x conv/linear MACs, counted analytically).</summary>
+    public double EncoderMflopPerPatch { get; init; }
+
+    /// <summary>Encoder GFLOP/s during selection without reuse (B*N patches encoded).</summary>
+    public double SelectionGflops { get; init; }
+
+    /// <summary>Encoder-equivalent GFLOP/s during selection with reuse (same work credited, less done).</summary>
+    public double SelectionReuseEffectiveGflops { get; init; }
+
+    /// <summary>Encoder GFLOP/s during forward+backward (3 x forward FLOPs of B*M patches).</summary>
+    public double TrainingGflops { get; init; }
+
+    /// <summary>Measured float32 matmul throughput, GFLOP/s.</summary>
+    public double MatmulPeakGflops { get; init; }
+
+    /// <summary>Matrix side of the peak measurement.</summary>
+    public int MatmulSize { get; init; }
+
+    /// <summary>Share of an iteration outside selection, forward+backward and optimiser.</summary>
+    public double OutsideShare { get; init; }
+}

@@ -1,0 +1,88 @@
+using System.Globalization;
+using Ips.Native;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ips.Bench;
+
+/// <summary>The harness behind <c>ips bench</c>: runs the chosen parts and collects their figures in one report.</summary>
+public static class BenchRunner
+{
+    /// <summary>Runs the parts of <paramref name="options"/>, writing progress lines to <paramref name="log"/>.</summary>
+    public static BenchReport Run(BenchOptions options, TextWriter log)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(log);
+        var device = TorchRuntime.ResolveDevice(options.Device);
+        ApplyThreads(options.Threads);
+        var report = new BenchReport
+        {
+            Date = DateTime.UtcNow.ToString("yyyy-MM-dd HH:mm 'UTC'", CultureInfo.InvariantCulture),
+            Machine = Describe(device),
+            Quick = options.Quick,
+        };
+        if (options.Parts.HasFlag(BenchParts.Memory))
+        {
+            report = report with { Memory = new MemoryBench(options, log).Run(device.type == DeviceType.CUDA) };
+        }
+        if ((options.Parts & (BenchParts.Time | BenchParts.Efficiency)) != 0)
+        {
+            var (time, efficiency) = new TimeBench(options, log).Run(device, options.Parts.HasFlag(BenchParts.Efficiency));
+            report = report with { Time = time, Efficiency = efficiency };
+        }
+        return report;
+    }
+
+    /// <summary>The child side of a memory measurement: prints one <see cref="ProbeResult"/> line.</summary>
+    public static void RunChild(string spec, string device, int? threads, TextWriter output)
+    {
+        ArgumentNullException.ThrowIfNull(output);
+        var parsed = ProbeSpec.Parse(spec);
+        var resolved = TorchRuntime.ResolveDevice(device);
+        ApplyThreads(threads);
+        output.WriteLine(MemoryProbe.Run(parsed, resolved).ToLine());
+    }
+
+    private static void ApplyThreads(int? threads)
+    {
+        if (threads is { } count)
+        {
+            if (count <= 0)
+            {
+                throw new ArgumentException($"--threads {count}: expected a positive number of threads.");
+            }
+            torch.set_num_threads(count);
+        }
+    }
+
+    private static MachineInfo Describe(Device device)
+    {
+        var info = TorchRuntime.Describe();
+        string? gpu = null;
+        if (device.type == DeviceType.CUDA)
+        {
+            gpu = info.CudaDevices.Count > 0 ? info.CudaDevices[Math.Max(0, device.index)].Name : "CUDA";
+        }
+        return new MachineInfo
+        {
+            Device = device.ToString(),
+            Gpu = gpu,
+            Cores = Environment.ProcessorCount,
+            TorchThreads = torch.get_num_threads(),
+            MemoryBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
+            Cpu = CpuModel(),
+            Libtorch = info.LibtorchVersion,
+        };
+    }
+
+    private static string CpuModel()
+    {
+        const string cpuinfo = "/proc/cpuinfo";
+        if (!File.Exists(cpuinfo))
+        {
+            return "unknown CPU";
+        }
+        var line = File.ReadLines(cpuinfo).FirstOrDefault(l => l.StartsWith("model name", StringComparison.Ordinal));
+        return line is null ? "unknown CPU" : line[(line.IndexOf(':', StringComparison.Ordinal) + 1)..].Trim();
+    }
+}

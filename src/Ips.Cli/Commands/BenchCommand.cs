@@ -1,0 +1,84 @@
+using System.ComponentModel;
+using System.Globalization;
+using Ips.Bench;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Ips.Cli.Commands;
+
+/// <summary>Options of <c>ips bench</c>.</summary>
+public sealed class BenchSettings : CommandSettings
+{
+    [CommandOption("--quick")]
+    [Description("Small sizes for a smoke run (well under a minute on 2 cores).")]
+    public bool Quick { get; init; }
+
+    [CommandOption("--device <DEVICE>")]
+    [Description("auto (CUDA when available), cpu, cuda or cuda:N.")]
+    [DefaultValue("auto")]
+    public string Device { get; init; } = "auto";
+
+    [CommandOption("--out <FILE>")]
+    [Description("Write the figures as JSON to FILE.")]
+    public string? Out { get; init; }
+
+    [CommandOption("--parts <PARTS>")]
+    [Description("Comma-separated: memory, time, efficiency (efficiency runs the time part too).")]
+    [DefaultValue("memory,time,efficiency")]
+    public string Parts { get; init; } = "memory,time,efficiency";
+
+    [CommandOption("--budget-gib <GIB>")]
+    [Description("Memory budget of the all-patches baseline, GiB: not run (or stopped) beyond it.")]
+    [DefaultValue(4.0)]
+    public double BudgetGib { get; init; } = 4.0;
+
+    [CommandOption("--threads <N>")]
+    [Description("libtorch intra-op threads (default: libtorch's choice, one per core).")]
+    public int? Threads { get; init; }
+
+    [CommandOption("--set <KEY=VALUE>")]
+    [Description("Override a key of configs/mnist.yml for the time part, e.g. --set n_worker=2; repeatable.")]
+    public string[] Set { get; init; } = [];
+
+    [CommandOption("--child <SPEC>", IsHidden = true)]
+    public string? Child { get; init; }
+
+    /// <inheritdoc />
+    public override ValidationResult Validate() =>
+        BudgetGib > 0 ? ValidationResult.Success() : ValidationResult.Error("--budget-gib must be positive.");
+}
+
+/// <summary><c>ips bench</c>: memory against image size, time per iteration and efficiency, as tables and JSON.</summary>
+public sealed class BenchCommand : Command<BenchSettings>
+{
+    /// <inheritdoc />
+    protected override int Execute(CommandContext context, BenchSettings settings, CancellationToken cancellationToken)
+    {
+        if (settings.Child is { } spec)
+        {
+            BenchRunner.RunChild(spec, settings.Device, settings.Threads, Console.Out);
+            return 0;
+        }
+        var options = new BenchOptions(
+            settings.Quick,
+            settings.Device,
+            BenchOptions.ParseParts(settings.Parts),
+            (long)(settings.BudgetGib * (1L << 30)),
+            ChildCommand.OfCurrentProcess(typeof(BenchCommand).Assembly.Location),
+            settings.Set,
+            settings.Threads);
+        var report = BenchRunner.Run(options, Console.Error);
+        Console.Out.Write(BenchTables.Format(report));
+        if (settings.Out is { } path)
+        {
+            var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (directory is not null)
+            {
+                Directory.CreateDirectory(directory);
+            }
+            File.WriteAllText(path, report.ToJson());
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"figures written to {path}"));
+        }
+        return 0;
+    }
+}
