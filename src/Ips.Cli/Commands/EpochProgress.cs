@@ -14,16 +14,19 @@ internal static class EpochProgress
         var epochs = run.Config.NEpoch;
         var pass = System.Diagnostics.Stopwatch.StartNew();
         var phase = "";
-        // Iterations per second over the current pass (train or test), restarted when the phase changes.
+        var firstDone = 0;
+        // Iterations per second since the first report of the current pass (train or test); the first report of a
+        // pass only starts the clock, since the time before it is unknown here.
         double Rate(PassProgress p)
         {
             if (p.Phase != phase)
             {
-                phase = p.Phase;
+                (phase, firstDone) = (p.Phase, p.Done);
                 pass.Restart();
             }
-            return p.Done / Math.Max(pass.Elapsed.TotalSeconds, 1e-3);
+            return p.Done == firstDone ? 0 : (p.Done - firstDone) / pass.Elapsed.TotalSeconds;
         }
+
         if (plain)
         {
             var lastPrinted = DateTime.MinValue;
