@@ -6,13 +6,12 @@ namespace Ips.Patches;
 /// <summary>
 /// Patches held in one tensor, on whatever device that tensor lives: the device for eager loading, host memory for
 /// lazy loading. Either an image <c>[C, H, W]</c> with its <see cref="PatchGrid"/>, whose patches are cut out on each
-/// read from <c>unfold</c> views (the <c>[N, C, ph, pw]</c> tensor is never built), or ready patches
+/// read as views of the image and copied once (the <c>[N, C, ph, pw]</c> tensor is never built), or ready patches
 /// <c>[N, *shape]</c> such as a feature matrix. The source owns its tensor and disposes it.
 /// </summary>
 public sealed class TensorPatchSource : IPatchSource
 {
     private readonly Tensor _data;
-    private readonly Tensor? _windows; // image: [R, Q, C, ph, pw] view of _data
     private readonly PatchGrid? _grid;
     private bool _disposed;
 
@@ -39,9 +38,6 @@ public sealed class TensorPatchSource : IPatchSource
         else
         {
             PatchExtraction.CheckImageMatchesGrid(data, grid);
-            using var rows = data.unfold(1, grid.PatchHeight, grid.StrideY);  // [C, R, W, ph]
-            using var windows = rows.unfold(2, grid.PatchWidth, grid.StrideX); // [C, R, Q, ph, pw]
-            _windows = windows.permute(1, 2, 0, 3, 4);                         // [R, Q, C, ph, pw]
             Count = grid.Count;
             PatchShape = [data.shape[0], grid.PatchHeight, grid.PatchWidth];
         }
@@ -84,14 +80,13 @@ public sealed class TensorPatchSource : IPatchSource
                 nameof(start), $"patches {start} .. {start + count - 1} are outside 0 .. {Count - 1}");
         }
 
-        if (_windows is null)
+        if (_grid is null)
         {
             using var slice = _data.narrow(0, start, count);
             return slice.clone();
         }
 
-        using var indices = arange(start, start + count, dtype: ScalarType.Int64, device: _data.device);
-        return CutWindows(indices);
+        return CutWindows(Enumerable.Range(start, count).Select(i => (long)i).ToArray());
     }
 
     /// <inheritdoc />
@@ -106,8 +101,12 @@ public sealed class TensorPatchSource : IPatchSource
             }
         }
 
+        if (_grid is not null)
+        {
+            return CutWindows(indices);
+        }
         using var positions = tensor(indices.ToArray(), dtype: ScalarType.Int64, device: _data.device);
-        return _windows is null ? _data.index_select(0, positions) : CutWindows(positions);
+        return _data.index_select(0, positions);
     }
 
     /// <summary>
@@ -131,16 +130,24 @@ public sealed class TensorPatchSource : IPatchSource
         }
 
         _disposed = true;
-        _windows?.Dispose();
         _data.Dispose();
     }
 
-    // Row-major index i is window (i / Q, i % Q); advanced indexing copies exactly the chosen windows.
-    private Tensor CutWindows(Tensor indices)
+    // One narrow view per window and a single stack: exactly the chosen windows are copied, never the image.
+    // (Advanced indexing into a strided unfold view was measured to grow memory with the image size.)
+    private Tensor CutWindows(ReadOnlySpan<long> indices)
     {
-        long cols = _grid!.Cols;
-        using var rows = indices.div(cols, rounding_mode: RoundingMode.floor);
-        using var columns = indices.remainder(cols);
-        return _windows!.index(TensorIndex.Tensor(rows), TensorIndex.Tensor(columns)); // [k, C, ph, pw]
+        if (indices.IsEmpty)
+        {
+            return empty([0, .. PatchShape], dtype: _data.dtype, device: _data.device);
+        }
+        using var scope = NewDisposeScope();
+        var windows = new Tensor[indices.Length];
+        for (var i = 0; i < indices.Length; i++)
+        {
+            var box = _grid!.Box(indices[i]);
+            windows[i] = _data.narrow(1, box.Y, box.Height).narrow(2, box.X, box.Width); // [C, ph, pw]
+        }
+        return stack(windows, 0).MoveToOuterDisposeScope();                              // [k, C, ph, pw]
     }
 }

@@ -87,7 +87,7 @@ public sealed class MegapixelMnistDataset : IIpsDataset
         }
         var canvas = _split.Render(index); // [1, H, W]
         var name = $"{(Train ? "train" : "test")}/{index.ToString(CultureInfo.InvariantCulture)}";
-        return new IpsSample(name, new CanvasPatchSource(canvas, _grid), labels, _grid);
+        return new IpsSample(name, TensorPatchSource.FromImage(canvas, _grid), labels, _grid);
     }
 
     /// <summary>The config's sliding-window grid over an <paramref name="height"/> x <paramref name="width"/> canvas, checked against <c>N</c>.</summary>
