@@ -27,8 +27,8 @@ public sealed class DemoSettings : ModelSettings
 
     [CommandOption("--n-train <N>")]
     [Description("Training images to generate.")]
-    [DefaultValue(2000)]
-    public int NTrain { get; init; } = 2000;
+    [DefaultValue(6000)]
+    public int NTrain { get; init; } = 6000;
 
     [CommandOption("--n-test <N>")]
     [Description("Test images to generate.")]
