@@ -5,6 +5,7 @@ using static TorchSharp.torch;
 
 namespace Ips.Tests.Training;
 
+[Collection(nameof(GlobalRandomState))]
 public sealed class TrainerTests : IDisposable
 {
     private readonly string _scratch = Directory.CreateTempSubdirectory("ips-trainer-").FullName;
