@@ -27,7 +27,7 @@ internal sealed class PendingBatch
         {
             _positions.Add(positions.detach());
         }
-        _indices.Add(selection.Indices.cpu());
+        _indices.Add(selection.Indices.alias());
         selection.Dispose();
         foreach (var sample in group)
         {
@@ -55,8 +55,8 @@ internal sealed class PendingBatch
         return (patches.to(device), positions?.to(device), labels);
     }
 
-    /// <summary>Original indices of the selected patches, <c>[B, M]</c> on the CPU, in batch order.</summary>
-    public Tensor SelectedIndices() => cat(_indices, 0);
+    /// <summary>Original indices of the selected patches, <c>[B, M]</c> on the CPU, in batch order (copied on request only).</summary>
+    public Tensor SelectedIndices() => cat(_indices, 0).cpu();
 
     /// <summary>Disposes what was collected and starts over.</summary>
     public void Clear()

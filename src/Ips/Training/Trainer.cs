@@ -238,12 +238,23 @@ public sealed class Trainer : IDisposable
     private void SelectInto(PendingBatch pending, IReadOnlyList<IpsSample> group, long seed)
     {
         var sources = new List<IPatchSource>(group.Count);
+        var copies = new List<IPatchSource>();
         try
         {
             foreach (var sample in group)
             {
-                // Eager modes put the whole image on the device first; lazy mode leaves it in host memory.
-                sources.Add(_mode == LoadingMode.Lazy ? sample.Patches : OnDevice(sample.Patches));
+                // Eager modes put the whole image on the device first, unless it already lives there (a CPU run);
+                // lazy mode leaves it in host memory and only chunks move.
+                if (_mode == LoadingMode.Lazy || (sample.Patches.Device.type == _device.type && sample.Patches.Device.index == _device.index))
+                {
+                    sources.Add(sample.Patches);
+                }
+                else
+                {
+                    var copy = OnDevice(sample.Patches);
+                    copies.Add(copy);
+                    sources.Add(copy);
+                }
             }
             using var generator = new Generator((ulong)seed);
             var selection = _selector.Select(sources, _device, generator);
@@ -251,12 +262,9 @@ public sealed class Trainer : IDisposable
         }
         finally
         {
-            if (_mode != LoadingMode.Lazy)
+            foreach (var copy in copies)
             {
-                foreach (var source in sources)
-                {
-                    source.Dispose();
-                }
+                copy.Dispose();
             }
             foreach (var sample in group)
             {

@@ -1,6 +1,5 @@
 using Ips.Configuration;
 using Ips.Data;
-using Ips.Checkpoints;
 using System.Text.Json;
 using static TorchSharp.torch;
 
@@ -133,7 +132,7 @@ public sealed class TrainingRun : IDisposable
         {
             var last = Path.Combine(_directory, LastCheckpoint);
             AtomicFile.Write(Path.Combine(_directory, BestCheckpoint), temporary => File.Copy(last, temporary, overwrite: true));
-            AtomicFile.Write(Path.Combine(_directory, BestModel), temporary => StateDictIO.Save(Trainer.Net, temporary));
+            Checkpoint.ExtractModel(last, Path.Combine(_directory, BestModel));
         }
         if (Trainer.Efficiency is { } efficiency && Config.TrackEfficiency && epoch == Config.TrackEpoch)
         {
