@@ -197,7 +197,7 @@ public static class ConfigLoader
             NEpoch = Int("n_epoch", 0),
             B = b,
             BSeq = Int("B_seq", b),
-            NEpochWarmup = Int("n_epoch_warmup", 0),
+            NEpochWarmup = Double("n_epoch_warmup", 0),
             Lr = Double("lr", 0),
             Wd = Double("wd", 0),
             NClass = nClass,
@@ -290,7 +290,7 @@ public static class ConfigLoader
         Line("n_epoch", Int(config.NEpoch));
         Line("B", Int(config.B));
         Line("B_seq", Int(config.BSeq));
-        Line("n_epoch_warmup", Int(config.NEpochWarmup));
+        Line("n_epoch_warmup", Number(config.NEpochWarmup));
         Line("lr", Float(config.Lr));
         Line("wd", Float(config.Wd));
         Line("n_class", Int(config.NClass));
@@ -343,6 +343,10 @@ public static class ConfigLoader
     }
 
     private static string Int(int value) => value.ToString(CultureInfo.InvariantCulture);
+
+    /// <summary>A whole number as an integer (as the official configs write epochs), anything else as <see cref="Float"/>.</summary>
+    private static string Number(double value) =>
+        value == Math.Floor(value) && Math.Abs(value) < 1e15 ? value.ToString("F0", CultureInfo.InvariantCulture) : Float(value);
 
     private static string Bool(bool value) => value ? "True" : "False";
 

@@ -37,7 +37,7 @@ internal static class ConfigValidator
         Positive(v, "n_chan_in", c.NChanIn);
         if (c.N is { } n) Positive(v, "N", n);
 
-        if (c.NEpochWarmup < 0 || c.NEpochWarmup > c.NEpoch)
+        if (!(c.NEpochWarmup >= 0 && c.NEpochWarmup <= c.NEpoch))
             throw v.Error($"n_epoch_warmup ({c.NEpochWarmup}) must be in [0, n_epoch] = [0, {c.NEpoch}]");
         if (c.BSeq != 1 && c.BSeq != c.B)
             throw v.Error($"B_seq ({c.BSeq}) must be 1 (eager sequential loading) or B ({c.B}) (eager or lazy loading)");

@@ -48,8 +48,11 @@ public sealed record IpsConfig
     /// <summary><c>B_seq</c>: images put on the device at once; <c>B</c> (eager, lazy) or 1 (eager sequential).</summary>
     public int BSeq { get; init; } = 16;
 
-    /// <summary><c>n_epoch_warmup</c>: epochs of linear learning-rate warm-up.</summary>
-    public int NEpochWarmup { get; init; } = 10;
+    /// <summary>
+    /// <c>n_epoch_warmup</c>: epochs of linear learning-rate warm-up; may be fractional (0.25 = a quarter of the
+    /// first epoch), as the official code multiplies it by the loader length.
+    /// </summary>
+    public double NEpochWarmup { get; init; } = 10;
 
     /// <summary><c>lr</c>: peak learning rate.</summary>
     public double Lr { get; init; } = 1e-3;

@@ -27,19 +27,19 @@ public sealed class LearningRateSchedule
     private const double FinalFraction = 0.001;
 
     private readonly double _lr;
-    private readonly long _warmupSteps;
+    private readonly double _warmupSteps;
     private readonly long _totalSteps;
 
     /// <summary>Creates the schedule.</summary>
     /// <param name="lr">Peak learning rate (<c>lr</c>).</param>
     /// <param name="nEpoch">Epochs (<c>n_epoch</c>).</param>
-    /// <param name="nEpochWarmup">Warm-up epochs (<c>n_epoch_warmup</c>), in [0, <paramref name="nEpoch"/>].</param>
+    /// <param name="nEpochWarmup">Warm-up epochs (<c>n_epoch_warmup</c>), in [0, <paramref name="nEpoch"/>]; may be fractional.</param>
     /// <param name="stepsPerEpoch">Data-loader iterations per epoch (the official <c>len(dloader)</c>).</param>
-    public LearningRateSchedule(double lr, int nEpoch, int nEpochWarmup, long stepsPerEpoch)
+    public LearningRateSchedule(double lr, int nEpoch, double nEpochWarmup, long stepsPerEpoch)
     {
         if (!(lr > 0)) throw new ArgumentOutOfRangeException(nameof(lr), lr, "lr must be > 0");
         if (nEpoch <= 0) throw new ArgumentOutOfRangeException(nameof(nEpoch), nEpoch, "n_epoch must be > 0");
-        if (nEpochWarmup < 0 || nEpochWarmup > nEpoch)
+        if (!(nEpochWarmup >= 0 && nEpochWarmup <= nEpoch))
             throw new ArgumentOutOfRangeException(nameof(nEpochWarmup), nEpochWarmup, $"n_epoch_warmup must be in [0, {nEpoch}]");
         if (stepsPerEpoch <= 0)
             throw new ArgumentOutOfRangeException(nameof(stepsPerEpoch), stepsPerEpoch, "steps per epoch must be > 0 (is the dataset empty?)");
@@ -59,8 +59,8 @@ public sealed class LearningRateSchedule
         if (s < _warmupSteps) return _lr * s / _warmupSteps;
 
         var decaySteps = _totalSteps - _warmupSteps;
-        if (decaySteps == 0) return _lr;
-        var progress = Math.Min(s - _warmupSteps, decaySteps) / (double)decaySteps;
+        if (decaySteps <= 0) return _lr;
+        var progress = Math.Min(s - _warmupSteps, decaySteps) / decaySteps;
         var q = 0.5 * (1 + Math.Cos(Math.PI * progress));
         return _lr * q + FinalFraction * _lr * (1 - q);
     }

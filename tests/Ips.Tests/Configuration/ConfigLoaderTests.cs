@@ -319,11 +319,19 @@ public sealed class ConfigLoaderTests
     public void ToYaml_round_trips_unusual_values()
     {
         var original = Official("lr=0.000123456789", "wd=0", "eps=1e-12", "data_dir=it's here", "tasks.task3.n_class=7",
-            "seed=-3", "N=1000", "pretrained=True", "pretrained_weights=a b.pth");
+            "seed=-3", "N=1000", "pretrained=True", "pretrained_weights=a b.pth", "n_epoch_warmup=0.25");
         var yaml = ConfigLoader.ToYaml(original);
+        Assert.Contains("n_epoch_warmup: 0.25\n", yaml, StringComparison.Ordinal);
         Assert.Contains("eps: 1.0e-12\n", yaml, StringComparison.Ordinal); // PyYAML needs the '.' to read a float
         Assert.Contains("wd: 0.0\n", yaml, StringComparison.Ordinal);
         AssertSameFields(original, ConfigLoader.Parse(yaml, original.Source));
+    }
+
+    [Fact]
+    public void Whole_warm_up_epochs_are_written_as_an_integer()
+    {
+        Assert.Contains("n_epoch_warmup: 10\n", ConfigLoader.ToYaml(Official()), StringComparison.Ordinal);
+        Assert.Equal(0.5, Official("n_epoch_warmup=0.5").NEpochWarmup);
     }
 
     [Fact]

@@ -44,10 +44,23 @@ public sealed class LearningRateScheduleTests
     }
 
     [Fact]
+    public void A_fractional_warm_up_covers_that_share_of_the_steps()
+    {
+        // 4 epochs of 10 iterations, 0.25 warm-up epochs: W = 2.5, S = 40.
+        var schedule = new LearningRateSchedule(1e-3, 4, 0.25, 10);
+        Assert.Equal(1e-3 * 1 / 2.5, schedule.At(0), 15); // s = 1 < W
+        Assert.Equal(1e-3 * 2 / 2.5, schedule.At(1), 15); // s = 2 < W
+        // s = 3: progress (3 - 2.5) / 37.5; q = (1 + cos(pi / 75)) / 2 = 0.99956144...; 1e-3 q + 1e-6 (1 - q)
+        Assert.Equal(0.0009995618536343797, schedule.At(2), 15);
+        Assert.Equal(1e-6, schedule.At(39), 15);
+    }
+
+    [Fact]
     public void Bad_arguments_are_rejected()
     {
         Assert.Throws<ArgumentOutOfRangeException>(() => new LearningRateSchedule(0, 10, 2, 5));
         Assert.Throws<ArgumentOutOfRangeException>(() => new LearningRateSchedule(1e-3, 10, 11, 5));
+        Assert.Throws<ArgumentOutOfRangeException>(() => new LearningRateSchedule(1e-3, 10, double.NaN, 5));
         Assert.Throws<ArgumentOutOfRangeException>(() => new LearningRateSchedule(1e-3, 10, 2, 0));
         Assert.Throws<ArgumentOutOfRangeException>(() => _schedule.At(-1));
     }
