@@ -73,33 +73,7 @@ public sealed class IterativePatchSelector
         {
             model.Encoder.eval();
             model.Transformer.eval();
-            var (scoredIdx, scoredScores) = Score(batch, order, orderTensor, n, pe, device);
 
-            // Back in normal (no-grad) mode: the selected patches feed the training forward pass, which may save them
-            // for backward, and libtorch refuses to save tensors created in inference mode; the clones make the
-            // indices and scores ordinary tensors too, which callers may change in place.
-            var memIdx = scoredIdx.clone();
-            var memScores = scoredScores.clone();
-            var patches = GatherSelected(batch, memIdx, device);                                         // [B, M, *shape]
-            var pos = pe?.index_select(0, memIdx.flatten()).view(batch.Count, M, -1);                    // [B, M, D]
-            return MoveOut(new SelectionResult(patches, pos, memIdx, memScores));
-        }
-        finally
-        {
-            RestoreTrainingModes(modes);
-        }
-    }
-
-    /// <summary>
-    /// The scoring loop of SPEC.md section 3 in inference mode (no autograd bookkeeping at all, unlike no_grad):
-    /// returns the original indices <c>[B, M]</c> of the M best patches of every image and their scores.
-    /// </summary>
-    private (Tensor Indices, Tensor Scores) Score(
-        IReadOnlyList<IPatchSource> batch, long[][] order, Tensor orderTensor, int n, Tensor? pe, Device device)
-    {
-        var config = model.Config;
-        using (inference_mode())
-        {
             var memIdx = orderTensor.narrow(1, 0, M).contiguous();             // [B, M]
             var memEmb = Embed(ReadChunk(batch, order, 0, M, config.Shuffle, device));       // [B, M, D]
             Tensor? memScores = null;
@@ -126,9 +100,14 @@ public sealed class IterativePatchSelector
                 memScores?.Dispose();
                 (memEmb, memIdx, memScores) = (nextEmb, nextIdx, nextScores);
             }
-            memEmb.Dispose();
-            // M < N, so the loop ran at least once and scored the memory.
-            return (memIdx, memScores!);
+
+            var patches = GatherSelected(batch, memIdx, device);                                         // [B, M, *shape]
+            var pos = pe?.index_select(0, memIdx.flatten()).view(batch.Count, M, -1);                    // [B, M, D]
+            return MoveOut(new SelectionResult(patches, pos, memIdx, memScores));
+        }
+        finally
+        {
+            RestoreTrainingModes(modes);
         }
     }
 
