@@ -132,14 +132,10 @@ public sealed class DemoCommand : Command<DemoSettings>
     /// <summary>Generates the data set unless the directory already holds one made with the same options.</summary>
     private static void EnsureDataset(string directory, MegapixelMnistOptions options, string mnist, CancellationToken cancel)
     {
-        if (File.Exists(Path.Combine(directory, MegapixelMnistParameters.FileName)))
+        if (File.Exists(Path.Combine(directory, MegapixelMnistParameters.FileName)) &&
+            MegapixelMnistParameters.Read(directory).Describes(options))
         {
-            var existing = MegapixelMnistParameters.Read(directory);
-            if (existing.NTrain == options.NTrain && existing.NTest == options.NTest && existing.Width == options.Width &&
-                existing.Height == options.Height && existing.NNoise == options.NNoise && existing.Noise == options.Noise && existing.Seed == options.Seed)
-            {
-                return;
-            }
+            return;
         }
         MegapixelMnistGenerator.WriteDataset(directory, IdxReader.Load(mnist, train: true), IdxReader.Load(mnist, train: false), options, progress: null, cancel);
     }

@@ -229,6 +229,20 @@ public sealed class MegapixelMnistGeneratorTests
         Assert.Equal(4, MegapixelMnistSplit.Read(Path.Combine(dir.Path, "test.bin")).Count);
     }
 
+    [Fact]
+    public void Written_parameters_describe_their_options_and_no_others()
+    {
+        using var dir = new TempDir();
+        var options = Small with { NTrain = 3, NTest = 2 };
+        MegapixelMnistGenerator.WriteDataset(dir.Path, MnistTestData.Synthetic(100), MnistTestData.Synthetic(50), options);
+
+        var written = MegapixelMnistParameters.Read(dir.Path);
+        Assert.True(written.Describes(options));
+        Assert.False(written.Describes(options with { NNoise = options.NNoise + 1 }));
+        Assert.False(written.Describes(options with { Seed = options.Seed + 1 }));
+        Assert.False(written.Describes(options with { Width = options.Width + 50 }));
+    }
+
     private sealed class ListProgress(List<int> seen) : IProgress<int>
     {
         public void Report(int value) => seen.Add(value);

@@ -45,6 +45,26 @@ public sealed record MegapixelMnistParameters
 
     private static readonly JsonSerializerOptions Json = new() { WriteIndented = true };
 
+    /// <summary>The parameters of a dataset generated with <paramref name="options"/> from <paramref name="mnistSource"/>.</summary>
+    public static MegapixelMnistParameters For(MegapixelMnistOptions options, string mnistSource)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new MegapixelMnistParameters
+        {
+            NTrain = options.NTrain,
+            NTest = options.NTest,
+            Width = options.Width,
+            Height = options.Height,
+            Noise = options.Noise,
+            NNoise = options.NNoise,
+            Seed = options.Seed,
+            MnistSource = mnistSource,
+        };
+    }
+
+    /// <summary>Whether this dataset is what generating with <paramref name="options"/> would write (any MNIST source).</summary>
+    public bool Describes(MegapixelMnistOptions options) => Equals(For(options, MnistSource));
+
     /// <summary>Reads <c>parameters.json</c> from <paramref name="directory"/>.</summary>
     /// <exception cref="FileNotFoundException">The directory has no parameters file.</exception>
     /// <exception cref="InvalidDataException">The file is not valid JSON of this shape.</exception>
@@ -121,17 +141,7 @@ public static class MegapixelMnistGenerator
         ArgumentNullException.ThrowIfNull(options);
         options.Validate();
         Directory.CreateDirectory(outputDirectory);
-        var parameters = new MegapixelMnistParameters
-        {
-            NTrain = options.NTrain,
-            NTest = options.NTest,
-            Width = options.Width,
-            Height = options.Height,
-            Noise = options.Noise,
-            NNoise = options.NNoise,
-            Seed = options.Seed,
-            MnistSource = mnistTrain.Source,
-        };
+        var parameters = MegapixelMnistParameters.For(options, mnistTrain.Source);
         var training = Generate(mnistTrain, options.NTrain, train: true, options, progress, cancellationToken);
         training.Write(Path.Combine(outputDirectory, parameters.TrainFile));
         IProgress<int>? testProgress = progress is null ? null : new OffsetProgress(progress, options.NTrain);
