@@ -86,6 +86,10 @@ public sealed class DemoCommand : Command<DemoSettings>
         {
             var train = DatasetCatalog.Open(config, train: true);
             var test = DatasetCatalog.Open(config, train: false);
+            if (run.Trainer.Workers.Note is { } workers)
+            {
+                AnsiConsole.MarkupLine($"  [grey]{Markup.Escape(workers)}[/]");
+            }
             while (!run.IsComplete)
             {
                 var report = EpochProgress.Run(plain, run, train, test, cancellationToken)

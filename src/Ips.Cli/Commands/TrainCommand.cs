@@ -41,6 +41,10 @@ public sealed class TrainCommand : Command<TrainSettings>
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
             "[bold]ips train[/] {0}: {1} training / {2} test images, mode {3}, device {4}, run dir [blue]{5}[/]",
             Markup.Escape(Path.GetFileName(run.Config.Source)), train.Count, test.Count, run.Trainer.Mode, device, Markup.Escape(run.Directory));
+        if (run.Trainer.Workers.Note is { } workers)
+        {
+            AnsiConsole.WriteLine(workers);
+        }
         if (run.Trainer.Epoch > 0 || run.Trainer.IterationsDoneInEpoch > 0)
         {
             AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "resuming at epoch {0}, iteration {1}, step {2}",

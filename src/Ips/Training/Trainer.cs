@@ -34,12 +34,16 @@ public sealed class Trainer : IDisposable
         Net = new IpsNet(config);
         Net.to(device);
         _selector = new IterativePatchSelector(Net);
+        Workers = LoaderWorkers.Choose(config.NWorker, device);
         // The learning rate is set before every step from the schedule; 0 here as in the official code.
         _optimizer = torch.optim.AdamW(Net.parameters(), lr: 0, weight_decay: config.Wd);
     }
 
     /// <summary>The network being trained.</summary>
     public IpsNet Net { get; }
+
+    /// <summary>Background loader threads: the config's <c>n_worker</c>, or fewer where it would take cores from compute.</summary>
+    public LoaderWorkers Workers { get; }
 
     /// <summary>The loading mode derived from the config.</summary>
     public LoadingMode Mode => _mode;
@@ -86,7 +90,7 @@ public sealed class Trainer : IDisposable
         var meter = new EpochMetrics(_config.Tasks);
 
         Net.train();
-        using var pipeline = new BatchPipeline(data, remaining, _config.BSeq, train: true, _config.NWorker, capacity: 2);
+        using var pipeline = new BatchPipeline(data, remaining, _config.BSeq, train: true, Workers.Chosen, capacity: 2);
         var pending = new PendingBatch();
         var timing = new IterationTiming();
         var clock = Stopwatch.StartNew();
@@ -173,7 +177,7 @@ public sealed class Trainer : IDisposable
         var iterations = IterationsPerEpoch(data.Count);
         var meter = new EpochMetrics(_config.Tasks);
         Net.eval();
-        using var pipeline = new BatchPipeline(data, Enumerable.Range(0, data.Count).ToArray(), _config.BSeq, train: false, _config.NWorker, capacity: 2);
+        using var pipeline = new BatchPipeline(data, Enumerable.Range(0, data.Count).ToArray(), _config.BSeq, train: false, Workers.Chosen, capacity: 2);
         var pending = new PendingBatch();
         var iteration = 0;
         foreach (var group in pipeline.Groups())
