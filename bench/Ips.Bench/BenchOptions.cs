@@ -16,7 +16,10 @@ public enum BenchParts
     /// <summary>Encoder GFLOP/s during selection and training beside the machine's matmul peak.</summary>
     Efficiency = 4,
 
-    /// <summary>All three parts.</summary>
+    /// <summary>Training iterations of this implementation and of the official PyTorch one, side by side (not part of <see cref="All"/>: it needs Python).</summary>
+    VsPytorch = 8,
+
+    /// <summary>The first three parts.</summary>
     All = Memory | Time | Efficiency,
 }
 
@@ -28,6 +31,8 @@ public enum BenchParts
 /// <param name="Child">How to start a fresh child process of the harness (each memory measurement runs in one).</param>
 /// <param name="ConfigOverrides">Extra <c>KEY=VALUE</c> overrides of configs/mnist.yml for the time part.</param>
 /// <param name="Threads">libtorch intra-op threads; null keeps libtorch's default.</param>
+/// <param name="Official">Checkout of the official implementation for the vs-pytorch part; null: ../shared/reference/official-ips beside the repository.</param>
+/// <param name="CamelyonN">Rows per slide of the CAMELYON16 feature cases of the vs-pytorch part; null: 20000.</param>
 public sealed record BenchOptions(
     bool Quick,
     string Device,
@@ -35,8 +40,13 @@ public sealed record BenchOptions(
     long MemoryBudgetBytes,
     ChildCommand Child,
     IReadOnlyList<string> ConfigOverrides,
-    int? Threads)
+    int? Threads,
+    string? Official = null,
+    IReadOnlyList<int>? CamelyonN = null)
 {
+    /// <summary>The CAMELYON16 feature cases' rows per slide.</summary>
+    public IReadOnlyList<int> CamelyonRows => CamelyonN ?? [20_000];
+
     /// <summary>The default budget of the baseline: 4 GiB.</summary>
     public const long DefaultBudgetBytes = 4L << 30;
 
@@ -53,13 +63,14 @@ public sealed record BenchOptions(
                 "memory" => BenchParts.Memory,
                 "time" => BenchParts.Time,
                 "efficiency" => BenchParts.Efficiency,
+                "vs-pytorch" => BenchParts.VsPytorch,
                 "all" => BenchParts.All,
-                _ => throw new ArgumentException($"--parts: unknown part '{name}'; expected a comma-separated list of memory, time, efficiency (or all)."),
+                _ => throw new ArgumentException($"--parts: unknown part '{name}'; expected a comma-separated list of memory, time, efficiency, vs-pytorch (or all for the first three)."),
             };
         }
         if (parts == BenchParts.None)
         {
-            throw new ArgumentException("--parts: name at least one of memory, time, efficiency.");
+            throw new ArgumentException("--parts: name at least one of memory, time, efficiency, vs-pytorch.");
         }
         return parts;
     }

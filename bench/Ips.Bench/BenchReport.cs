@@ -24,6 +24,9 @@ public sealed record BenchReport
     /// <summary>Part 3, or null when not run.</summary>
     public EfficiencyPart? Efficiency { get; init; }
 
+    /// <summary>Part 4 (vs-pytorch), or null when not run.</summary>
+    public VsPytorchPart? VsPytorch { get; init; }
+
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,
@@ -206,4 +209,79 @@ public sealed record EfficiencyPart
 
     /// <summary>Share of an iteration outside selection, forward+backward and optimiser.</summary>
     public double OutsideShare { get; init; }
+}
+
+/// <summary>Part 4: this implementation and the official PyTorch one, side by side on the same data and machine.</summary>
+public sealed record VsPytorchPart
+{
+    /// <summary>The checkout of the official implementation.</summary>
+    public string OfficialDir { get; init; } = "";
+
+    /// <summary>Why the official column is empty, or null when it ran.</summary>
+    public string? OfficialSkipped { get; init; }
+
+    /// <summary>The allocator settings both sides ran with.</summary>
+    public string Allocator { get; init; } = "";
+
+    /// <summary>Intra-op threads of both sides.</summary>
+    public int Threads { get; init; }
+
+    /// <summary>One row per case.</summary>
+    public List<VsPytorchRow> Rows { get; init; } = [];
+}
+
+/// <summary>One case of part 4.</summary>
+public sealed record VsPytorchRow
+{
+    /// <summary>Short name (Megapixel MNIST, CAMELYON16 features, N 20000).</summary>
+    public string Case { get; init; } = "";
+
+    /// <summary>Config and sizes.</summary>
+    public string Setup { get; init; } = "";
+
+    /// <summary>This implementation's figures.</summary>
+    public SideFigures Ours { get; init; } = new();
+
+    /// <summary>The official implementation's figures, or null when skipped or failed.</summary>
+    public SideFigures? Official { get; init; }
+
+    /// <summary>Why the official side of this case failed (its last lines of output), or null.</summary>
+    public string? OfficialFailure { get; init; }
+}
+
+/// <summary>Mean figures of one implementation over the kept iterations (first and last left out).</summary>
+public sealed record SideFigures
+{
+    /// <summary>Which implementation and library version.</summary>
+    public string Implementation { get; init; } = "";
+
+    /// <summary>Iterations the means are over.</summary>
+    public int Iterations { get; init; }
+
+    /// <summary>Whole training iteration (B images), ms.</summary>
+    public double IterationMs { get; init; }
+
+    /// <summary>IPS over the B images, ms.</summary>
+    public double SelectionMs { get; init; }
+
+    /// <summary>Forward and backward on the selected patches, ms.</summary>
+    public double ForwardBackwardMs { get; init; }
+
+    /// <summary>Optimiser step, ms.</summary>
+    public double OptimizerMs { get; init; }
+
+    /// <summary>Peak resident memory of the whole process (VmHWM), bytes.</summary>
+    public long PeakBytes { get; init; }
+
+    /// <summary>Resident memory once the runtime and library were loaded, before the data: the process's floor, bytes.</summary>
+    public long RssBeforeDataBytes { get; init; }
+
+    /// <summary>Background loader threads (ours only).</summary>
+    public int? LoaderWorkers { get; init; }
+
+    /// <summary>Intra-op threads (official only: as the script saw them).</summary>
+    public int? Threads { get; init; }
+
+    /// <summary>PyTorch version (official only).</summary>
+    public string? Torch { get; init; }
 }

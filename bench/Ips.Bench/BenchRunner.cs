@@ -30,16 +30,29 @@ public static class BenchRunner
             var (time, efficiency) = new TimeBench(options, log).Run(device, options.Parts.HasFlag(BenchParts.Efficiency));
             report = report with { Time = time, Efficiency = efficiency };
         }
+        if (options.Parts.HasFlag(BenchParts.VsPytorch))
+        {
+            report = report with { VsPytorch = new VsPytorchBench(options, log).Run(torch.get_num_threads()) };
+        }
         return report;
     }
 
-    /// <summary>The child side of a memory measurement: prints one <see cref="ProbeResult"/> line.</summary>
+    /// <summary>
+    /// The child side of a memory measurement (prints one <see cref="ProbeResult"/> line), or with <c>vs:SPEC</c>
+    /// our side of the vs-pytorch part.
+    /// </summary>
     public static void RunChild(string spec, string device, int? threads, TextWriter output)
     {
+        ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(output);
-        var parsed = ProbeSpec.Parse(spec);
         var resolved = TorchRuntime.ResolveDevice(device);
         ApplyThreads(threads);
+        if (spec.StartsWith("vs:", StringComparison.Ordinal))
+        {
+            VsPytorchBench.RunChild(spec[3..], resolved, output);
+            return;
+        }
+        var parsed = ProbeSpec.Parse(spec);
         output.WriteLine(MemoryProbe.Run(parsed, resolved).ToLine());
     }
 

@@ -53,8 +53,64 @@ public static class BenchTables
                 ]));
             text.AppendLine(Invariant($"share of the iteration outside selection, forward+backward and optimiser: {efficiency.OutsideShare:P1}"));
         }
+        if (report.VsPytorch is { } vs)
+        {
+            AppendVsPytorch(text, vs);
+        }
         return text.ToString();
     }
+
+    private static void AppendVsPytorch(StringBuilder text, VsPytorchPart vs)
+    {
+        text.AppendLine();
+        text.AppendLine(Invariant($"4. This implementation against the official PyTorch one (same data, {vs.Threads} threads each; allocator of both: {vs.Allocator})"));
+        if (vs.OfficialSkipped is { } skipped)
+        {
+            text.AppendLine("official column skipped: " + skipped);
+        }
+        foreach (var row in vs.Rows)
+        {
+            text.AppendLine(row.Case + ": " + row.Setup);
+            var sides = new List<SideFigures> { row.Ours };
+            if (row.Official is { } official)
+            {
+                sides.Add(official);
+            }
+            var cells = sides.Select(side => new[]
+            {
+                side.Implementation, Ms(side.IterationMs), Ms(side.SelectionMs), Ms(side.ForwardBackwardMs), Ms(side.OptimizerMs),
+                Bytes(side.PeakBytes), Bytes(side.RssBeforeDataBytes), side.Iterations.ToString(CultureInfo.InvariantCulture),
+            }).ToList();
+            if (row.Official is { } theirs)
+            {
+                cells.Add(
+                [
+                    "official / ours", Ratio(theirs.IterationMs, row.Ours.IterationMs), Ratio(theirs.SelectionMs, row.Ours.SelectionMs),
+                    Ratio(theirs.ForwardBackwardMs, row.Ours.ForwardBackwardMs), Ratio(theirs.OptimizerMs, row.Ours.OptimizerMs),
+                    Ratio(theirs.PeakBytes, row.Ours.PeakBytes), "", "",
+                ]);
+            }
+            text.Append(Table(["implementation", "iteration ms", "selection ms", "fwd+bwd ms", "optimiser ms", "peak RSS", "RSS before data", "iterations"], cells));
+            if (row.Official is not { } other)
+            {
+                if (row.OfficialFailure is { } failure)
+                {
+                    text.AppendLine("official side failed: " + failure);
+                }
+                continue;
+            }
+            var speedup = row.Ours.IterationMs > 0 ? other.IterationMs / row.Ours.IterationMs : 0;
+            var lighter = row.Ours.PeakBytes <= other.PeakBytes;
+            var isMnist = row.Case.StartsWith("Megapixel", StringComparison.Ordinal);
+            text.AppendLine(isMnist
+                ? Target("iteration >= 2x faster than official at equal or lower peak", speedup >= 2 && lighter, Invariant($"{speedup:F2}x, peak {100.0 * row.Ours.PeakBytes / other.PeakBytes:F0}% of official"))
+                : Target("iteration at least as fast as official at lower peak", speedup >= 1 && row.Ours.PeakBytes < other.PeakBytes, Invariant($"{speedup:F2}x, peak {100.0 * row.Ours.PeakBytes / other.PeakBytes:F0}% of official")));
+            var forward = other.ForwardBackwardMs > 0 ? row.Ours.ForwardBackwardMs / other.ForwardBackwardMs : 0;
+            text.AppendLine(Target("forward+backward within 10% of official", forward <= 1.10, Invariant($"ours {100 * forward:F0}% of official")));
+        }
+    }
+
+    private static string Ratio(double official, double ours) => ours > 0 ? Invariant($"{official / ours:F2}x") : "n/a";
 
     private static void AppendMemory(StringBuilder text, string title, List<MemoryRow> rows)
     {

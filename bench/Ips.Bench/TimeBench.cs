@@ -40,7 +40,7 @@ internal sealed class TimeBench(BenchOptions options, TextWriter log)
             var probe = ConfigLoader.Load(configPath, overrides);
             var side = CanvasSide(probe);
             var batches = options.Quick ? QuickBatches : Batches;
-            var digits = WriteData(directory.FullName, probe.B * batches, side);
+            var digits = WriteData(directory.FullName, probe.B * batches, side, log);
             var config = ConfigLoader.Load(configPath, [.. overrides, "data_dir=" + directory.FullName]);
             var dataset = new MegapixelMnistDataset(directory.FullName, train: true, config);
 
@@ -53,7 +53,7 @@ internal sealed class TimeBench(BenchOptions options, TextWriter log)
             var comparison = CompareReuse(trainer, dataset, config, device);
             var outside = Math.Max(0, efficiency.MeanIterationMs - efficiency.MeanSelectionMs - efficiency.MeanForwardBackwardMs - efficiency.MeanOptimizerMs);
             var setup = string.Create(CultureInfo.InvariantCulture,
-                $"configs/mnist.yml, {side}x{side} canvases, {digits} digits, n_worker {config.NWorker}, {(config.Eager ? "eager" : "lazy")}{(options.ConfigOverrides.Count > 0 ? ", --set " + string.Join(" ", options.ConfigOverrides) : "")}");
+                $"configs/mnist.yml, {side}x{side} canvases, {digits} digits, n_worker {config.NWorker} ({trainer.Workers.Chosen} loader thread{(trainer.Workers.Chosen == 1 ? "" : "s")}), {(config.Eager ? "eager" : "lazy")}{(options.ConfigOverrides.Count > 0 ? ", --set " + string.Join(" ", options.ConfigOverrides) : "")}");
             var time = new TimePart
             {
                 Setup = setup,
@@ -144,7 +144,7 @@ internal sealed class TimeBench(BenchOptions options, TextWriter log)
     }
 
     /// <summary>Generates the training images (and one test image) with real MNIST digits, or synthetic ones when MNIST cannot be fetched.</summary>
-    private string WriteData(string directory, int count, int side)
+    internal static string WriteData(string directory, int count, int side, TextWriter log)
     {
         MnistSplit train;
         MnistSplit test;

@@ -23,7 +23,7 @@ public sealed class BenchSettings : CommandSettings
     public string? Out { get; init; }
 
     [CommandOption("--parts <PARTS>")]
-    [Description("Comma-separated: memory, time, efficiency (efficiency runs the time part too).")]
+    [Description("Comma-separated: memory, time, efficiency (efficiency runs the time part too), vs-pytorch (the official implementation side by side; not in the default).")]
     [DefaultValue("memory,time,efficiency")]
     public string Parts { get; init; } = "memory,time,efficiency";
 
@@ -40,12 +40,44 @@ public sealed class BenchSettings : CommandSettings
     [Description("Override a key of configs/mnist.yml for the time part, e.g. --set n_worker=2; repeatable.")]
     public string[] Set { get; init; } = [];
 
+    [CommandOption("--official <DIR>")]
+    [Description("vs-pytorch: checkout of github.com/benbergner/ips, imported unchanged (default: ../shared/reference/official-ips beside the repository).")]
+    public string? Official { get; init; }
+
+    [CommandOption("--camelyon-n <LIST>")]
+    [Description("vs-pytorch: comma-separated rows per slide of the CAMELYON16 feature cases, e.g. 20000,200000.")]
+    [DefaultValue("20000")]
+    public string CamelyonN { get; init; } = "20000";
+
     [CommandOption("--child <SPEC>", IsHidden = true)]
     public string? Child { get; init; }
 
     /// <inheritdoc />
-    public override ValidationResult Validate() =>
-        BudgetGib > 0 ? ValidationResult.Success() : ValidationResult.Error("--budget-gib must be positive.");
+    public override ValidationResult Validate()
+    {
+        if (BudgetGib <= 0)
+        {
+            return ValidationResult.Error("--budget-gib must be positive.");
+        }
+        return ParseRows(CamelyonN) is null
+            ? ValidationResult.Error($"--camelyon-n {CamelyonN}: expected positive whole numbers separated by commas, e.g. 20000,200000.")
+            : ValidationResult.Success();
+    }
+
+    /// <summary>The rows of <c>--camelyon-n</c>, or null when the list is not positive whole numbers.</summary>
+    public static List<int>? ParseRows(string text)
+    {
+        var rows = new List<int>();
+        foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n <= 0)
+            {
+                return null;
+            }
+            rows.Add(n);
+        }
+        return rows.Count > 0 ? rows : null;
+    }
 }
 
 /// <summary><c>ips bench</c>: memory against image size, time per iteration and efficiency, as tables and JSON.</summary>
@@ -66,7 +98,9 @@ public sealed class BenchCommand : Command<BenchSettings>
             (long)(settings.BudgetGib * (1L << 30)),
             ChildCommand.OfCurrentProcess(typeof(BenchCommand).Assembly.Location),
             settings.Set,
-            settings.Threads);
+            settings.Threads,
+            settings.Official,
+            BenchSettings.ParseRows(settings.CamelyonN));
         var report = BenchRunner.Run(options, Console.Error);
         Console.Out.Write(BenchTables.Format(report));
         if (settings.Out is { } path)
