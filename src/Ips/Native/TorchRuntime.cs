@@ -27,11 +27,14 @@ public sealed record TorchRuntimeInfo(
 public static class TorchRuntime
 {
     /// <summary>
-    /// Forces libtorch to load. Throws <see cref="TorchLoadException"/> with a readable message when the native
+    /// Forces libtorch to load. Call it before the first tensor in a program or notebook that references the Ips
+    /// package: where the native libraries come from the NuGet folder it also applies the GLIBCXX compatibility fix
+    /// (see <c>PackagedNativePreload</c>). Throws <see cref="TorchLoadException"/> with a readable message when the native
     /// libraries cannot be loaded, instead of a type-initialisation failure deep inside TorchSharp.
     /// </summary>
     public static void EnsureLoaded()
     {
+        PackagedNativePreload.PreloadIfNeeded();
         try
         {
             using var probe = torch.zeros(1);

@@ -1,0 +1,144 @@
+using System.Diagnostics;
+using System.Globalization;
+using System.Text.Json;
+using System.Text.RegularExpressions;
+using System.Xml.Linq;
+using Xunit.Abstractions;
+
+namespace Ips.Tests.Examples;
+
+/// <summary>
+/// examples/ips_example.ipynb as a reader runs it: against the library packed as a NuGet package (so only public API
+/// compiles), executed headlessly by dotnet-repl (the repository's local .NET tool), every cell free of errors, and
+/// the test accuracy it prints well above chance.
+/// </summary>
+[Collection(NotebookCollection.Name)]
+public sealed partial class NotebookTests(ITestOutputHelper output) : IDisposable
+{
+    /// <summary>Chance is 10 %; the notebook's two epochs on 2,000 digits reach far more (see examples/README.md).</summary>
+    private const double AccuracyBound = 60;
+
+    private readonly string _work = Directory.CreateTempSubdirectory("ips-notebook-test-").FullName;
+
+    public void Dispose() => Directory.Delete(_work, recursive: true);
+
+    [Fact]
+    public void The_notebook_references_the_version_the_library_is_packed_as()
+    {
+        Assert.Equal(ProjectVersion(), NotebookPackageVersion());
+    }
+
+    [Fact]
+    public void The_notebook_runs_cell_by_cell_and_learns()
+    {
+        var version = ProjectVersion();
+        var packages = Path.Combine(_work, "packages");
+        var configuration = Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd('/'))) ?? "Release";
+        Run("dotnet", ["pack", RepoPath("src/Ips/Ips.csproj"), "-c", configuration, "--no-build", "-o", packages, "--nologo"], RepoPath("."), environment: null);
+        // The global package folder keeps a version once restored; drop ours so that this run uses the fresh pack.
+        var cached = Path.Combine(NuGetPackagesFolder(), "ips", version);
+        if (Directory.Exists(cached))
+        {
+            Directory.Delete(cached, recursive: true);
+        }
+
+        var executed = Path.Combine(_work, "executed.ipynb");
+        Run("dotnet", ["tool", "run", "dotnet-repl", "--", "--run", RepoPath("examples/ips_example.ipynb"), "--exit-after-run", "--output-path", executed],
+            RepoPath("examples"), new Dictionary<string, string> { ["RestoreAdditionalProjectSources"] = packages });
+
+        using var notebook = JsonDocument.Parse(File.ReadAllText(executed));
+        var codeCells = notebook.RootElement.GetProperty("cells").EnumerateArray()
+            .Where(cell => cell.GetProperty("cell_type").GetString() == "code")
+            .ToList();
+        Assert.NotEmpty(codeCells);
+        var printed = new List<string>();
+        foreach (var (cell, number) in codeCells.Select((cell, i) => (cell, i + 1)))
+        {
+            var outputs = cell.GetProperty("outputs").EnumerateArray().ToList();
+            var errors = outputs.Where(o => o.GetProperty("output_type").GetString() == "error")
+                .Select(o => o.GetProperty("evalue").GetString())
+                .ToList();
+            Assert.True(errors.Count == 0, $"code cell {number} failed: {string.Join(" | ", errors)}");
+            printed.AddRange(outputs
+                .Where(o => o.GetProperty("output_type").GetString() == "stream")
+                .Select(o => string.Concat(o.GetProperty("text").EnumerateArray().Select(t => t.GetString()))));
+        }
+        var text = string.Concat(printed);
+        output.WriteLine(text);
+
+        var accuracy = TestAccuracyLine().Match(text);
+        Assert.True(accuracy.Success, "the notebook printed no 'test accuracy: N%' line");
+        Assert.True(double.Parse(accuracy.Groups[1].Value, CultureInfo.InvariantCulture) > AccuracyBound,
+            $"test accuracy {accuracy.Groups[1].Value}% is not above {AccuracyBound}%");
+        Assert.Contains(codeCells[^1].GetProperty("outputs").EnumerateArray(),
+            o => o.TryGetProperty("data", out var data) && data.TryGetProperty("image/png", out _));
+    }
+
+    private void Run(string program, IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string>? environment)
+    {
+        var start = new ProcessStartInfo(program)
+        {
+            WorkingDirectory = workingDirectory,
+            RedirectStandardOutput = true,
+            RedirectStandardError = true,
+        };
+        foreach (var argument in arguments)
+        {
+            start.ArgumentList.Add(argument);
+        }
+        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
+        {
+            start.Environment[name] = value;
+        }
+        using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {program}");
+        var stdout = process.StandardOutput.ReadToEndAsync();
+        var stderr = process.StandardError.ReadToEndAsync();
+        process.WaitForExit();
+        if (process.ExitCode != 0)
+        {
+            output.WriteLine(stdout.Result);
+            output.WriteLine(stderr.Result);
+        }
+        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', start.ArgumentList)} exited with {process.ExitCode}: {stderr.Result}");
+    }
+
+    private static string ProjectVersion() =>
+        XDocument.Load(RepoPath("Directory.Build.props")).Descendants("Version").Single().Value;
+
+    private static string NotebookPackageVersion()
+    {
+        var source = File.ReadAllText(RepoPath("examples/ips_example.ipynb"));
+        var reference = PackageReference().Match(source);
+        Assert.True(reference.Success, "examples/ips_example.ipynb has no #r \"nuget: Ips, VERSION\" line");
+        return reference.Groups[1].Value;
+    }
+
+    private static string NuGetPackagesFolder() =>
+        Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } folder
+            ? folder
+            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
+
+    private static string RepoPath(string relative)
+    {
+        var directory = new DirectoryInfo(AppContext.BaseDirectory);
+        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Ips.sln")))
+        {
+            directory = directory.Parent;
+        }
+        return Path.GetFullPath(Path.Combine(directory?.FullName ?? throw new InvalidOperationException("repository root not found"), relative));
+    }
+
+    [GeneratedRegex(@"test accuracy: ([0-9]+(?:\.[0-9]+)?)%")]
+    private static partial Regex TestAccuracyLine();
+
+    [GeneratedRegex(@"#r \\""nuget: Ips, ([^\\""]+)\\""")]
+    private static partial Regex PackageReference();
+}
+
+/// <summary>The notebook trains a network in another process: it runs alone so the machine's cores are its own.</summary>
+[CollectionDefinition(Name, DisableParallelization = true)]
+public sealed class NotebookCollection
+{
+    /// <summary>The collection's name.</summary>
+    public const string Name = "Notebook";
+}
