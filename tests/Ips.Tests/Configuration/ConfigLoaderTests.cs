@@ -127,7 +127,7 @@ public sealed class ConfigLoaderTests
 
         var traffic = ConfigLoader.Load(ConfigPath("traffic.yml"));
         Assert.True(traffic.Pretrained);
-        Assert.Equal("weights/resnet18-f37072fd.pth", traffic.PretrainedWeights);
+        Assert.Null(traffic.PretrainedWeights); // the packaged ImageNet ResNet-18 is used
         Assert.Equal((192, 10, 32, 512, 4, 3), (traffic.N ?? 0, traffic.M, traffic.I, traffic.D, traffic.NResBlocks, traffic.NChanIn));
         Assert.Equal([100, 100], traffic.PatchSize!);
         Assert.Equal(0.0003, traffic.Lr);
