@@ -101,7 +101,7 @@ internal static class StsTestData
                 var y = random.Next(height / 3, height);
                 canvas.DrawRect(x, y - random.Next(5, height / 3), random.Next(5, width / 5), random.Next(5, height / 4), paint);
             }
-            var radius = Math.Max(4, width / 20f);
+            var radius = Math.Max(4, width / 14f);
             foreach (var color in signs)
             {
                 var cx = radius + (float)random.NextDouble() * (width - 2 * radius);

@@ -8,9 +8,9 @@ internal static class TrafficTestConfig
     /// <summary>The overrides, as <c>--set</c> items, that scale configs/traffic.yml down.</summary>
     public static string[] Overrides(string dataDir, int epochs = 1) =>
     [
-        $"data_dir={dataDir}", "N=48", "patch_size=[16, 16]", "patch_stride=[16, 16]", "M=4", "I=16",
+        $"data_dir={dataDir}", "N=48", "patch_size=[16, 16]", "patch_stride=[16, 16]", "M=6", "I=16",
         "n_res_blocks=2", "D=128", "D_k=16", "D_v=16", "D_inner=256", "H=4", "pretrained=false",
-        "B=8", "B_seq=8", $"n_epoch={epochs}", "n_epoch_warmup=1", "lr=0.001", "n_worker=2", "dropout=0", "attn_dropout=0",
+        "B=4", "B_seq=4", $"n_epoch={epochs}", "n_epoch_warmup=1", "lr=0.001", "n_worker=2", "dropout=0", "attn_dropout=0",
     ];
 
     /// <summary>The repository's configs/traffic.yml.</summary>
