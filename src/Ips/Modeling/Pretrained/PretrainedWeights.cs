@@ -24,8 +24,10 @@ public static class PretrainedWeights
     private const string PreprocessPath = "tools/DnnImageModels/ResNetPrepOnnx/ResNetPreprocess.onnx";
 
     /// <summary>The cached converted state_dict: <c>&lt;cache&gt;/pretrained/resnet18-imagenet-dnnimagefeaturizer-0.23.1.pth</c>.</summary>
-    public static string CachedResNet18Path() =>
-        Path.Combine(CacheDirectory.Root(), "pretrained", $"resnet18-imagenet-dnnimagefeaturizer-{PackageVersion}.pth");
+    public static string CachedResNet18Path() => CachedResNet18Path(CacheDirectory.Root());
+
+    internal static string CachedResNet18Path(string cacheRoot) =>
+        Path.Combine(cacheRoot, "pretrained", $"resnet18-imagenet-dnnimagefeaturizer-{PackageVersion}.pth");
 
     /// <summary>
     /// The package folder holding the ONNX files, or null: the folder the build restored it to (recorded in this
@@ -58,9 +60,12 @@ public static class PretrainedWeights
     /// ImageNet mean/std normalised); converts the package's ONNX model into it first when it is not cached yet.
     /// </summary>
     /// <exception cref="FileNotFoundException">The package is neither cached nor restored.</exception>
-    public static string EnsureResNet18()
+    public static string EnsureResNet18() => EnsureResNet18(CacheDirectory.Root());
+
+    /// <summary><see cref="EnsureResNet18()"/> with the cache at <paramref name="cacheRoot"/>.</summary>
+    internal static string EnsureResNet18(string cacheRoot)
     {
-        var target = CachedResNet18Path();
+        var target = CachedResNet18Path(cacheRoot);
         if (File.Exists(target))
         {
             return target;

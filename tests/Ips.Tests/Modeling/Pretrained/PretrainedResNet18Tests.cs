@@ -116,36 +116,51 @@ public sealed class PretrainedResNet18Tests(ITestOutputHelper output)
     [Fact]
     public void PretrainedResNet18WithoutWeightFileLoadsThePackagedWeightsIntoTheEncoder()
     {
-        var cache = Path.Combine(Path.GetTempPath(), $"ips-pretrained-{Guid.NewGuid():N}");
-        var previous = Environment.GetEnvironmentVariable("IPS_CACHE");
-        Environment.SetEnvironmentVariable("IPS_CACHE", cache);
+        var config = new IpsConfig
+        {
+            Source = "pretrained.yml", IsImage = true, EncType = "resnet18", Pretrained = true, NChanIn = 3, NResBlocks = 4, D = 512,
+        };
+        using var encoder = PatchEncoders.Create(config);
+        var folded = PretrainedWeights.ConvertPackage(Package(), foldImageNetInput: true);
         try
         {
-            var config = new IpsConfig
-            {
-                Source = "pretrained.yml", IsImage = true, EncType = "resnet18", Pretrained = true, NChanIn = 3, NResBlocks = 4, D = 512,
-            };
-            using var encoder = PatchEncoders.Create(config);
-            Assert.True(File.Exists(PretrainedWeights.CachedResNet18Path()));
-            var cached = Ips.Checkpoints.StateDictIO.ReadStateDict(PretrainedWeights.CachedResNet18Path());
+            using var conv1 = encoder.state_dict()["0.weight"];
+            Assert.True(conv1.eq(folded["conv1.weight"]).all().item<bool>());
+            using var layer4 = encoder.state_dict()["7.1.bn2.running_var"];
+            Assert.True(layer4.eq(folded["layer4.1.bn2.running_var"]).all().item<bool>());
+        }
+        finally
+        {
+            Dispose(folded);
+        }
+    }
+
+    [Fact]
+    public void TheConversionIsCachedOnceAsATorchvisionStateDict()
+    {
+        var cache = Path.Combine(Path.GetTempPath(), $"ips-pretrained-{Guid.NewGuid():N}");
+        try
+        {
+            var path = PretrainedWeights.EnsureResNet18(cache);
+            Assert.Equal(Path.Combine(cache, "pretrained", "resnet18-imagenet-dnnimagefeaturizer-0.23.1.pth"), path);
+            var written = File.GetLastWriteTimeUtc(path);
+            var cached = Ips.Checkpoints.StateDictIO.ReadStateDict(path);
             try
             {
-                using var conv1 = encoder.state_dict()["0.weight"];
-                Assert.True(conv1.eq(cached["conv1.weight"]).all().item<bool>());
+                Assert.Equal(120, cached.Count);
                 Assert.DoesNotContain(cached.Keys, key => key.StartsWith("fc.", StringComparison.Ordinal));
             }
             finally
             {
                 Dispose(cached);
             }
-            // The second time the cache is used as it is: its timestamp does not change.
-            var written = File.GetLastWriteTimeUtc(PretrainedWeights.CachedResNet18Path());
-            Assert.Equal(PretrainedWeights.CachedResNet18Path(), PretrainedWeights.EnsureResNet18());
-            Assert.Equal(written, File.GetLastWriteTimeUtc(PretrainedWeights.CachedResNet18Path()));
+            // The second time the cache is used as it is, and no temporary file is left beside it.
+            Assert.Equal(path, PretrainedWeights.EnsureResNet18(cache));
+            Assert.Equal(written, File.GetLastWriteTimeUtc(path));
+            Assert.Single(Directory.GetFiles(Path.GetDirectoryName(path)!));
         }
         finally
         {
-            Environment.SetEnvironmentVariable("IPS_CACHE", previous);
             if (Directory.Exists(cache))
             {
                 Directory.Delete(cache, recursive: true);
