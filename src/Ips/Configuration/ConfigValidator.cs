@@ -70,8 +70,9 @@ internal static class ConfigValidator
         if (!ShuffleStyles.Contains(c.ShuffleStyle))
             throw v.Error($"shuffle_style '{c.ShuffleStyle}' must be one of {string.Join(", ", ShuffleStyles)}");
         if (c.IsImage) ValidateImageEncoder(c, v);
-        if (c.Pretrained && string.IsNullOrWhiteSpace(c.PretrainedWeights))
-            throw v.Error($"pretrained is True but pretrained_weights is not set: ImageNet weights cannot be downloaded here, give the path of torchvision's state_dict file (e.g. weights/resnet18-f37072fd.pth)");
+        // resnet18 has packaged ImageNet weights (Modeling/Pretrained); resnet50 needs the user's file.
+        if (c.Pretrained && string.IsNullOrWhiteSpace(c.PretrainedWeights) && c.IsImage && c.EncType != "resnet18")
+            throw v.Error($"pretrained is True but pretrained_weights is not set: only resnet18 ships with ImageNet weights, give the path of torchvision's {c.EncType} state_dict file (e.g. weights/resnet50-0676ba61.pth)");
 
         ValidateTasks(c, v);
     }

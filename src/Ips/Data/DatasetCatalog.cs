@@ -1,5 +1,6 @@
 using Ips.Configuration;
 using Ips.Data.MegapixelMnist;
+using Ips.Data.Traffic;
 
 namespace Ips.Data;
 
@@ -23,8 +24,13 @@ public static class DatasetCatalog
         {
             return new MegapixelMnistDataset(directory, train, config);
         }
+        if (TrafficSigns.Holds(directory))
+        {
+            return new TrafficSignsDataset(directory, train, config);
+        }
         throw new ArgumentException(
             $"config {name}: data_dir '{directory}' holds no data set this version can read. " +
-            "Expected a Megapixel MNIST set (parameters.json, train.bin, test.bin), made with `ips data megapixel-mnist`.");
+            "Expected a Megapixel MNIST set (parameters.json, train.bin, test.bin), made with `ips data megapixel-mnist`, " +
+            "or the Swedish traffic signs (Set1 and Set2 with annotations.txt), fetched with `ips data traffic`.");
     }
 }

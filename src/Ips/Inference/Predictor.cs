@@ -1,5 +1,6 @@
 using Ips.Checkpoints;
 using Ips.Configuration;
+using Ips.Data;
 using Ips.Imaging;
 using Ips.Modeling;
 using Ips.Patches;
@@ -40,6 +41,7 @@ public sealed class Predictor : IDisposable
     private readonly IterativePatchSelector _selector;
     private readonly Device _device;
     private readonly IpsConfig _config;
+    private readonly IImagePreprocessing _preprocessing;
 
     /// <summary>Builds the network of <paramref name="config"/> and loads <paramref name="weights"/> into it.</summary>
     /// <param name="config">The model's config.</param>
@@ -54,6 +56,7 @@ public sealed class Predictor : IDisposable
         _net.to(device);
         _net.eval();
         _selector = new IterativePatchSelector(_net);
+        _preprocessing = ImagePreprocessing.For(config);
     }
 
     /// <summary>Predicts one input; writes an attention picture into <paramref name="attentionDirectory"/> for images when given.</summary>
@@ -85,17 +88,17 @@ public sealed class Predictor : IDisposable
         {
             throw new ArgumentException($"{input}: config {Path.GetFileName(_config.Source)} has is_image: false and expects a feature matrix (.npy or .safetensors).");
         }
-        var image = ImageFile.Load(input, _config.NChanIn);
-        try
+        // The data set's own test-time preprocessing (e.g. resize and ImageNet normalisation for traffic signs).
+        PreparedImage prepared;
+        using (var photo = ImageFile.Load(input, _config.NChanIn))
         {
-            var grid = PatchExtraction.GridFor((int)image.shape[1], (int)image.shape[2], _config.PatchSize!, _config.PatchStride!, _config.N, Path.GetFileName(_config.Source));
-            using var source = TensorPatchSource.FromImage(image.alias(), grid);
-            return Run(input, source, grid, image, attentionDirectory);
+            prepared = _preprocessing.Prepare(photo);
         }
-        finally
-        {
-            image.Dispose();
-        }
+        using var _ = prepared;
+        var image = prepared.Input;
+        var grid = PatchExtraction.GridFor((int)image.shape[1], (int)image.shape[2], _config.PatchSize!, _config.PatchStride!, _config.N, Path.GetFileName(_config.Source));
+        using var source = TensorPatchSource.FromImage(image.alias(), grid);
+        return Run(input, source, grid, prepared.Picture, attentionDirectory);
     }
 
     private Prediction Run(string input, IPatchSource source, PatchGrid? grid, Tensor? image, string? attentionDirectory)

@@ -1,5 +1,6 @@
 using Ips.Checkpoints;
 using Ips.Configuration;
+using Ips.Modeling.Pretrained;
 using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch;
@@ -91,13 +92,22 @@ public static class PatchEncoders
 
     private static void LoadPretrained(nn.Module resnet, IpsConfig config)
     {
-        if (string.IsNullOrWhiteSpace(config.PretrainedWeights))
+        string path;
+        if (!string.IsNullOrWhiteSpace(config.PretrainedWeights))
+        {
+            path = config.PretrainedWeights;
+        }
+        else if (config.EncType == "resnet18")
+        {
+            // The packaged ImageNet ResNet-18, converted to torchvision's layout and input convention.
+            path = PretrainedWeights.EnsureResNet18();
+        }
+        else
         {
             throw new ArgumentException(
-                $"config {config.Source}: pretrained is true but pretrained_weights is not set. Weights cannot be downloaded " +
-                $"here; set pretrained_weights to a torchvision {config.EncType} ImageNet state_dict (.pth, .pt or .safetensors).");
+                $"config {config.Source}: pretrained is true but pretrained_weights is not set. Only resnet18 ships with ImageNet " +
+                $"weights; set pretrained_weights to a torchvision {config.EncType} ImageNet state_dict (.pth, .pt or .safetensors).");
         }
-        var path = config.PretrainedWeights;
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"config {config.Source}: pretrained_weights file not found: {path}", path);

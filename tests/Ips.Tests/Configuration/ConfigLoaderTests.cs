@@ -127,7 +127,7 @@ public sealed class ConfigLoaderTests
 
         var traffic = ConfigLoader.Load(ConfigPath("traffic.yml"));
         Assert.True(traffic.Pretrained);
-        Assert.Equal("weights/resnet18-f37072fd.pth", traffic.PretrainedWeights);
+        Assert.Null(traffic.PretrainedWeights); // the packaged ImageNet ResNet-18 is used
         Assert.Equal((192, 10, 32, 512, 4, 3), (traffic.N ?? 0, traffic.M, traffic.I, traffic.D, traffic.NResBlocks, traffic.NChanIn));
         Assert.Equal([100, 100], traffic.PatchSize!);
         Assert.Equal(0.0003, traffic.Lr);
@@ -222,13 +222,20 @@ public sealed class ConfigLoaderTests
     [InlineData("tasks.task3.act_fn=softmax", "tasks.task3: metric multilabel_accuracy needs act_fn sigmoid")]
     [InlineData("tasks.task4.name=x", "task 'task4' is missing required key(s): id, act_fn, metric")]
     [InlineData("tasks=[]", "key 'tasks' must be a mapping of tasks")]
-    [InlineData("pretrained=True", "pretrained is True but pretrained_weights is not set: ImageNet weights cannot be downloaded")]
     [InlineData("data_dir=~", "key 'data_dir' must be a text value, got nothing")]
     public void Each_rule_fails_with_a_message_naming_file_and_key(string item, string fragment)
     {
         var e = Assert.Throws<ConfigException>(() => Official(item));
         Assert.StartsWith("config mnist.yml: ", e.Message, StringComparison.Ordinal);
         Assert.Contains(fragment, e.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void Pretrained_without_a_weight_file_is_valid_for_resnet18_only()
+    {
+        Assert.True(Official("pretrained=True").Pretrained);
+        var e = Assert.Throws<ConfigException>(() => Official("pretrained=True", "enc_type=resnet50", "D=512"));
+        Assert.Contains("pretrained is True but pretrained_weights is not set: only resnet18 ships with ImageNet weights", e.Message, StringComparison.Ordinal);
     }
 
     [Fact]

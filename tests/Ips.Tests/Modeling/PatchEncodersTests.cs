@@ -104,9 +104,11 @@ public sealed class PatchEncodersTests : IDisposable
     }
 
     [Fact]
-    public void PretrainedNeedsAWeightsFile()
+    public void PretrainedResNet50NeedsAWeightsFile()
     {
-        var noPath = Assert.Throws<ArgumentException>(() => new IpsNet(ModelFixtures.SmallImageConfig() with { Pretrained = true }));
+        // Only resnet18 ships with ImageNet weights (Modeling/Pretrained); resnet50 needs the user's file.
+        var noPath = Assert.Throws<ArgumentException>(
+            () => new IpsNet(ModelFixtures.SmallImageConfig() with { Pretrained = true, EncType = "resnet50", D = 512 }));
         Assert.Contains("pretrained_weights", noPath.Message);
 
         var absent = Path.Combine(directory, "absent.pth");

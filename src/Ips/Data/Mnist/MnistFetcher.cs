@@ -25,11 +25,9 @@ public static class MnistFetcher
     ];
 
     /// <summary>The default cache: <c>$IPS_CACHE/mnist</c>, else <c>~/.cache/ips/mnist</c>.</summary>
-    public static string DefaultCacheDir() =>
-        DefaultCacheDir(Environment.GetEnvironmentVariable("IPS_CACHE"), Environment.GetFolderPath(Environment.SpecialFolder.UserProfile));
+    public static string DefaultCacheDir() => Path.Combine(CacheDirectory.Root(), "mnist");
 
-    internal static string DefaultCacheDir(string? ipsCache, string home) =>
-        Path.Combine(string.IsNullOrEmpty(ipsCache) ? Path.Combine(home, ".cache", "ips") : ipsCache, "mnist");
+    internal static string DefaultCacheDir(string? ipsCache, string home) => Path.Combine(CacheDirectory.Root(ipsCache, home), "mnist");
 
     /// <summary>True when <paramref name="directory"/> holds all four files (plain or <c>.gz</c>).</summary>
     public static bool HasAllFiles(string directory) =>
