@@ -1,3 +1,3 @@
 using Ips.Cli;
 
-return await CliApp.Create().RunAsync(args);
+return await CliApp.Create(args: args).RunAsync(args);
