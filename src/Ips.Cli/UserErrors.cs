@@ -14,30 +14,24 @@ internal static partial class UserErrors
 {
     public static int Handle(Exception error, IAnsiConsole console, IReadOnlyList<string> args)
     {
-        switch (error)
+        if (!IsUserError(error))
         {
-            case UsageException:
-            case CommandAppException:
-            case ConfigException:
-            case ArgumentException:
-            case InvalidDataException:
-            case FileNotFoundException:
-            case DirectoryNotFoundException:
-            case UnauthorizedAccessException:
-            case TorchLoadException:
-            case IOException:
-                console.MarkupLine($"[red]error:[/] {Markup.Escape(Describe(error, args))}");
-                return error switch
-                {
-                    TorchLoadException => 2,
-                    UsageException or CommandAppException => 64,
-                    _ => 1,
-                };
-            default:
-                console.WriteException(error);
-                return 70;
+            console.WriteException(error);
+            return 70;
         }
+        console.MarkupLine($"[red]error:[/] {Markup.Escape(Describe(error, args))}");
+        return error switch
+        {
+            TorchLoadException => 2,
+            UsageException or CommandAppException => 64,
+            _ => 1,
+        };
     }
+
+    /// <summary>True for the exceptions that mean "the input is wrong" rather than a bug.</summary>
+    public static bool IsUserError(Exception error) => error is UsageException or CommandAppException or ConfigException
+        or ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
+        or UnauthorizedAccessException or TorchLoadException or IOException;
 
     // Spectre says "Unknown option 'atention-dir'."; the command's own options give the nearest one to suggest.
     private static string Describe(Exception error, IReadOnlyList<string> args) =>

@@ -90,4 +90,19 @@ public sealed class CommandLineTests
         Assert.Equal(BuildInfo.Version, output.Trim());
         Assert.Matches(@"^\d+\.\d+\.\d+", output.Trim());
     }
+
+    [Theory]
+    [InlineData(0.00001, "0.00001")]
+    [InlineData(0.0005, "0.0005")]
+    [InlineData(3.5e-7, "0.00000035")]
+    public void Learning_rates_print_as_plain_decimals(double lr, string text) =>
+        Assert.Equal(text, global::Ips.Training.RunLog.PlainDecimal(lr));
+
+    [Theory]
+    [InlineData(2.5, "2.50 it/s")]
+    [InlineData(0.25, "4.00 s/it")]
+    public void Progress_shows_seconds_per_iteration_below_one_a_second(double rate, string text) =>
+        Assert.Equal(text, global::Ips.Cli.Commands.EpochProgress.FormatRate(rate));
+
+    internal static string RepoConfig(string name) => Configuration.ConfigSyntaxErrorTests.RepoConfig(name);
 }
