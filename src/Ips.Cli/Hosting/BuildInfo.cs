@@ -24,5 +24,5 @@ internal static class BuildInfo
 
     /// <summary>One line for <c>ips doctor</c>, e.g. <c>Release, built 2026-11-25 14:02:11 UTC, commit 3f2c1ab</c>.</summary>
     public static string Describe() => string.Create(CultureInfo.InvariantCulture,
-        $"{Configuration}, built {BuiltUtc:yyyy-MM-dd HH:mm:ss} UTC, commit {Commit ?? "unknown"}, from {Path.GetDirectoryName(Self.Location)}");
+        $"{Configuration}, built {BuiltUtc:yyyy-MM-dd HH:mm:ss} UTC, commit {(Commit is { Length: > 12 } c ? c[..12] : Commit ?? "unknown")}, from {Path.GetDirectoryName(Self.Location)}");
 }
