@@ -105,10 +105,71 @@ namespace Ips.Native
             {
                 return false;
             }
-            var temporary = path + ".ips-tmp";
-            File.WriteAllBytes(temporary, bytes);
-            File.Delete(path);
-            File.Move(temporary, path);
+            ReplaceAtomically(path, bytes);
+            return true;
+        }
+
+        /// <summary>
+        /// Puts the patched content of <paramref name="source"/> at <paramref name="destination"/>, unless that file
+        /// already holds exactly those bytes. A program starting meanwhile sees the old file or the new one, never a
+        /// pristine or half-written copy: the bytes go to a temporary file renamed over the destination. Returns true
+        /// when the destination was written.
+        /// </summary>
+        public static bool InstallPatched(string source, string destination)
+        {
+            var bytes = File.ReadAllBytes(source);
+            Patch(bytes, source);
+            if (File.Exists(destination) && SameBytes(File.ReadAllBytes(destination), bytes))
+            {
+                return false;
+            }
+            ReplaceAtomically(destination, bytes);
+            return true;
+        }
+
+        private static void ReplaceAtomically(string path, byte[] bytes)
+        {
+            var directory = Path.GetDirectoryName(Path.GetFullPath(path));
+            if (!string.IsNullOrEmpty(directory))
+            {
+                Directory.CreateDirectory(directory);
+            }
+            // A unique name per writer: two builds installing at once each rename a complete file.
+            var temporary = path + ".ips-tmp-" + Guid.NewGuid().ToString("N");
+            try
+            {
+                File.WriteAllBytes(temporary, bytes);
+                if (File.Exists(path))
+                {
+                    File.Replace(temporary, path, null); // rename(2) on Unix: atomic
+                }
+                else
+                {
+                    File.Move(temporary, path);
+                }
+            }
+            finally
+            {
+                if (File.Exists(temporary))
+                {
+                    File.Delete(temporary);
+                }
+            }
+        }
+
+        private static bool SameBytes(byte[] a, byte[] b)
+        {
+            if (a.Length != b.Length)
+            {
+                return false;
+            }
+            for (var i = 0; i < a.Length; i++)
+            {
+                if (a[i] != b[i])
+                {
+                    return false;
+                }
+            }
             return true;
         }
 
@@ -229,35 +290,47 @@ namespace Ips.Native
     }
 
 #if !IPS_ELF_NO_MSBUILD
-    /// <summary>MSBuild task: patches every given libLibTorchSharp.so when the system's libstdc++ needs it.</summary>
-    public sealed class PatchLibTorchSharp : Microsoft.Build.Utilities.Task
+    /// <summary>
+    /// MSBuild task: installs the patched copy of one libLibTorchSharp.so at its destination (see
+    /// <see cref="GlibcxxWeakFix.InstallPatched"/>) when the system's libstdc++ needs it or <see cref="Always"/> is set.
+    /// <see cref="Handled"/> tells the build to leave that file out of its own copy.
+    /// </summary>
+    public sealed class InstallPatchedLibTorchSharp : Microsoft.Build.Utilities.Task
     {
-        /// <summary>The library copies to patch (in a build or publish output, never in the NuGet cache).</summary>
+        /// <summary>The library as the package ships it (in the NuGet cache, never written).</summary>
         [Microsoft.Build.Framework.Required]
-        public Microsoft.Build.Framework.ITaskItem[] Files { get; set; } = Array.Empty<Microsoft.Build.Framework.ITaskItem>();
+        public string Source { get; set; } = "";
+
+        /// <summary>Where the patched copy goes.</summary>
+        [Microsoft.Build.Framework.Required]
+        public string Destination { get; set; } = "";
+
+        /// <summary>Patch even where the system's libstdc++ has the version (for packages that run elsewhere).</summary>
+        public bool Always { get; set; }
+
+        /// <summary>True when the patched copy is in place and the pristine one must not be copied.</summary>
+        [Microsoft.Build.Framework.Output]
+        public bool Handled { get; set; }
 
         /// <inheritdoc />
         public override bool Execute()
         {
-            if (!GlibcxxWeakFix.SystemLacksVersion())
+            if (!Always && !GlibcxxWeakFix.SystemLacksVersion())
             {
                 Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Low, $"System libstdc++ provides {GlibcxxWeakFix.VersionName}; libLibTorchSharp.so left as it is.");
                 return true;
             }
-            foreach (var item in Files)
+            try
             {
-                var path = item.GetMetadata("FullPath");
-                try
+                if (GlibcxxWeakFix.InstallPatched(Source, Destination))
                 {
-                    if (GlibcxxWeakFix.PatchFile(path))
-                    {
-                        Log.LogMessage(Microsoft.Build.Framework.MessageImportance.High, $"ips: marked the {GlibcxxWeakFix.VersionName} need of {path} weak (system libstdc++ lacks it).");
-                    }
+                    Log.LogMessage(Microsoft.Build.Framework.MessageImportance.Normal, $"ips: installed {Destination} with its {GlibcxxWeakFix.VersionName} need marked weak.");
                 }
-                catch (InvalidDataException error)
-                {
-                    Log.LogError(error.Message);
-                }
+                Handled = true;
+            }
+            catch (InvalidDataException error)
+            {
+                Log.LogError(error.Message);
             }
             return !Log.HasLoggedErrors;
         }

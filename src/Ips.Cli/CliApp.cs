@@ -1,4 +1,6 @@
 using Ips.Cli.Commands;
+using Ips.Cli.Hosting;
+using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace Ips.Cli;
@@ -7,13 +9,23 @@ namespace Ips.Cli;
 public static class CliApp
 {
     /// <summary>A configured command app: <c>app.Run(args)</c> runs one command line.</summary>
-    public static CommandApp Create()
+    /// <param name="console">Where help and error messages go (default: the terminal); tests pass a recording console.</param>
+    /// <param name="args">The command line, for the hint that names the nearest option to a misspelt one.</param>
+    public static CommandApp Create(IAnsiConsole? console = null, IReadOnlyList<string>? args = null)
     {
         var app = new CommandApp();
         app.Configure(config =>
         {
             config.SetApplicationName("ips");
-            config.SetExceptionHandler(UserErrors.Handle);
+            config.SetApplicationVersion(BuildInfo.Version);
+            config.UseStrictParsing();
+            config.SetInterceptor(new StrictOptions());
+            config.SetHelpProvider(new PlainTextHelpProvider(config.Settings));
+            if (console is not null)
+            {
+                config.ConfigureConsole(console);
+            }
+            config.SetExceptionHandler((error, _) => UserErrors.Handle(error, console ?? AnsiConsole.Console, args ?? []));
             config.AddCommand<DoctorCommand>("doctor")
                 .WithDescription("Report the .NET, TorchSharp and libtorch versions, threads, devices and the libtorch compatibility fix.");
             config.AddCommand<DemoCommand>("demo")
@@ -26,6 +38,12 @@ public static class CliApp
                 .WithDescription("Predict images or feature matrices: probabilities, selected patches, attention maps, as JSON.");
             config.AddCommand<BenchCommand>("bench")
                 .WithDescription("Benchmark memory against image size, time per iteration and efficiency; tables and --out JSON.");
+            config.AddBranch("config", branch =>
+            {
+                branch.SetDescription("Check configs.");
+                branch.AddCommand<ConfigCheckCommand>("check")
+                    .WithDescription("Validate a config (with --set overrides), print it resolved, and open the data set it names: counts and the first example's patches.");
+            });
             config.AddBranch("data", data =>
             {
                 data.SetDescription("Fetch or generate datasets.");
@@ -39,4 +57,7 @@ public static class CliApp
         });
         return app;
     }
+
+    /// <summary>Runs one command line; <paramref name="console"/> as for <see cref="Create"/>.</summary>
+    public static int Run(IReadOnlyList<string> args, IAnsiConsole? console = null) => Create(console, args).Run(args);
 }

@@ -1,3 +1,4 @@
+using Ips.Cli.Hosting;
 using Ips.Configuration;
 using Ips.Native;
 using Spectre.Console;
@@ -7,28 +8,37 @@ namespace Ips.Cli;
 
 /// <summary>
 /// Turns the exceptions that mean "the input is wrong" (config, data, files, devices) into one red line naming the
-/// problem, with exit code 1; anything else is a bug and keeps its stack trace.
+/// problem, with exit code 1 (64, EX_USAGE, for a wrong command line; 2 when libtorch cannot load); anything else is a bug and keeps its stack trace.
 /// </summary>
-internal static class UserErrors
+internal static partial class UserErrors
 {
-    public static int Handle(Exception error, ITypeResolver? resolver)
+    public static int Handle(Exception error, IAnsiConsole console, IReadOnlyList<string> args)
     {
-        switch (error)
+        if (!IsUserError(error))
         {
-            case CommandAppException:
-            case ConfigException:
-            case ArgumentException:
-            case InvalidDataException:
-            case FileNotFoundException:
-            case DirectoryNotFoundException:
-            case UnauthorizedAccessException:
-            case TorchLoadException:
-            case IOException:
-                AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(error.Message)}");
-                return error is TorchLoadException ? 2 : 1;
-            default:
-                AnsiConsole.WriteException(error);
-                return 70;
+            console.WriteException(error);
+            return 70;
         }
+        console.MarkupLine($"[red]error:[/] {Markup.Escape(Describe(error, args))}");
+        return error switch
+        {
+            TorchLoadException => 2,
+            UsageException or CommandAppException => 64,
+            _ => 1,
+        };
     }
+
+    /// <summary>True for the exceptions that mean "the input is wrong" rather than a bug.</summary>
+    public static bool IsUserError(Exception error) => error is UsageException or CommandAppException or ConfigException
+        or ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
+        or UnauthorizedAccessException or TorchLoadException or IOException;
+
+    // Spectre says "Unknown option 'atention-dir'."; the command's own options give the nearest one to suggest.
+    private static string Describe(Exception error, IReadOnlyList<string> args) =>
+        error is CommandParseException && UnknownOption().Match(error.Message) is { Success: true } match
+            ? CommandTree.UnknownOption(args, match.Groups[1].Value)
+            : error.Message;
+
+    [System.Text.RegularExpressions.GeneratedRegex("^Unknown option '(.+)'\\.$")]
+    private static partial System.Text.RegularExpressions.Regex UnknownOption();
 }

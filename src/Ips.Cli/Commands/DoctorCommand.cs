@@ -21,6 +21,8 @@ internal sealed class DoctorCommand : Command
         }
 
         var table = new Table().AddColumn("item").AddColumn("value");
+        table.AddRow("ips", Markup.Escape(Hosting.BuildInfo.Version));
+        table.AddRow("ips build", Markup.Escape(Hosting.BuildInfo.Describe()));
         table.AddRow(".NET", info.DotnetVersion);
         table.AddRow("TorchSharp", info.TorchSharpVersion);
         table.AddRow("libtorch", $"{info.LibtorchVersion} ({info.LibtorchPackage})");

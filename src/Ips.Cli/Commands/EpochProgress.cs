@@ -38,7 +38,7 @@ internal static class EpochProgress
                 {
                     lastPrinted = DateTime.UtcNow;
                     Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                        $"epoch {p.Epoch + 1}/{epochs} {p.Phase} {p.Done}/{p.Total} loss {p.Loss:F4} {rate:F2} it/s"));
+                        $"epoch {p.Epoch + 1}/{epochs} {p.Phase} {p.Done}/{p.Total} loss {p.Loss:F4} {FormatRate(rate)}"));
                 }
             });
             return run.RunEpoch(train, test, cancel);
@@ -64,7 +64,7 @@ internal static class EpochProgress
                     }
                     task.MaxValue = p.Total;
                     task.Value = p.Done;
-                    task.Description = string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch + 1}/{epochs} {p.Phase} loss {p.Loss:F3}, {rate:F2} it/s");
+                    task.Description = string.Create(CultureInfo.InvariantCulture, $"epoch {p.Epoch + 1}/{epochs} {p.Phase} loss {p.Loss:F3}, {FormatRate(rate)}");
                     if (p.Phase == "train")
                     {
                         overall.Value = p.Epoch + (double)p.Done / p.Total;
@@ -75,6 +75,14 @@ internal static class EpochProgress
         run.Trainer.Progress = null;
         return report;
     }
+
+    /// <summary>Iterations per second, or seconds per iteration when slower than one a second (0.05 it/s reads badly).</summary>
+    internal static string FormatRate(double perSecond) => perSecond switch
+    {
+        <= 0 => "- it/s",
+        < 1 => string.Create(CultureInfo.InvariantCulture, $"{1 / perSecond:F2} s/it"),
+        _ => string.Create(CultureInfo.InvariantCulture, $"{perSecond:F2} it/s"),
+    };
 
     /// <summary>An IProgress that reports on the calling thread (the default one posts to the thread pool).</summary>
     private sealed class SyncProgress<T>(Action<T> handler) : IProgress<T>

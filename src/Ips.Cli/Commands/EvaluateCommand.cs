@@ -20,6 +20,10 @@ public sealed class EvaluateSettings : ModelSettings
     [DefaultValue("test")]
     public string Split { get; init; } = "test";
 
+    [CommandOption("-o|--out <FILE>")]
+    [Description("Also write the scores as JSON: {\"split\", \"examples\", \"weights\", \"tasks\": {name: {\"metric\", \"value\", \"loss\"}}}.")]
+    public string? Out { get; init; }
+
     /// <inheritdoc />
     public override ValidationResult Validate() =>
         Weights is null ? ValidationResult.Error("--weights is required.")
@@ -47,6 +51,15 @@ public sealed class EvaluateCommand : Command<EvaluateSettings>
         }
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "{0} split: {1} images", settings.Split, data.Count);
         AnsiConsole.Write(table);
+        if (settings.Out is { } path)
+        {
+            var tasks = config.Tasks.ToDictionary(t => t.Name, t => new { metric = t.Metric, value = scores[t.Name].Metric, loss = scores[t.Name].Loss });
+            var json = System.Text.Json.JsonSerializer.Serialize(
+                new { split = settings.Split, examples = data.Count, weights = Path.GetFullPath(settings.Weights!), tasks },
+                new System.Text.Json.JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
+            AtomicFile.Write(path, temporary => File.WriteAllText(temporary, json));
+            AnsiConsole.MarkupLine($"scores written to [blue]{Markup.Escape(path)}[/]");
+        }
         return 0;
     }
 }

@@ -25,6 +25,10 @@ public sealed class PredictSettings : ModelSettings
     [Description("For images, also write <name>.attention.png: the attention heat map with the selected patches outlined.")]
     public string? AttentionDir { get; init; }
 
+    [CommandOption("--keep-going")]
+    [Description("On a bad input, record its error in the JSON ({\"input\", \"error\"}) and go on with the others; the exit code is 1 when any input failed.")]
+    public bool KeepGoing { get; init; }
+
     /// <inheritdoc />
     public override ValidationResult Validate() =>
         Weights is null ? ValidationResult.Error("--weights is required.") : ValidationResult.Success();
@@ -45,7 +49,7 @@ public sealed class PredictCommand : Command<PredictSettings>
     {
         var config = settings.LoadConfig();
         using var predictor = new Predictor(config, settings.Weights!, settings.ResolveDevice());
-        var predictions = settings.Inputs.Select(input => predictor.Predict(input, settings.AttentionDir)).ToList();
+        var predictions = settings.Inputs.Select(input => PredictOne(predictor, input, settings)).ToList();
         var json = JsonSerializer.Serialize(predictions, Json);
         if (settings.Out is { } path)
         {
@@ -56,6 +60,27 @@ public sealed class PredictCommand : Command<PredictSettings>
         {
             Console.WriteLine(json);
         }
-        return 0;
+        var failed = predictions.OfType<FailedPrediction>().ToList();
+        foreach (var failure in failed)
+        {
+            AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(failure.Error)}");
+        }
+        return failed.Count == 0 ? 0 : 1;
     }
+
+    // With --keep-going, an input the user got wrong becomes an entry naming its error; a bug still stops the run.
+    private static object PredictOne(Predictor predictor, string input, PredictSettings settings)
+    {
+        try
+        {
+            return predictor.Predict(input, settings.AttentionDir);
+        }
+        catch (Exception error) when (settings.KeepGoing && UserErrors.IsUserError(error))
+        {
+            return new FailedPrediction(input, error.Message);
+        }
+    }
+
+    /// <summary>The JSON entry of an input that could not be predicted (with --keep-going).</summary>
+    private sealed record FailedPrediction(string Input, string Error);
 }

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using Ips.Configuration;
 using Ips.Data;
 using Ips.Training;
 using Spectre.Console;
@@ -18,6 +19,10 @@ public sealed class TrainSettings : ModelSettings
     [Description("Continue the run in DIR exactly where it stopped (its last.ckpt and stored config; --set still applies).")]
     public string? Resume { get; init; }
 
+    [CommandOption("--dry-run")]
+    [Description("Check the config, the data set and the run directory, print what the run would use, and write nothing.")]
+    public bool DryRun { get; init; }
+
     /// <inheritdoc />
     public override ValidationResult Validate() =>
         Resume is null && string.IsNullOrWhiteSpace(Config)
@@ -31,10 +36,14 @@ public sealed class TrainCommand : Command<TrainSettings>
     /// <inheritdoc />
     protected override int Execute(CommandContext context, TrainSettings settings, CancellationToken cancellationToken)
     {
+        if (settings.DryRun)
+        {
+            return DryRun(settings);
+        }
         var device = settings.ResolveDevice();
         using var run = settings.Resume is { } resume
             ? TrainingRun.Resume(resume, device, settings.Set)
-            : TrainingRun.Start(settings.RunDir ?? Path.Combine("runs", Path.GetFileNameWithoutExtension(settings.Config!)), settings.LoadConfig(), device);
+            : TrainingRun.Start(settings.RunDir ?? DefaultRunDirectory(settings.Config!), settings.LoadConfig(), device);
         var train = DatasetCatalog.Open(run.Config, train: true);
         var test = DatasetCatalog.Open(run.Config, train: false);
 
@@ -85,4 +94,18 @@ public sealed class TrainCommand : Command<TrainSettings>
             Markup.Escape(run.Config.Tasks[0].Name), run.BestMetric, Markup.Escape(run.Directory));
         return 0;
     }
+
+    private static int DryRun(TrainSettings settings)
+    {
+        var directory = settings.Resume ?? settings.RunDir ?? DefaultRunDirectory(settings.Config!);
+        var config = settings.Resume is { } resume
+            ? ConfigLoader.Parse(Checkpoint.ReadConfigYaml(Path.Combine(resume, TrainingRun.LastCheckpoint)), Path.Combine(resume, TrainingRun.LastCheckpoint), settings.Set)
+            : settings.LoadConfig();
+        settings.ResolveDevice();
+        ConfigReport.Write(config);
+        ConfigReport.WriteRunDirectory(directory);
+        return 0;
+    }
+
+    private static string DefaultRunDirectory(string config) => Path.Combine("runs", Path.GetFileNameWithoutExtension(config));
 }

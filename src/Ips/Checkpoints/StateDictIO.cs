@@ -89,6 +89,7 @@ public static class StateDictIO
         {
             throw new FileNotFoundException($"State_dict file not found: {path}", path);
         }
+        RequireSignature(path, format);
         try
         {
             using var stream = File.OpenRead(path);
@@ -165,6 +166,37 @@ public static class StateDictIO
     {
         Pickle,
         Safetensors,
+    }
+
+    /// <summary>
+    /// Refuses a file whose first bytes are not those of its format, before a reader reports something misleading
+    /// (PyBridge calls any non-zip file "the old PyTorch format").
+    /// </summary>
+    private static void RequireSignature(string path, Format format)
+    {
+        var head = new byte[9];
+        int read;
+        using (var stream = File.OpenRead(path))
+        {
+            read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        }
+        var length = new FileInfo(path).Length;
+        if (format == Format.Safetensors)
+        {
+            // safetensors: an 8-byte little-endian header length, then the JSON header.
+            if (read < 9 || BitConverter.ToUInt64(head, 0) > (ulong)(length - 8) || head[8] != (byte)'{')
+            {
+                throw new InvalidDataException($"{path}: not a safetensors file (it starts with an 8-byte header length and a JSON header); is it damaged or another format?");
+            }
+            return;
+        }
+        if (read >= 4 && head[0] == (byte)'P' && head[1] == (byte)'K' && head[2] == 3 && head[3] == 4)
+        {
+            return;
+        }
+        throw new InvalidDataException(read >= 2 && head[0] == 0x80 && head[1] <= 5
+            ? $"{path}: a PyTorch file in the legacy (pre-1.6, non-zip) torch.save format, which is not supported; re-save it with torch.save(model.state_dict(), path) in PyTorch 1.6 or later"
+            : $"{path}: not a PyTorch state_dict: torch.save writes a zip archive (starting with 'PK'), and this file is not one; is it damaged or another format?");
     }
 
     private static Format FormatOf(string path) => Path.GetExtension(path).ToLowerInvariant() switch

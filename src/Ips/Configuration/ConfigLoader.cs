@@ -92,21 +92,36 @@ public static class ConfigLoader
 
     private static YamlMappingNode LoadRoot(string yaml, YamlValues values)
     {
-        var stream = new YamlStream();
-        try
-        {
-            stream.Load(new StringReader(yaml));
-        }
-        catch (YamlException e)
-        {
-            throw values.Error($"not valid YAML at line {e.Start.Line}, column {e.Start.Column}: {e.Message}");
-        }
+        var stream = ReadYaml(yaml, (line, column, problem) => values.Error($"not valid YAML at line {line}, column {column}: {problem}"));
         if (stream.Documents.Count == 0)
         {
             throw values.Error($"the file is empty; expected a mapping of keys such as 'n_epoch: 150'");
         }
         return stream.Documents[0].RootNode as YamlMappingNode
             ?? throw values.Error($"the top level must be a mapping of keys such as 'n_epoch: 150'");
+    }
+
+    /// <summary>Parses YAML text; a syntax error becomes <paramref name="error"/>(line, column, what is wrong).</summary>
+    private static YamlStream ReadYaml(string text, Func<long, long, string, ConfigException> error)
+    {
+        var stream = new YamlStream();
+        var scanner = new Scanner(new StringReader(text));
+        try
+        {
+            stream.Load(new Parser(scanner));
+        }
+        catch (YamlException e)
+        {
+            throw error(e.Start.Line, e.Start.Column, e.Message);
+        }
+        catch (InvalidOperationException)
+        {
+            // YamlDotNet 16's scanner fails this way, not with a YamlException, when the text ends inside a flow
+            // collection (`patch_size: [50, 50`); where it stopped is where the closing bracket is missing.
+            var at = scanner.CurrentPosition;
+            throw error(at.Line, at.Column, "the text ends inside a [ ] or { } collection; is a closing bracket missing?");
+        }
+        return stream;
     }
 
     private static void ApplyOverride(YamlMappingNode root, string item, YamlValues values)
@@ -118,17 +133,8 @@ public static class ConfigLoader
             throw values.Error($"override '{item}' must look like key=value, e.g. lr=0.0005 or tasks.task0.metric=auc");
         }
         var valueText = item[(eq + 1)..].Trim();
-        YamlNode value;
-        try
-        {
-            var stream = new YamlStream();
-            stream.Load(new StringReader(valueText));
-            value = stream.Documents.Count == 0 ? new YamlScalarNode("") : stream.Documents[0].RootNode;
-        }
-        catch (YamlException e)
-        {
-            throw values.Error($"override '{item}': the value is not valid YAML ({e.Message})");
-        }
+        var stream = ReadYaml(valueText, (_, column, problem) => values.Error($"override '{item}': the value is not valid YAML at column {column} ({problem})"));
+        var value = stream.Documents.Count == 0 ? new YamlScalarNode("") : stream.Documents[0].RootNode;
 
         var mapping = root;
         for (var i = 0; i < path.Length - 1; i++)

@@ -136,8 +136,16 @@ public static class ImageFile
         // A grey file asked for grey decodes its own channel; anything else decodes to RGBA and keeps RGB.
         bool grey = channels == 1 && info.ColorType == SKColorType.Gray8;
         var target = new SKImageInfo(info.Width, info.Height, grey ? SKColorType.Gray8 : SKColorType.Rgba8888, SKAlphaType.Unpremul);
-        using var bitmap = SKBitmap.Decode(codec, target)
-            ?? throw new InvalidDataException($"{path}: cannot decode the {codec.EncodedFormat} image; supported are {Supported}");
+        using var bitmap = new SKBitmap(target);
+        // GetPixels, unlike SKBitmap.Decode, says when the data ran out: Skia then fills the missing rows and reports
+        // IncompleteInput, which must not pass as an image whose lower part is black.
+        var decoded = codec.GetPixels(target, bitmap.GetPixels());
+        if (decoded != SKCodecResult.Success)
+        {
+            throw new InvalidDataException(decoded is SKCodecResult.IncompleteInput or SKCodecResult.ErrorInInput
+                ? $"{path}: the {codec.EncodedFormat} file is truncated or damaged ({decoded}): its {info.Width} x {info.Height} pixels could not all be decoded"
+                : $"{path}: cannot decode the {codec.EncodedFormat} image ({decoded}); supported are {Supported}");
+        }
 
         int width = bitmap.Width, height = bitmap.Height, sourceBytes = grey ? 1 : 4, kept = grey ? 1 : 3;
         var row = new byte[bitmap.RowBytes];
@@ -174,9 +182,10 @@ public static class ImageFile
 
         // ReadRGBAImageOriented handles strips and tiles alike and expands grey to R = G = B.
         var raster = new int[(long)width * height];
-        if (!tiff.ReadRGBAImageOriented(width, height, raster, Orientation.TOPLEFT))
+        // stopOnError: a strip or tile cut short by a truncated file is an error rather than rows left at zero.
+        if (!tiff.ReadRGBAImageOriented(width, height, raster, Orientation.TOPLEFT, stopOnError: true) || TiffErrors.Last is not null)
         {
-            throw new InvalidDataException($"{path}: cannot decode the TIFF pixels ({TiffErrors.Last ?? "unknown error"})");
+            throw new InvalidDataException($"{path}: the TIFF file is truncated or damaged: its {width} x {height} pixels could not all be decoded ({TiffErrors.Last ?? "unknown error"})");
         }
 
         int kept = channels == 1 && samples == 1 ? 1 : 3;

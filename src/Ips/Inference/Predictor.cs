@@ -28,7 +28,11 @@ public sealed record Prediction(
     int PatchCount,
     IReadOnlyDictionary<string, float[]> Probabilities,
     IReadOnlyList<SelectedPatch> Selected,
-    string? AttentionMap);
+    string? AttentionMap)
+{
+    /// <summary>Per task name, the predicted class: an index for softmax tasks, the indices with p &gt;= 0.5 for sigmoid ones.</summary>
+    public IReadOnlyDictionary<string, object>? Classes { get; init; }
+}
 
 /// <summary>
 /// Runs a trained model on new inputs: an image file (PNG, JPEG, TIFF) cut into the config's patch grid, or a
@@ -96,7 +100,15 @@ public sealed class Predictor : IDisposable
         }
         using var _ = prepared;
         var image = prepared.Input;
-        var grid = PatchExtraction.GridFor((int)image.shape[1], (int)image.shape[2], _config.PatchSize!, _config.PatchStride!, _config.N, Path.GetFileName(_config.Source));
+        PatchGrid grid;
+        try
+        {
+            grid = PatchExtraction.GridFor((int)image.shape[1], (int)image.shape[2], _config.PatchSize!, _config.PatchStride!, _config.N, Path.GetFileName(_config.Source));
+        }
+        catch (ArgumentException error)
+        {
+            throw new ArgumentException($"{input}: {error.Message}", error);
+        }
         using var source = TensorPatchSource.FromImage(image.alias(), grid);
         return Run(input, source, grid, prepared.Picture, attentionDirectory);
     }
@@ -111,6 +123,7 @@ public sealed class Predictor : IDisposable
 
         var probabilities = _net.call(selection.Patches, selection.PositionalEncoding)
             .ToDictionary(kv => kv.Key, kv => kv.Value[0].cpu().data<float>().ToArray());
+        PredictionChecks.RequireFinite(input, probabilities, source);
 
         // The aggregator's attention on the selected patches: [1, H, n_token, M] -> [M].
         var embedded = _net.Embed(selection.Patches);
@@ -133,7 +146,7 @@ public sealed class Predictor : IDisposable
             mapPath = Path.Combine(attentionDirectory, Path.GetFileNameWithoutExtension(input) + ".attention.png");
             AttentionMap.Render(image, grid, selected.Select(p => p.Index).ToList(), selected.Select(p => p.Score).ToList(), mapPath, maxSide: 1024);
         }
-        return new Prediction(input, source.Count, probabilities, selected, mapPath);
+        return new Prediction(input, source.Count, probabilities, selected, mapPath) { Classes = PredictionChecks.Classes(_config, probabilities) };
     }
 
     /// <summary>Loads weights from a state_dict file or from a training checkpoint's model.</summary>
@@ -143,7 +156,8 @@ public sealed class Predictor : IDisposable
         {
             throw new FileNotFoundException($"--weights {weights}: file not found.", weights);
         }
-        if (Checkpoint.IsCheckpoint(weights))
+        // A .ckpt that is not a readable checkpoint goes the checkpoint's way too, to be reported as damaged.
+        if (Checkpoint.IsCheckpoint(weights) || Path.GetExtension(weights).Equals(".ckpt", StringComparison.OrdinalIgnoreCase))
         {
             var extracted = Path.Combine(Path.GetTempPath(), $"ips-model-{Guid.NewGuid():N}.pt");
             try

@@ -38,6 +38,7 @@ public static class TorchRuntime
         try
         {
             using var probe = torch.zeros(1);
+            Nnpack.Disable();
         }
         catch (Exception error) when (error is TypeInitializationException or DllNotFoundException or NotSupportedException)
         {

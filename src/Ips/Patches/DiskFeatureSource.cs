@@ -22,6 +22,10 @@ public abstract class DiskFeatureSource : IPatchSource
         Path = path;
         _file = file;
         _dataOffset = dataOffset;
+        if (rows == 0)
+        {
+            throw new InvalidDataException($"{path}: the feature matrix has 0 rows; IPS needs at least one patch (one row of features)");
+        }
         if (rows > int.MaxValue)
         {
             throw new InvalidDataException($"{path}: {rows} rows are more than the {int.MaxValue} patches supported");

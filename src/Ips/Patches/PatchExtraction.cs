@@ -40,14 +40,15 @@ public static class PatchExtraction
         int[] stride = Pair(patchStride, "patch_stride", where);
         if (height <= 0 || width <= 0)
         {
-            throw new ArgumentException($"{where}: the image size {height}x{width} must be positive");
+            throw new ArgumentException($"{where}: the image size {width} x {height} (width x height) must be positive");
         }
 
-        string image = $"{height}x{width} image";
+        // Sizes of images are given as width x height, as image tools show them; patch_size keeps the config's [h, w].
+        string image = $"{width} x {height} (width x height) image";
         if (size[0] > height || size[1] > width)
         {
             throw new ArgumentException(
-                $"{where}: patch_size {size[0]}x{size[1]} is larger than the {image}");
+                $"{where}: patch_size [{size[0]}, {size[1]}] (height, width) is larger than the {image}");
         }
 
         CheckCovered(height, size[0], stride[0], "height", "rows at the bottom", where, image);

@@ -122,13 +122,18 @@ public static class Checkpoint
         {
             throw new FileNotFoundException($"checkpoint {path} does not exist.", path);
         }
+        ZipArchive? zip = null;
         try
         {
-            return ZipFile.OpenRead(path);
+            zip = ZipFile.OpenRead(path);
+            // The central directory is read on first use; reading it here makes a cut file fail here, with its name.
+            _ = zip.Entries.Count;
+            return zip;
         }
         catch (InvalidDataException error)
         {
-            throw new InvalidDataException($"{path}: not an IPS training checkpoint (expected a zip with {ModelEntry}, {OptimizerEntry}, {StateEntry}, {ConfigEntry}): {error.Message}", error);
+            zip?.Dispose();
+            throw new InvalidDataException($"{path}: the checkpoint is damaged or truncated: an IPS training checkpoint is a zip with {ModelEntry}, {OptimizerEntry}, {StateEntry}, {ConfigEntry}, and this file is not a readable zip ({error.Message})", error);
         }
     }
 

@@ -211,7 +211,7 @@ public sealed class RunLog
         string Row(string[] cells) => string.Join("  ", cells.Select((x, c) => c < 2 ? x.PadRight(widths[c]) : x.PadLeft(widths[c]))).TrimEnd();
 
         var sb = new StringBuilder();
-        sb.Append(CultureInfo.InvariantCulture, $"epoch {record.Epoch}  lr {record.Lr:0.######E+0}\n");
+        sb.Append(CultureInfo.InvariantCulture, $"epoch {record.Epoch}  lr {PlainDecimal(record.Lr)}\n");
         sb.Append(Row(header)).Append('\n');
         foreach (var row in rows) sb.Append(Row(row)).Append('\n');
         return sb.ToString();
@@ -223,4 +223,7 @@ public sealed class RunLog
         { } v when double.IsNaN(v) => "nan",
         { } v => v.ToString("0.0000", Invariant),
     };
+
+    /// <summary>A learning rate as a plain decimal (0.00001, not 1E-05), to 12 significant places after the point.</summary>
+    internal static string PlainDecimal(double value) => value.ToString("0.############", CultureInfo.InvariantCulture);
 }

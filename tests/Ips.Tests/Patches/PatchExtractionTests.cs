@@ -77,7 +77,7 @@ public sealed class PatchExtractionTests
         var error = Assert.Throws<ArgumentException>(() =>
             PatchExtraction.GridFor(1400, 1500, [50, 50], [50, 50], 900, "mnist.yml"));
         Assert.Equal(
-            "config mnist.yml: N (900) does not match the patch grid of a 1400x1500 image with patch 50x50, stride 50x50 " +
+            "config mnist.yml: N (900) does not match the patch grid of a 1500 x 1400 (width x height) image with patch 50x50, stride 50x50 " +
             "(28 x 30 = 840 patches)",
             error.Message);
     }
@@ -87,7 +87,7 @@ public sealed class PatchExtractionTests
     {
         var error = Assert.Throws<ArgumentException>(() => PatchExtraction.GridFor(40, 100, [50, 50], [50, 50], null, "a.yml"));
         Assert.Contains("config a.yml", error.Message, StringComparison.Ordinal);
-        Assert.Contains("50x50 is larger than the 40x100 image", error.Message, StringComparison.Ordinal);
+        Assert.Contains("[50, 50] (height, width) is larger than the 100 x 40 (width x height) image", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]

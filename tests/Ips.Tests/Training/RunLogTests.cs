@@ -87,7 +87,7 @@ public sealed class RunLogTests : IDisposable
     {
         var text = RunLog.FormatTable(Epoch(2, 0.001, withTest: false), Tasks);
         var lines = text.TrimEnd('\n').Split('\n');
-        Assert.Equal("epoch 2  lr 1E-3", lines[0]);
+        Assert.Equal("epoch 2  lr 0.001", lines[0]);
         Assert.Equal(["task", "metric", "train", "loss", "train", "metric", "test", "loss", "test", "metric"],
             lines[1].Split(' ', StringSplitOptions.RemoveEmptyEntries));
         Assert.Equal(["majority", "accuracy", "1.2500", "0.2000", "-", "-"], lines[2].Split(' ', StringSplitOptions.RemoveEmptyEntries));

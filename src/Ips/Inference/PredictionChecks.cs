@@ -1,0 +1,46 @@
+using Ips.Configuration;
+using Ips.Patches;
+using static TorchSharp.torch;
+
+namespace Ips.Inference;
+
+/// <summary>What a prediction derives from its probabilities: the class per task, and a clear error when they are not numbers.</summary>
+internal static class PredictionChecks
+{
+    /// <summary>Per task: the argmax class for softmax, the classes with probability &gt;= 0.5 for sigmoid (multi-label).</summary>
+    public static IReadOnlyDictionary<string, object> Classes(IpsConfig config, IReadOnlyDictionary<string, float[]> probabilities) =>
+        config.Tasks.Where(t => probabilities.ContainsKey(t.Name)).ToDictionary(
+            t => t.Name,
+            t =>
+            {
+                var p = probabilities[t.Name];
+                return t.ActFn == "sigmoid"
+                    ? (object)Enumerable.Range(0, p.Length).Where(i => p[i] >= 0.5f).ToArray()
+                    : Array.IndexOf(p, p.Max());
+            });
+
+    /// <summary>
+    /// Throws <see cref="InvalidDataException"/> naming <paramref name="input"/> when a probability is NaN or infinite,
+    /// saying whether the input itself holds such values (the usual cause) or the model produced them.
+    /// </summary>
+    public static void RequireFinite(string input, IReadOnlyDictionary<string, float[]> probabilities, IPatchSource source)
+    {
+        if (probabilities.Values.All(p => p.All(float.IsFinite)))
+        {
+            return;
+        }
+        const int Chunk = 256;
+        for (var start = 0; start < source.Count; start += Chunk)
+        {
+            using var scope = NewDisposeScope();
+            var patches = source.Read(start, Math.Min(Chunk, source.Count - start)); // [c, *patch]
+            var bad = isfinite(patches).logical_not().flatten(1).any(1).nonzero();   // [k, 1]
+            if (bad.shape[0] > 0)
+            {
+                throw new InvalidDataException(
+                    $"{input}: the input holds NaN or infinite values (first in patch {start + bad[0, 0].item<long>()}), so the prediction is not a number; clean or drop such patches");
+            }
+        }
+        throw new InvalidDataException($"{input}: the model's probabilities are NaN or infinite although the input is finite; are the weights damaged?");
+    }
+}
