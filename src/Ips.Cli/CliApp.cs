@@ -26,6 +26,12 @@ public static class CliApp
                 .WithDescription("Predict images or feature matrices: probabilities, selected patches, attention maps, as JSON.");
             config.AddCommand<BenchCommand>("bench")
                 .WithDescription("Benchmark memory against image size, time per iteration and efficiency; tables and --out JSON.");
+            config.AddBranch("pretrain", pretrain =>
+            {
+                pretrain.SetDescription("Self-supervised pre-training of a patch encoder.");
+                pretrain.AddCommand<PretrainByolCommand>("byol")
+                    .WithDescription("BYOL pre-training of a ResNet on tiles: byol.ckpt (resumable) and encoder.pt (torchvision layout).");
+            });
             config.AddBranch("data", data =>
             {
                 data.SetDescription("Fetch or generate datasets.");
