@@ -40,6 +40,12 @@ public static class CliApp
                 data.AddCommand<MegapixelMnistDataCommand>("megapixel-mnist")
                     .WithDescription("Generate the Megapixel MNIST dataset (parameters.json, train.bin, test.bin) into OUTDIR.");
             });
+            config.AddBranch("slides", slides =>
+            {
+                slides.SetDescription("Whole-slide images: find the tissue, tile it.");
+                slides.AddCommand<SlidesTileCommand>("tile")
+                    .WithDescription("Find each slide's tissue (Otsu on the stain-aware grey), write tile coordinates (HDF5) and a QC picture; resumable, --shard k/n.");
+            });
         });
         return app;
     }
