@@ -9,9 +9,13 @@ namespace Ips.Cli.Commands;
 /// <summary>Options of <c>ips pretrain byol</c>.</summary>
 public sealed class PretrainByolSettings : ModelSettings
 {
-    [CommandOption("--tiles <DIR>")]
-    [Description("Tiles to pre-train on: directories of PNG/JPEG/TIFF tiles (repeatable; default: the config's 'tiles').")]
+    [CommandOption("--tiles <DIR_OR_COORDS>")]
+    [Description("Tiles to pre-train on: directories of PNG/JPEG/TIFF tiles, or tile coordinates .h5 files (or their folder, from ips slides tile) with --slides (repeatable; default: the config's 'tiles').")]
     public string[] Tiles { get; init; } = [];
+
+    [CommandOption("--slides <DIR>")]
+    [Description("Folder of the slides that coordinates files name: NAME.h5 reads slide NAME.tif (or .svs, .ndpi, ...).")]
+    public string? Slides { get; init; }
 
     [CommandOption("--out <RUN>")]
     [Description("Run directory for byol.ckpt, encoder.pt, config.yml, metrics.csv and TensorBoard logs.")]
@@ -28,7 +32,7 @@ public sealed class PretrainByolSettings : ModelSettings
     /// <inheritdoc />
     public override ValidationResult Validate() =>
         Resume is null && string.IsNullOrWhiteSpace(Out) ? ValidationResult.Error("--out RUN is required (or --resume RUN to continue a run).")
-        : Resume is not null && (Out is not null || Init is not null || Tiles.Length > 0 || Config is not null)
+        : Resume is not null && (Out is not null || Init is not null || Tiles.Length > 0 || Slides is not null || Config is not null)
             ? ValidationResult.Error("--resume takes the run's stored config, tiles and weights; use only --set, --device and --plain with it.")
         : ValidationResult.Success();
 }
@@ -44,7 +48,7 @@ public sealed class PretrainByolCommand : Command<PretrainByolSettings>
             ? ByolRun.Resume(resume, device, settings.Set)
             : ByolRun.Start(settings.Out!, LoadConfig(settings), device, settings.Init);
         var config = run.Trainer.Config;
-        var tiles = TileInputs.Open(config.Tiles);
+        using var tiles = TileInputs.Open(config.Tiles, config.Slides);
         var stepsPerEpoch = run.Trainer.StepsPerEpoch(tiles.Count);
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
             "[bold]ips pretrain byol[/]: {0} tiles, {1} backbone, batch {2}, {3} steps/epoch x {4} epochs, peak lr {5:G4}, device {6}, run dir [blue]{7}[/]",
@@ -88,10 +92,16 @@ public sealed class PretrainByolCommand : Command<PretrainByolSettings>
         if (settings.Tiles.Length > 0)
         {
             // --tiles replaces the config's list; quoted so that any path reads back as text.
-            overrides.Add("tiles=[" + string.Join(", ", settings.Tiles.Select(t => "'" + t.Replace("'", "''", StringComparison.Ordinal) + "'")) + "]");
+            overrides.Add("tiles=[" + string.Join(", ", settings.Tiles.Select(Quote)) + "]");
+        }
+        if (settings.Slides is not null)
+        {
+            overrides.Add("slides=" + Quote(settings.Slides));
         }
         return settings.Config is null ? ByolConfigLoader.Parse("", "(defaults)", overrides) : ByolConfigLoader.Load(settings.Config, overrides);
     }
+
+    private static string Quote(string text) => "'" + text.Replace("'", "''", StringComparison.Ordinal) + "'";
 
     private static bool Train(bool plain, ByolRun run, ITileSet tiles, CancellationToken cancel)
     {

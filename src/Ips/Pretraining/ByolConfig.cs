@@ -87,8 +87,11 @@ public sealed record ByolConfig
     /// <summary>Optimiser steps between checkpoints (besides one at the end of every epoch).</summary>
     public int CheckpointEvery { get; init; } = 1000;
 
-    /// <summary>Tile inputs: directories of PNG/JPEG tiles, or CLAM coords <c>.h5</c> files.</summary>
+    /// <summary>Tile inputs: directories of PNG/JPEG tiles, or CLAM/TRIDENT tile coordinates <c>.h5</c> files (or directories of them).</summary>
     public IReadOnlyList<string> Tiles { get; init; } = [];
+
+    /// <summary>Folder of the slides that coordinates files name (<c>NAME.h5</c> reads slide <c>NAME.*</c>); null without coordinates inputs.</summary>
+    public string? Slides { get; init; }
 
     /// <summary>Peak learning rate, <c>base_lr * batch_size / 256</c>.</summary>
     public double PeakLr => BaseLr * BatchSize / 256.0;
@@ -108,7 +111,7 @@ public static class ByolConfigLoader
         "backbone", "epochs", "batch_size", "base_lr", "warmup_epochs", "tau_base", "weight_decay", "momentum",
         "trust_coefficient", "projector_hidden", "projection_dim", "predictor_hidden", "image_size", "crop_scale",
         "jitter_p", "jitter", "grey_p", "blur_kernel", "blur_sigma", "blur_p", "solarize_p", "n_worker", "seed",
-        "checkpoint_every", "tiles",
+        "checkpoint_every", "tiles", "slides",
     ];
 
     /// <summary>Reads <paramref name="path"/>, applies <paramref name="overrides"/> (<c>key=value</c>) and validates.</summary>
@@ -170,6 +173,7 @@ public static class ByolConfigLoader
             Seed = Int("seed", d.Seed),
             CheckpointEvery = Int("checkpoint_every", d.CheckpointEvery),
             Tiles = e.TryGetValue("tiles", out var t) ? Strings(v, "tiles", t) : d.Tiles,
+            Slides = e.TryGetValue("slides", out var s) ? v.NullableString("slides", s) : d.Slides,
         };
         Validate(config, v);
         return config;
@@ -281,6 +285,7 @@ public static class ByolConfigLoader
         Line("seed", I(config.Seed));
         Line("checkpoint_every", I(config.CheckpointEvery));
         Line("tiles", "[" + string.Join(", ", config.Tiles.Select(Quote)) + "]");
+        Line("slides", config.Slides is null ? "null" : Quote(config.Slides));
         return sb.ToString();
     }
 }

@@ -1,12 +1,15 @@
 using System.Collections.Concurrent;
+using System.Globalization;
 using Ips.Imaging;
+using Ips.Slides;
+using Ips.Slides.Tiling;
 using Ips.Training;
 using static TorchSharp.torch;
 
 namespace Ips.Pretraining;
 
 /// <summary>A collection of RGB tiles for pre-training, decoded one at a time on demand (thread-safe).</summary>
-public interface ITileSet
+public interface ITileSet : IDisposable
 {
     /// <summary>Number of tiles.</summary>
     int Count { get; }
@@ -49,6 +52,12 @@ public sealed class ImageDirectoryTiles : ITileSet
 
     /// <inheritdoc />
     public string Describe(int index) => _files[index];
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        // Files are opened per tile; nothing stays open.
+    }
 }
 
 /// <summary>Several tile sets read as one, in the order given.</summary>
@@ -77,6 +86,15 @@ public sealed class ConcatenatedTiles : ITileSet
 
     /// <inheritdoc />
     public string Describe(int index) => Locate(index, (set, local) => set.Describe(local));
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        foreach (var set in _sets)
+        {
+            set.Dispose();
+        }
+    }
 
     private T Locate<T>(int index, Func<ITileSet, int, T> read)
     {
@@ -191,32 +209,133 @@ public sealed class TileBatchLoader : IDisposable
     }
 }
 
+/// <summary>
+/// The tiles of one slide that a tile coordinates file lists (the CLAM/TRIDENT layout of <see cref="TileCoordsFile"/>:
+/// level-0 corners, <c>patch_level</c>, <c>patch_size</c>), read from the slide region by region on demand.
+/// </summary>
+public sealed class SlideTiles : ITileSet
+{
+    private readonly ISlide _slide;
+    private readonly TileCoords _coords;
+
+    /// <summary>Reads <paramref name="coordsPath"/> and opens <paramref name="slidePath"/> (TIFF reader or OpenSlide).</summary>
+    public SlideTiles(string coordsPath, string slidePath)
+    {
+        _coords = TileCoordsFile.Read(coordsPath);
+        _slide = SlideOpener.Open(slidePath);
+        if (_coords.Info.PatchLevel >= _slide.Levels.Count)
+        {
+            _slide.Dispose();
+            throw new InvalidDataException(
+                $"{coordsPath}: patch_level {_coords.Info.PatchLevel} but {slidePath} has {_slide.Levels.Count} levels; is it the slide these tiles were cut from?");
+        }
+    }
+
+    /// <inheritdoc />
+    public int Count => _coords.Count;
+
+    /// <inheritdoc />
+    public Tensor Load(int index)
+    {
+        var size = _coords.Info.PatchSize;
+        var rgb = _slide.ReadRegion(_coords.Info.PatchLevel, _coords.Coords[index, 0], _coords.Coords[index, 1], size, size);
+        using var scope = NewDisposeScope();
+        return tensor(rgb, [size, size, 3]).permute(2, 0, 1).to(ScalarType.Float32).div(255).MoveToOuterDisposeScope(); // [3, S, S]
+    }
+
+    /// <inheritdoc />
+    public string Describe(int index) => string.Create(CultureInfo.InvariantCulture,
+        $"{_slide.Path} tile {index} at ({_coords.Coords[index, 0]}, {_coords.Coords[index, 1]})");
+
+    /// <inheritdoc />
+    public void Dispose() => _slide.Dispose();
+}
+
 /// <summary>Opens the <c>--tiles</c> inputs of pre-training as one tile set.</summary>
 public static class TileInputs
 {
     /// <summary>
-    /// One <see cref="ITileSet"/> over <paramref name="inputs"/>: each a directory of PNG/JPEG/TIFF tiles. Throws a
-    /// message naming the input when one does not exist, is of an unknown kind, or holds no tiles.
+    /// One <see cref="ITileSet"/> over <paramref name="inputs"/>, each a directory of PNG/JPEG/TIFF tiles, a tile
+    /// coordinates <c>.h5</c> file, or a directory of them (as <c>ips slides tile</c> writes). A coordinates file
+    /// <c>NAME.h5</c> reads the slide <c>NAME.*</c> (any slide extension) in <paramref name="slides"/>. Throws a
+    /// message naming the input when one does not exist, holds no tiles, or its slide is not found.
     /// </summary>
-    public static ITileSet Open(IReadOnlyList<string> inputs)
+    public static ITileSet Open(IReadOnlyList<string> inputs, string? slides = null)
     {
         ArgumentNullException.ThrowIfNull(inputs);
         if (inputs.Count == 0)
         {
-            throw new ArgumentException("no tiles given: pass --tiles DIR (a directory of PNG/JPEG tiles) or set 'tiles' in the config.");
+            throw new ArgumentException("no tiles given: pass --tiles DIR (a directory of PNG/JPEG tiles, or of tile coordinates .h5 files with --slides DIR) or set 'tiles' in the config.");
         }
         var sets = new List<ITileSet>();
-        foreach (var input in inputs)
+        try
         {
-            ITileSet set = Directory.Exists(input) ? new ImageDirectoryTiles(input)
-                : File.Exists(input) ? throw new ArgumentException($"--tiles {input}: expected a directory of PNG/JPEG/TIFF tiles.")
-                : throw new FileNotFoundException($"--tiles {input}: no such directory or file.", input);
-            if (set.Count == 0)
+            foreach (var input in inputs)
             {
-                throw new InvalidDataException($"--tiles {input}: no PNG/JPEG/TIFF tiles found there.");
+                sets.AddRange(OpenOne(input, slides));
             }
-            sets.Add(set);
+        }
+        catch
+        {
+            foreach (var set in sets)
+            {
+                set.Dispose();
+            }
+            throw;
         }
         return sets.Count == 1 ? sets[0] : new ConcatenatedTiles(sets);
+    }
+
+    private static IEnumerable<ITileSet> OpenOne(string input, string? slides)
+    {
+        if (File.Exists(input))
+        {
+            if (!IsCoords(input))
+            {
+                throw new ArgumentException($"--tiles {input}: expected a directory of PNG/JPEG/TIFF tiles or a tile coordinates .h5 file.");
+            }
+            yield return Slide(input, slides);
+            yield break;
+        }
+        if (!Directory.Exists(input))
+        {
+            throw new FileNotFoundException($"--tiles {input}: no such directory or file.", input);
+        }
+        var images = new ImageDirectoryTiles(input);
+        if (images.Count > 0)
+        {
+            yield return images;
+            yield break;
+        }
+        var coords = Directory.EnumerateFiles(input).Where(IsCoords).Order(StringComparer.Ordinal).ToList();
+        if (coords.Count == 0)
+        {
+            throw new InvalidDataException($"--tiles {input}: no PNG/JPEG/TIFF tiles and no tile coordinates .h5 files there.");
+        }
+        foreach (var file in coords)
+        {
+            yield return Slide(file, slides);
+        }
+    }
+
+    private static bool IsCoords(string path) => Path.GetExtension(path).Equals(".h5", StringComparison.OrdinalIgnoreCase);
+
+    private static SlideTiles Slide(string coords, string? slides)
+    {
+        var name = Path.GetFileNameWithoutExtension(coords);
+        if (slides is null)
+        {
+            throw new ArgumentException($"--tiles {coords}: a tile coordinates file needs --slides DIR, the folder holding {name}.tif (or another slide format).");
+        }
+        if (!Directory.Exists(slides))
+        {
+            throw new DirectoryNotFoundException($"--slides {slides}: no such directory.");
+        }
+        var slide = Directory.EnumerateFiles(slides)
+            .Where(file => Path.GetFileNameWithoutExtension(file) == name && SlideOpener.IsSlidePath(file))
+            .Order(StringComparer.Ordinal)
+            .FirstOrDefault()
+            ?? throw new FileNotFoundException($"--tiles {coords}: no slide named {name} (with a slide extension: {string.Join(", ", SlideOpener.SlideExtensions)}) in --slides {slides}.");
+        return new SlideTiles(coords, slide);
     }
 }

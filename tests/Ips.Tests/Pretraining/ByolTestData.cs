@@ -7,11 +7,11 @@ namespace Ips.Tests.Pretraining;
 /// <summary>Tiny BYOL configs and generated tiles for the pre-training tests.</summary>
 internal static class ByolTestData
 {
-    /// <summary>resnet18, 32-pixel views, MLPs of 64 -> 32, batch 16: small enough for a CPU test.</summary>
+    /// <summary>resnet18, 16-pixel views, MLPs of 64 -> 32, batch 16: small enough for a CPU test.</summary>
     public static ByolConfig TinyConfig(int epochs = 1, int batch = 16) => ByolConfigLoader.Parse(
         "", "(test)",
         [
-            "backbone=resnet18", $"epochs={epochs}", $"batch_size={batch}", "image_size=32", "blur_kernel=9",
+            "backbone=resnet18", $"epochs={epochs}", $"batch_size={batch}", "image_size=16", "blur_kernel=7",
             "projector_hidden=64", "projection_dim=32", "predictor_hidden=64", "n_worker=2", "warmup_epochs=0",
         ]);
 

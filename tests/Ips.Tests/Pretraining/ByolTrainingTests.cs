@@ -2,6 +2,8 @@ using Ips.Checkpoints;
 using Ips.Cli;
 using Ips.Configuration;
 using Ips.Pretraining;
+using Ips.Slides;
+using Ips.Slides.Tiling;
 using Ips.Tests.Patches;
 using TorchSharp;
 using Xunit.Abstractions;
@@ -27,7 +29,7 @@ public sealed class ByolTrainingTests(ITestOutputHelper output) : IDisposable
     {
         var tilesDir = _files.File("tiles");
         ByolTestData.WriteTiles(tilesDir, 400);
-        var tiles = TileInputs.Open([tilesDir]);
+        using var tiles = TileInputs.Open([tilesDir]);
         // 400 tiles / 16 = 25 steps per epoch, 2 epochs = 50 steps. BYOL's base lr is tuned for batch 4096 and long
         // runs; a short run with batch 16 needs a larger one to move within 50 steps.
         var config = ByolTestData.TinyConfig(epochs: 2) with { BaseLr = 16 };
@@ -50,7 +52,7 @@ public sealed class ByolTrainingTests(ITestOutputHelper output) : IDisposable
     {
         var tilesDir = _files.File("tiles");
         ByolTestData.WriteTiles(tilesDir, 48);
-        var tiles = TileInputs.Open([tilesDir]);
+        using var tiles = TileInputs.Open([tilesDir]);
         var config = ByolTestData.TinyConfig(epochs: 2) with { BaseLr = 16, Tiles = [tilesDir] };
 
         using var straight = ByolRun.Start(_files.File("straight"), config, CPU);
@@ -108,16 +110,41 @@ public sealed class ByolTrainingTests(ITestOutputHelper output) : IDisposable
     }
 
     [Fact]
-    public void The_cli_writes_a_checkpoint_and_a_torchvision_layout_encoder_with_its_normalisation()
+    public void The_cli_pretrains_on_tile_files_and_slide_tiles_and_writes_a_torchvision_layout_encoder_with_its_normalisation()
     {
         var tilesDir = _files.File("tiles");
-        ByolTestData.WriteTiles(tilesDir, 40);
+        ByolTestData.WriteTiles(tilesDir, 16);
+        // A generated slide, tiled by `ips slides tile` into a CLAM/TRIDENT coordinates file of 40-pixel tiles.
+        var slides = _files.File("slides");
+        Directory.CreateDirectory(slides);
+        var slide = Path.Combine(slides, "normal_001.tif");
+        PyramidalTiffWriter.Write(slide, new SyntheticTissue(480, 320, seed: 3, tissueFraction: 0.3),
+            new SlideWriteOptions { TileSize = 128, SmallestLevelSize = 256, Compression = SlideCompression.Lzw });
+        var coordsDir = _files.File("coords");
+        Assert.Equal(0, CliApp.Create().Run(["slides", "tile", slide, "-o", coordsDir, "--tile-size", "40", "--plain"]));
+        var coords = TileCoordsFile.Read(Path.Combine(coordsDir, "normal_001.h5"));
+        Assert.True(coords.Count >= 8, $"only {coords.Count} tissue tiles");
+
+        // A slide tile is the slide's region at the file's level and corner, as [3, S, S] in [0, 1].
+        using (var slideTiles = TileInputs.Open([coordsDir], slides))
+        using (var opened = SlideOpener.Open(slide))
+        using (var tile = slideTiles.Load(2))
+        {
+            Assert.Equal(coords.Count, slideTiles.Count);
+            var expected = opened.ReadRegion(coords.Info.PatchLevel, coords.Coords[2, 0], coords.Coords[2, 1], 40, 40);
+            using var bytes = tile.mul(255).round().to(ScalarType.Byte).permute(1, 2, 0).contiguous();
+            Assert.Equal(expected, bytes.bytes.ToArray());
+        }
+        var noSlides = Assert.Throws<ArgumentException>(() => TileInputs.Open([coordsDir]));
+        Assert.Contains("normal_001.h5", noSlides.Message, StringComparison.Ordinal);
+
         var run = _files.File("run");
-        string[] tiny = ["--set", "backbone=resnet18", "--set", "batch_size=8", "--set", "epochs=1", "--set", "warmup_epochs=0", "--set", "image_size=32",
-            "--set", "blur_kernel=9", "--set", "projector_hidden=32", "--set", "projection_dim=16", "--set", "predictor_hidden=32"];
+        string[] tiny = ["--set", "backbone=resnet18", "--set", "batch_size=8", "--set", "epochs=1", "--set", "warmup_epochs=0", "--set", "image_size=16",
+            "--set", "blur_kernel=7", "--set", "projector_hidden=32", "--set", "projection_dim=16", "--set", "predictor_hidden=32"];
 
-        Assert.Equal(0, CliApp.Create().Run(["pretrain", "byol", "--tiles", tilesDir, "--out", run, .. tiny, "--plain"]));
+        Assert.Equal(0, CliApp.Create().Run(["pretrain", "byol", "--tiles", tilesDir, "--tiles", coordsDir, "--slides", slides, "--out", run, .. tiny, "--plain"]));
 
+        var steps = (16 + coords.Count) / 8;
         foreach (var name in new[] { ByolCheckpoint.FileName, ByolCheckpoint.EncoderEntry, "config.yml", "metrics.csv" })
         {
             Assert.True(File.Exists(Path.Combine(run, name)), $"{name} missing");
@@ -126,7 +153,7 @@ public sealed class ByolTrainingTests(ITestOutputHelper output) : IDisposable
         var checkpoint = Path.Combine(run, ByolCheckpoint.FileName);
         Assert.True(ByolCheckpoint.IsCheckpoint(checkpoint));
         var state = ByolCheckpoint.ReadState(checkpoint);
-        Assert.Equal((5L, 5L, "resnet18", 512), (state.Step, state.TotalSteps, state.Backbone, state.FeatureDim));
+        Assert.Equal(((long)steps, (long)steps, "resnet18", 512), (state.Step, state.TotalSteps, state.Backbone, state.FeatureDim));
         Assert.Equal(ByolAugmentation.Mean, state.Mean);
         Assert.Equal(ByolAugmentation.Std, state.Std);
         Assert.Equal(2, File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length);
