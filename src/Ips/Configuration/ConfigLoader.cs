@@ -55,18 +55,19 @@ public static class ConfigLoader
     /// <param name="path">Config file; error messages name it as given.</param>
     /// <param name="overrides"><c>key=value</c> items applied before mapping, e.g. <c>lr=0.0005</c>,
     /// <c>patch_size=[25,25]</c>, <c>tasks.task0.metric=auc</c>; the value is YAML.</param>
-    public static IpsConfig Load(string path, IReadOnlyList<string>? overrides = null)
+    public static IpsConfig Load(string path, IReadOnlyList<string>? overrides = null) => Parse(ReadFile(path), path, overrides);
+
+    /// <summary>The text of a config file; a file that cannot be read is a <see cref="ConfigException"/> naming it.</summary>
+    internal static string ReadFile(string path)
     {
-        string text;
         try
         {
-            text = File.ReadAllText(path);
+            return File.ReadAllText(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ConfigException($"config {path}: cannot read the file ({e.Message})", e);
         }
-        return Parse(text, path, overrides);
     }
 
     /// <summary>Parses YAML text, applies <paramref name="overrides"/> (see <see cref="Load"/>) and validates.</summary>

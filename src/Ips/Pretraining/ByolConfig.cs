@@ -116,19 +116,8 @@ public static class ByolConfigLoader
 
     /// <summary>Reads <paramref name="path"/>, applies <paramref name="overrides"/> (<c>key=value</c>) and validates.</summary>
     /// <exception cref="ConfigException">The file or a value is wrong; the message names the file and key.</exception>
-    public static ByolConfig Load(string path, IReadOnlyList<string>? overrides = null)
-    {
-        string text;
-        try
-        {
-            text = File.ReadAllText(path);
-        }
-        catch (Exception e) when (e is IOException or UnauthorizedAccessException)
-        {
-            throw new ConfigException($"config {path}: cannot read the file ({e.Message})", e);
-        }
-        return Parse(text, path, overrides);
-    }
+    public static ByolConfig Load(string path, IReadOnlyList<string>? overrides = null) =>
+        Parse(ConfigLoader.ReadFile(path), path, overrides);
 
     /// <summary>Parses YAML text (see <see cref="Load"/>); an empty text gives the defaults.</summary>
     public static ByolConfig Parse(string yaml, string sourceName, IReadOnlyList<string>? overrides = null)
@@ -191,12 +180,12 @@ public static class ByolConfigLoader
     {
         if (c.Backbone is not ("resnet50" or "resnet18"))
             throw v.Error($"key 'backbone' must be resnet50 or resnet18, got '{c.Backbone}'");
-        Positive(v, "epochs", c.Epochs);
-        Positive(v, "batch_size", c.BatchSize);
-        Positive(v, "projector_hidden", c.ProjectorHidden);
-        Positive(v, "projection_dim", c.ProjectionDim);
-        Positive(v, "predictor_hidden", c.PredictorHidden);
-        Positive(v, "checkpoint_every", c.CheckpointEvery);
+        ConfigValidator.Positive(v, "epochs", c.Epochs);
+        ConfigValidator.Positive(v, "batch_size", c.BatchSize);
+        ConfigValidator.Positive(v, "projector_hidden", c.ProjectorHidden);
+        ConfigValidator.Positive(v, "projection_dim", c.ProjectionDim);
+        ConfigValidator.Positive(v, "predictor_hidden", c.PredictorHidden);
+        ConfigValidator.Positive(v, "checkpoint_every", c.CheckpointEvery);
         // BatchNorm in the projector needs two samples to compute batch statistics.
         if (c.BatchSize < 2) throw v.Error($"key 'batch_size' ({c.BatchSize}) must be >= 2: the MLPs' BatchNorm needs a batch");
         if (!(c.BaseLr > 0)) throw v.Error($"key 'base_lr' ({c.BaseLr}) must be > 0");
@@ -221,11 +210,6 @@ public static class ByolConfigLoader
         foreach (var p in c.BlurP) Probability(v, "blur_p", p);
         foreach (var p in c.SolarizeP) Probability(v, "solarize_p", p);
         if (c.NWorker < 0) throw v.Error($"key 'n_worker' ({c.NWorker}) must be >= 0");
-    }
-
-    private static void Positive(YamlValues v, string key, int value)
-    {
-        if (value <= 0) throw v.Error($"key '{key}' ({value}) must be > 0");
     }
 
     private static void Probability(YamlValues v, string key, double value)

@@ -256,7 +256,8 @@ public static class TileInputs
 {
     /// <summary>
     /// One <see cref="ITileSet"/> over <paramref name="inputs"/>, each a directory of PNG/JPEG/TIFF tiles, a tile
-    /// coordinates <c>.h5</c> file, or a directory of them (as <c>ips slides tile</c> writes). A coordinates file
+    /// coordinates <c>.h5</c> file, or a directory of them (as <c>ips slides tile</c> writes; a directory with any
+    /// <c>.h5</c> file counts as one, its images being quality-control pictures). A coordinates file
     /// <c>NAME.h5</c> reads the slide <c>NAME.*</c> (any slide extension) in <paramref name="slides"/>. Throws a
     /// message naming the input when one does not exist, holds no tiles, or its slide is not found.
     /// </summary>
@@ -301,21 +302,22 @@ public static class TileInputs
         {
             throw new FileNotFoundException($"--tiles {input}: no such directory or file.", input);
         }
-        var images = new ImageDirectoryTiles(input);
-        if (images.Count > 0)
-        {
-            yield return images;
-            yield break;
-        }
+        // A folder of coordinates files (from `ips slides tile`) also holds quality-control PNGs, which are not tiles.
         var coords = Directory.EnumerateFiles(input).Where(IsCoords).Order(StringComparer.Ordinal).ToList();
-        if (coords.Count == 0)
-        {
-            throw new InvalidDataException($"--tiles {input}: no PNG/JPEG/TIFF tiles and no tile coordinates .h5 files there.");
-        }
         foreach (var file in coords)
         {
             yield return Slide(file, slides);
         }
+        if (coords.Count > 0)
+        {
+            yield break;
+        }
+        var images = new ImageDirectoryTiles(input);
+        if (images.Count == 0)
+        {
+            throw new InvalidDataException($"--tiles {input}: no PNG/JPEG/TIFF tiles and no tile coordinates .h5 files there.");
+        }
+        yield return images;
     }
 
     private static bool IsCoords(string path) => Path.GetExtension(path).Equals(".h5", StringComparison.OrdinalIgnoreCase);

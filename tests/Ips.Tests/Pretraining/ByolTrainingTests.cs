@@ -40,23 +40,24 @@ public sealed class ByolTrainingTests(ITestOutputHelper output) : IDisposable
         Assert.True(trainer.Train(tiles));
 
         Assert.Equal(50, losses.Count);
-        var first = losses.Take(10).Average();
+        var first = losses.Take(5).Average();
         var last = losses.TakeLast(10).Average();
         output.WriteLine($"loss per step: {string.Join(" ", losses.Select(l => l.ToString("F3", System.Globalization.CultureInfo.InvariantCulture)))}");
-        output.WriteLine($"mean of the first 10 steps {first:F4}, of the last 10 steps {last:F4}");
-        Assert.True(last < 0.8 * first, $"loss did not fall: first 10 steps {first:F4}, last 10 {last:F4}");
+        output.WriteLine($"mean of the first 5 steps {first:F4}, of the last 10 steps {last:F4}");
+        Assert.True(last < 0.8 * first, $"loss did not fall: first 5 steps {first:F4}, last 10 {last:F4}");
     }
 
     [Fact]
     public void A_run_stopped_and_resumed_ends_with_the_same_weights_as_one_run_straight_through()
     {
         var tilesDir = _files.File("tiles");
-        ByolTestData.WriteTiles(tilesDir, 48);
+        ByolTestData.WriteTiles(tilesDir, 32);
         using var tiles = TileInputs.Open([tilesDir]);
+        // 32 tiles / 16 = 2 steps per epoch, 2 epochs; the first run stops after step 3, in the middle of epoch 2.
         var config = ByolTestData.TinyConfig(epochs: 2) with { BaseLr = 16, Tiles = [tilesDir] };
 
-        using var straight = ByolRun.Start(_files.File("straight"), config, CPU);
-        Assert.True(straight.Run(tiles));
+        using var straight = new ByolTrainer(config, CPU);
+        Assert.True(straight.Train(tiles));
 
         var resumedDir = _files.File("resumed");
         using (var first = ByolRun.Start(resumedDir, config, CPU))
@@ -64,26 +65,26 @@ public sealed class ByolTrainingTests(ITestOutputHelper output) : IDisposable
             using var stop = new CancellationTokenSource();
             first.Progress = new SyncProgress<ByolProgress>(p =>
             {
-                if (p.Step == 4) stop.Cancel(); // mid-epoch 2 of 3 steps per epoch
+                if (p.Step == 3) stop.Cancel();
             });
             Assert.False(first.Run(tiles, stop.Token));
-            Assert.Equal(4, first.Trainer.Step);
+            Assert.Equal(3, first.Trainer.Step);
         }
         using var resumed = ByolRun.Resume(resumedDir, CPU);
-        Assert.Equal(4, resumed.Trainer.Step);
+        Assert.Equal(3, resumed.Trainer.Step);
         Assert.True(resumed.Run(tiles));
-        Assert.Equal(6, resumed.Trainer.Step);
+        Assert.Equal(4, resumed.Trainer.Step);
 
-        var expected = straight.Trainer.Net.state_dict();
+        var expected = straight.Net.state_dict();
         foreach (var (key, value) in resumed.Trainer.Net.state_dict())
         {
             Assert.True(value.allclose(expected[key], rtol: 0, atol: 0), $"{key} differs after resume");
         }
         foreach (var (key, value) in resumed.Trainer.Optimizer.StateDict())
         {
-            Assert.True(value.allclose(straight.Trainer.Optimizer.StateDict()[key], rtol: 0, atol: 0), $"LARS buffer {key} differs after resume");
+            Assert.True(value.allclose(straight.Optimizer.StateDict()[key], rtol: 0, atol: 0), $"LARS buffer {key} differs after resume");
         }
-        Assert.Equal(straight.Trainer.LastLoss, resumed.Trainer.LastLoss);
+        Assert.Equal(straight.LastLoss, resumed.Trainer.LastLoss);
     }
 
     [Fact]
