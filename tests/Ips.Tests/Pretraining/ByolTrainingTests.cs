@@ -114,12 +114,12 @@ public sealed class ByolTrainingTests(ITestOutputHelper output) : IDisposable
     public void The_cli_pretrains_on_tile_files_and_slide_tiles_and_writes_a_torchvision_layout_encoder_with_its_normalisation()
     {
         var tilesDir = _files.File("tiles");
-        ByolTestData.WriteTiles(tilesDir, 16);
+        ByolTestData.WriteTiles(tilesDir, 8);
         // A generated slide, tiled by `ips slides tile` into a CLAM/TRIDENT coordinates file of 40-pixel tiles.
         var slides = _files.File("slides");
         Directory.CreateDirectory(slides);
         var slide = Path.Combine(slides, "normal_001.tif");
-        PyramidalTiffWriter.Write(slide, new SyntheticTissue(480, 320, seed: 3, tissueFraction: 0.3),
+        PyramidalTiffWriter.Write(slide, new SyntheticTissue(320, 240, seed: 3, tissueFraction: 0.3),
             new SlideWriteOptions { TileSize = 128, SmallestLevelSize = 256, Compression = SlideCompression.Lzw });
         var coordsDir = _files.File("coords");
         Assert.Equal(0, CliApp.Create().Run(["slides", "tile", slide, "-o", coordsDir, "--tile-size", "40", "--plain"]));
@@ -145,7 +145,7 @@ public sealed class ByolTrainingTests(ITestOutputHelper output) : IDisposable
 
         Assert.Equal(0, CliApp.Create().Run(["pretrain", "byol", "--tiles", tilesDir, "--tiles", coordsDir, "--slides", slides, "--out", run, .. tiny, "--plain"]));
 
-        var steps = (16 + coords.Count) / 8;
+        var steps = (8 + coords.Count) / 8;
         foreach (var name in new[] { ByolCheckpoint.FileName, ByolCheckpoint.EncoderEntry, "config.yml", "metrics.csv" })
         {
             Assert.True(File.Exists(Path.Combine(run, name)), $"{name} missing");
