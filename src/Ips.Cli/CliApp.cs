@@ -44,6 +44,12 @@ public static class CliApp
                 branch.AddCommand<ConfigCheckCommand>("check")
                     .WithDescription("Validate a config (with --set overrides), print it resolved, and open the data set it names: counts and the first example's patches.");
             });
+            config.AddBranch("pretrain", pretrain =>
+            {
+                pretrain.SetDescription("Self-supervised pre-training of a patch encoder.");
+                pretrain.AddCommand<PretrainByolCommand>("byol")
+                    .WithDescription("BYOL pre-training of a ResNet on tiles: byol.ckpt (resumable) and encoder.pt (torchvision layout).");
+            });
             config.AddBranch("data", data =>
             {
                 data.SetDescription("Fetch or generate datasets.");
@@ -53,6 +59,12 @@ public static class CliApp
                     .WithDescription("Fetch the Swedish traffic signs (Set1, Set2) with resume and checksums, or check a folder; --stats counts per class.");
                 data.AddCommand<MegapixelMnistDataCommand>("megapixel-mnist")
                     .WithDescription("Generate the Megapixel MNIST dataset (parameters.json, train.bin, test.bin) into OUTDIR.");
+            });
+            config.AddBranch("slides", slides =>
+            {
+                slides.SetDescription("Whole-slide images: find the tissue, tile it.");
+                slides.AddCommand<SlidesTileCommand>("tile")
+                    .WithDescription("Find each slide's tissue (Otsu on the stain-aware grey), write tile coordinates (HDF5) and a QC picture; resumable, --shard k/n.");
             });
         });
         return app;

@@ -55,18 +55,19 @@ public static class ConfigLoader
     /// <param name="path">Config file; error messages name it as given.</param>
     /// <param name="overrides"><c>key=value</c> items applied before mapping, e.g. <c>lr=0.0005</c>,
     /// <c>patch_size=[25,25]</c>, <c>tasks.task0.metric=auc</c>; the value is YAML.</param>
-    public static IpsConfig Load(string path, IReadOnlyList<string>? overrides = null)
+    public static IpsConfig Load(string path, IReadOnlyList<string>? overrides = null) => Parse(ReadFile(path), path, overrides);
+
+    /// <summary>The text of a config file; a file that cannot be read is a <see cref="ConfigException"/> naming it.</summary>
+    internal static string ReadFile(string path)
     {
-        string text;
         try
         {
-            text = File.ReadAllText(path);
+            return File.ReadAllText(path);
         }
         catch (Exception e) when (e is IOException or UnauthorizedAccessException)
         {
             throw new ConfigException($"config {path}: cannot read the file ({e.Message})", e);
         }
-        return Parse(text, path, overrides);
     }
 
     /// <summary>Parses YAML text, applies <paramref name="overrides"/> (see <see cref="Load"/>) and validates.</summary>
@@ -90,7 +91,7 @@ public static class ConfigLoader
     public static void Validate(IpsConfig config) =>
         ConfigValidator.Validate(config, new YamlValues(config.Source.Length > 0 ? config.Source : "(in code)"));
 
-    private static YamlMappingNode LoadRoot(string yaml, YamlValues values)
+    internal static YamlMappingNode LoadRoot(string yaml, YamlValues values)
     {
         var stream = ReadYaml(yaml, (line, column, problem) => values.Error($"not valid YAML at line {line}, column {column}: {problem}"));
         if (stream.Documents.Count == 0)
@@ -124,7 +125,7 @@ public static class ConfigLoader
         return stream;
     }
 
-    private static void ApplyOverride(YamlMappingNode root, string item, YamlValues values)
+    internal static void ApplyOverride(YamlMappingNode root, string item, YamlValues values)
     {
         var eq = item.IndexOf('=', StringComparison.Ordinal);
         var path = eq > 0 ? item[..eq].Trim().Split('.') : [];
@@ -158,7 +159,7 @@ public static class ConfigLoader
         mapping.Children.FirstOrDefault(kv => kv.Key is YamlScalarNode s && s.Value == key).Value;
 
     /// <summary>Collects a mapping's entries by key, rejecting unknown or non-text keys with a suggestion.</summary>
-    private static Dictionary<string, YamlNode> Entries(
+    internal static Dictionary<string, YamlNode> Entries(
         YamlMappingNode mapping, IReadOnlyCollection<string> known, string prefix, YamlValues values)
     {
         var entries = new Dictionary<string, YamlNode>(StringComparer.Ordinal);

@@ -77,7 +77,7 @@ internal static class ConfigValidator
         ValidateTasks(c, v);
     }
 
-    private static void Positive(YamlValues v, string key, int value)
+    internal static void Positive(YamlValues v, string key, int value)
     {
         if (value <= 0) throw v.Error($"{key} ({value}) must be > 0");
     }
