@@ -18,6 +18,9 @@ public enum BenchParts
 
     /// <summary>All three parts.</summary>
     All = Memory | Time | Efficiency,
+
+    /// <summary>Tissue tiling and one IPS selection on generated 10k, 40k and 100k whole slides (not part of all: it writes gigapixel slides).</summary>
+    Slides = 8,
 }
 
 /// <summary>How a benchmark run is set up.</summary>
@@ -54,7 +57,8 @@ public sealed record BenchOptions(
                 "time" => BenchParts.Time,
                 "efficiency" => BenchParts.Efficiency,
                 "all" => BenchParts.All,
-                _ => throw new ArgumentException($"--parts: unknown part '{name}'; expected a comma-separated list of memory, time, efficiency (or all)."),
+                "slides" => BenchParts.Slides,
+                _ => throw new ArgumentException($"--parts: unknown part '{name}'; expected a comma-separated list of memory, time, efficiency, slides (or all)."),
             };
         }
         if (parts == BenchParts.None)

@@ -24,6 +24,9 @@ public sealed record BenchReport
     /// <summary>Part 3, or null when not run.</summary>
     public EfficiencyPart? Efficiency { get; init; }
 
+    /// <summary>Part 4, whole slides: tiling and one selection per slide size.</summary>
+    public SlidesPart? Slides { get; init; }
+
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,

@@ -30,6 +30,10 @@ public static class BenchRunner
             var (time, efficiency) = new TimeBench(options, log).Run(device, options.Parts.HasFlag(BenchParts.Efficiency));
             report = report with { Time = time, Efficiency = efficiency };
         }
+        if (options.Parts.HasFlag(BenchParts.Slides))
+        {
+            report = report with { Slides = new SlidesBench(options, log).Run() };
+        }
         return report;
     }
 
@@ -37,6 +41,12 @@ public static class BenchRunner
     public static void RunChild(string spec, string device, int? threads, TextWriter output)
     {
         ArgumentNullException.ThrowIfNull(output);
+        if (SlidesBench.IsChildSpec(spec))
+        {
+            ApplyThreads(threads);
+            SlidesBench.RunChild(spec, TorchRuntime.ResolveDevice(device), output);
+            return;
+        }
         var parsed = ProbeSpec.Parse(spec);
         var resolved = TorchRuntime.ResolveDevice(device);
         ApplyThreads(threads);

@@ -53,6 +53,11 @@ public static class BenchTables
                 ]));
             text.AppendLine(Invariant($"share of the iteration outside selection, forward+backward and optimiser: {efficiency.OutsideShare:P1}"));
         }
+        if (report.Slides is { } slides)
+        {
+            text.AppendLine();
+            text.Append(SlidesBench.Format(slides));
+        }
         return text.ToString();
     }
 
