@@ -21,6 +21,9 @@ public enum BenchParts
 
     /// <summary>The first three parts.</summary>
     All = Memory | Time | Efficiency,
+
+    /// <summary>Tissue tiling and one IPS selection on generated 10k, 40k and 100k whole slides (not part of all: it writes gigapixel slides).</summary>
+    Slides = 16,
 }
 
 /// <summary>How a benchmark run is set up.</summary>
@@ -64,8 +67,9 @@ public sealed record BenchOptions(
                 "time" => BenchParts.Time,
                 "efficiency" => BenchParts.Efficiency,
                 "vs-pytorch" => BenchParts.VsPytorch,
+                "slides" => BenchParts.Slides,
                 "all" => BenchParts.All,
-                _ => throw new ArgumentException($"--parts: unknown part '{name}'; expected a comma-separated list of memory, time, efficiency, vs-pytorch (or all for the first three)."),
+                _ => throw new ArgumentException($"--parts: unknown part '{name}'; expected a comma-separated list of memory, time, efficiency, vs-pytorch, slides (all: the first three)."),
             };
         }
         if (parts == BenchParts.None)

@@ -27,6 +27,9 @@ public sealed record BenchReport
     /// <summary>Part 4 (vs-pytorch), or null when not run.</summary>
     public VsPytorchPart? VsPytorch { get; init; }
 
+    /// <summary>Part 5, whole slides: tiling and one selection per slide size.</summary>
+    public SlidesPart? Slides { get; init; }
+
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,

@@ -34,6 +34,10 @@ public static class BenchRunner
         {
             report = report with { VsPytorch = new VsPytorchBench(options, log).Run(torch.get_num_threads()) };
         }
+        if (options.Parts.HasFlag(BenchParts.Slides))
+        {
+            report = report with { Slides = new SlidesBench(options, log).Run() };
+        }
         return report;
     }
 
@@ -47,6 +51,11 @@ public static class BenchRunner
         ArgumentNullException.ThrowIfNull(output);
         var resolved = TorchRuntime.ResolveDevice(device);
         ApplyThreads(threads);
+        if (SlidesBench.IsChildSpec(spec))
+        {
+            SlidesBench.RunChild(spec, resolved, output);
+            return;
+        }
         if (spec.StartsWith("vs:", StringComparison.Ordinal))
         {
             VsPytorchBench.RunChild(spec[3..], resolved, output);

@@ -57,6 +57,11 @@ public static class BenchTables
         {
             AppendVsPytorch(text, vs);
         }
+        if (report.Slides is { } slides)
+        {
+            text.AppendLine();
+            text.Append(SlidesBench.Format(slides));
+        }
         return text.ToString();
     }
 

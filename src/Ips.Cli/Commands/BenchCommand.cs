@@ -23,7 +23,7 @@ public sealed class BenchSettings : CommandSettings
     public string? Out { get; init; }
 
     [CommandOption("--parts <PARTS>")]
-    [Description("Comma-separated: memory, time, efficiency (efficiency runs the time part too), vs-pytorch (the official implementation side by side; not in the default).")]
+    [Description("Comma-separated: memory, time, efficiency (efficiency runs the time part too), vs-pytorch (the official implementation side by side), slides (generated 10k-100k whole slides); the last two are not in the default.")]
     [DefaultValue("memory,time,efficiency")]
     public string Parts { get; init; } = "memory,time,efficiency";
 

@@ -29,6 +29,39 @@ public sealed class PredictSettings : ModelSettings
     [Description("On a bad input, record its error in the JSON ({\"input\", \"error\"}) and go on with the others; the exit code is 1 when any input failed.")]
     public bool KeepGoing { get; init; }
 
+    [CommandOption("--slide")]
+    [Description("Treat every input as a whole-slide image (otherwise recognised by .svs, .ndpi, .mrxs, .scn, .bif, ... or a pyramidal .tif).")]
+    public bool Slide { get; init; }
+
+    [CommandOption("--coords <FILE>")]
+    [Description("Slides: the tiles to use, from `ips slides tile` (or CLAM/TRIDENT .h5), instead of finding the tissue now.")]
+    public string? Coords { get; init; }
+
+    [CommandOption("--level <L>")]
+    [Description("Slides: the level tiles are read from when the tissue is found now.")]
+    [DefaultValue(0)]
+    public int Level { get; init; }
+
+    [CommandOption("--otsu-level <L>")]
+    [Description("Slides: the level of the Otsu threshold (default: --level).")]
+    public int? OtsuLevel { get; init; }
+
+    [CommandOption("--tile-size <PX>")]
+    [Description("Slides: tile side in pixels (default: the config's patch_size).")]
+    public int? TileSize { get; init; }
+
+    [CommandOption("--slide-reader <READER>")]
+    [Description("Slides: auto, tiff or openslide.")]
+    [DefaultValue("auto")]
+    public string SlideReader { get; init; } = "auto";
+
+    /// <summary>How slide inputs are recognised and tiled.</summary>
+    public SlideInputOptions SlideOptions() => new()
+    {
+        ForceSlide = Slide, Coords = Coords, Level = Level, OtsuLevel = OtsuLevel, TileSize = TileSize,
+        Reader = Slides.SlideOpener.ParseReader(SlideReader),
+    };
+
     /// <inheritdoc />
     public override ValidationResult Validate() =>
         Weights is null ? ValidationResult.Error("--weights is required.") : ValidationResult.Success();
@@ -48,7 +81,7 @@ public sealed class PredictCommand : Command<PredictSettings>
     protected override int Execute(CommandContext context, PredictSettings settings, CancellationToken cancellationToken)
     {
         var config = settings.LoadConfig();
-        using var predictor = new Predictor(config, settings.Weights!, settings.ResolveDevice());
+        using var predictor = new Predictor(config, settings.Weights!, settings.ResolveDevice()) { Slides = settings.SlideOptions() };
         var predictions = settings.Inputs.Select(input => PredictOne(predictor, input, settings)).ToList();
         var json = JsonSerializer.Serialize(predictions, Json);
         if (settings.Out is { } path)

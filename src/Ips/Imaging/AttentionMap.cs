@@ -13,7 +13,7 @@ public static class AttentionMap
 {
     private const float Alpha = 0.45f;
     private const float OutlineWidth = 2;
-    private static readonly SKColor OutlineColor = new(255, 0, 255);
+    internal static readonly SKColor OutlineColor = new(255, 0, 255);
 
     /// <summary>
     /// Writes the picture as a PNG to <paramref name="pngPath"/>. <paramref name="image"/> is grey or RGB
@@ -157,12 +157,12 @@ public static class AttentionMap
     }
 
     // The 'jet' ramp: dark blue (0) through cyan, yellow to dark red (1).
-    private static (float R, float G, float B) Jet(float t) =>
+    internal static (float R, float G, float B) Jet(float t) =>
         (Ramp(1.5f - Math.Abs(4 * t - 3)), Ramp(1.5f - Math.Abs(4 * t - 2)), Ramp(1.5f - Math.Abs(4 * t - 1)));
 
     private static float Ramp(float v) => Math.Clamp(v, 0f, 1f);
 
-    private static byte Mix(byte under, float colour) =>
+    internal static byte Mix(byte under, float colour) =>
         (byte)Math.Round((1 - Alpha) * under + Alpha * 255 * colour);
 
     private static void DrawOutlines(

@@ -39,7 +39,7 @@ public sealed record Prediction(
 /// feature matrix (.npy or .safetensors, [N, n_chan_in] float32) read from disk chunk by chunk. IPS selects M
 /// patches in evaluation mode; the forward pass gives per-task probabilities and the attention on each selected patch.
 /// </summary>
-public sealed class Predictor : IDisposable
+public sealed partial class Predictor : IDisposable
 {
     private readonly IpsNet _net;
     private readonly IterativePatchSelector _selector;
@@ -67,6 +67,10 @@ public sealed class Predictor : IDisposable
     public Prediction Predict(string input, string? attentionDirectory = null)
     {
         var extension = Path.GetExtension(input).ToLowerInvariant();
+        if (IsSlide(input))
+        {
+            return PredictSlide(input, attentionDirectory);
+        }
         return extension is ".npy" or ".safetensors" ? PredictFeatures(input) : PredictImage(input, attentionDirectory);
     }
 
