@@ -34,6 +34,12 @@ public static class CliApp
                 data.AddCommand<MegapixelMnistDataCommand>("megapixel-mnist")
                     .WithDescription("Generate the Megapixel MNIST dataset (parameters.json, train.bin, test.bin) into OUTDIR.");
             });
+            config.AddBranch("slides", slides =>
+            {
+                slides.SetDescription("Whole-slide images: inspect, find tissue, tile.");
+                slides.AddCommand<SlidesInfoCommand>("info")
+                    .WithDescription("Print a slide's levels, microns per pixel, objective power, vendor, reader and properties.");
+            });
         });
         return app;
     }
