@@ -62,7 +62,9 @@ public static class CliApp
             });
             config.AddBranch("slides", slides =>
             {
-                slides.SetDescription("Whole-slide images: find the tissue, tile it.");
+                slides.SetDescription("Whole-slide images: inspect, find tissue, tile.");
+                slides.AddCommand<SlidesInfoCommand>("info")
+                    .WithDescription("Print a slide's levels, microns per pixel, objective power, vendor, reader and properties.");
                 slides.AddCommand<SlidesTileCommand>("tile")
                     .WithDescription("Find each slide's tissue (Otsu on the stain-aware grey), write tile coordinates (HDF5) and a QC picture; resumable, --shard k/n.");
             });

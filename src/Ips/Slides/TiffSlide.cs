@@ -239,7 +239,8 @@ public sealed class TiffSlide : ISlide
             TiffErrorLog.Reset();
             if (!tiff.SetDirectory((short)i))
             {
-                throw new InvalidDataException($"{path}: cannot read TIFF directory {i} ({TiffErrorLog.Last ?? "damaged or truncated file"})");
+                throw new InvalidDataException(
+                    $"{path}: damaged or truncated TIFF ({new FileInfo(path).Length} bytes): directory {i} cannot be read ({TiffErrorLog.Last ?? "unknown error"})");
             }
             directories.Add(Directory.Read(tiff, i));
         }
@@ -524,7 +525,8 @@ public sealed class TiffSlide : ISlide
             if (tiff is null)
             {
                 stream.Dispose();
-                throw new InvalidDataException($"{path}: cannot read the TIFF file ({TiffErrorLog.Last ?? "damaged header"})");
+                throw new InvalidDataException(
+                    $"{path}: damaged or truncated TIFF ({new FileInfo(path).Length} bytes): {TiffErrorLog.Last ?? "its first directory cannot be read"}");
             }
             return new Handle(tiff);
         }
