@@ -26,6 +26,12 @@ public static class CliApp
                 .WithDescription("Predict images or feature matrices: probabilities, selected patches, attention maps, as JSON.");
             config.AddCommand<BenchCommand>("bench")
                 .WithDescription("Benchmark memory against image size, time per iteration and efficiency; tables and --out JSON.");
+            config.AddBranch("pretrain", pretrain =>
+            {
+                pretrain.SetDescription("Self-supervised pre-training of a patch encoder.");
+                pretrain.AddCommand<PretrainByolCommand>("byol")
+                    .WithDescription("BYOL pre-training of a ResNet on tiles: byol.ckpt (resumable) and encoder.pt (torchvision layout).");
+            });
             config.AddBranch("data", data =>
             {
                 data.SetDescription("Fetch or generate datasets.");
@@ -45,6 +51,12 @@ public static class CliApp
                 slides.SetDescription("Whole-slide images: features per tile and their HDF5 files.");
                 slides.AddCommand<SlidesPackCommand>("pack")
                     .WithDescription("Pack per-slide feature files (CLAM/TRIDENT layout) and a labels CSV into one official-layout HDF5 split file.");
+            });
+            config.AddBranch("slides", slides =>
+            {
+                slides.SetDescription("Whole-slide images: find the tissue, tile it.");
+                slides.AddCommand<SlidesTileCommand>("tile")
+                    .WithDescription("Find each slide's tissue (Otsu on the stain-aware grey), write tile coordinates (HDF5) and a QC picture; resumable, --shard k/n.");
             });
         });
         return app;

@@ -17,6 +17,16 @@ public static class StateDictIO
     /// <exception cref="ArgumentException">The extension is not one of .pt, .pth, .bin, .safetensors.</exception>
     public static void Save(nn.Module module, string path)
     {
+        ArgumentNullException.ThrowIfNull(module);
+        Save(module.state_dict(), path);
+    }
+
+    /// <summary>Writes the named tensors <paramref name="tensors"/> as a state_dict file, atomically (e.g. optimiser
+    /// buffers, which belong to no module).</summary>
+    /// <exception cref="ArgumentException">The extension is not one of .pt, .pth, .bin, .safetensors.</exception>
+    public static void Save(IEnumerable<KeyValuePair<string, Tensor>> tensors, string path)
+    {
+        ArgumentNullException.ThrowIfNull(tensors);
         var format = FormatOf(path);
         var full = Path.GetFullPath(path);
         var directory = Path.GetDirectoryName(full) ?? ".";
@@ -25,7 +35,7 @@ public static class StateDictIO
 
         using var scope = NewDisposeScope();
         // Plain contiguous CPU copies: both writers read raw bytes, which device or strided tensors do not give.
-        var state = module.state_dict().ToDictionary(
+        var state = tensors.ToDictionary(
             entry => entry.Key,
             entry => entry.Value.detach().to(CPU).contiguous());
         try

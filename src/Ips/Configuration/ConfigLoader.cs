@@ -90,7 +90,7 @@ public static class ConfigLoader
     public static void Validate(IpsConfig config) =>
         ConfigValidator.Validate(config, new YamlValues(config.Source.Length > 0 ? config.Source : "(in code)"));
 
-    private static YamlMappingNode LoadRoot(string yaml, YamlValues values)
+    internal static YamlMappingNode LoadRoot(string yaml, YamlValues values)
     {
         var stream = new YamlStream();
         try
@@ -109,7 +109,7 @@ public static class ConfigLoader
             ?? throw values.Error($"the top level must be a mapping of keys such as 'n_epoch: 150'");
     }
 
-    private static void ApplyOverride(YamlMappingNode root, string item, YamlValues values)
+    internal static void ApplyOverride(YamlMappingNode root, string item, YamlValues values)
     {
         var eq = item.IndexOf('=', StringComparison.Ordinal);
         var path = eq > 0 ? item[..eq].Trim().Split('.') : [];
@@ -152,7 +152,7 @@ public static class ConfigLoader
         mapping.Children.FirstOrDefault(kv => kv.Key is YamlScalarNode s && s.Value == key).Value;
 
     /// <summary>Collects a mapping's entries by key, rejecting unknown or non-text keys with a suggestion.</summary>
-    private static Dictionary<string, YamlNode> Entries(
+    internal static Dictionary<string, YamlNode> Entries(
         YamlMappingNode mapping, IReadOnlyCollection<string> known, string prefix, YamlValues values)
     {
         var entries = new Dictionary<string, YamlNode>(StringComparer.Ordinal);

@@ -14,8 +14,6 @@ public static class ImageFile
 {
     private const string Supported = "PNG (.png), JPEG (.jpg, .jpeg) and 8-bit grey/RGB/RGBA TIFF (.tif, .tiff)";
 
-    static ImageFile() => Tiff.SetErrorHandler(new TiffErrors());
-
     /// <summary>
     /// The image at <paramref name="path"/> as float32 <c>[channels, H, W]</c> in <c>[0, 1]</c>: one channel gives grey
     /// (the file's grey channel, or luma 0.299 R + 0.587 G + 0.114 B of a colour file), three give RGB. Alpha is
@@ -159,9 +157,9 @@ public static class ImageFile
 
     private static (byte[] Pixels, int Height, int Width, int Channels) DecodeTiff(string path, int channels)
     {
-        TiffErrors.Last = null;
+        TiffErrorLog.Reset();
         using var tiff = Tiff.Open(path, "r")
-            ?? throw new InvalidDataException($"{path}: cannot decode the file as a TIFF ({TiffErrors.Last ?? "unreadable"}); supported are {Supported}");
+            ?? throw new InvalidDataException($"{path}: cannot decode the file as a TIFF ({TiffErrorLog.Last ?? "unreadable"}); supported are {Supported}");
         int width = tiff.GetField(TiffTag.IMAGEWIDTH)[0].ToInt();
         int height = tiff.GetField(TiffTag.IMAGELENGTH)[0].ToInt();
         int bits = tiff.GetField(TiffTag.BITSPERSAMPLE)?[0].ToInt() ?? 1;
@@ -176,7 +174,7 @@ public static class ImageFile
         var raster = new int[(long)width * height];
         if (!tiff.ReadRGBAImageOriented(width, height, raster, Orientation.TOPLEFT))
         {
-            throw new InvalidDataException($"{path}: cannot decode the TIFF pixels ({TiffErrors.Last ?? "unknown error"})");
+            throw new InvalidDataException($"{path}: cannot decode the TIFF pixels ({TiffErrorLog.Last ?? "unknown error"})");
         }
 
         int kept = channels == 1 && samples == 1 ? 1 : 3;
@@ -193,26 +191,5 @@ public static class ImageFile
         }
 
         return (pixels, height, width, kept);
-    }
-
-    // LibTiff.NET prints errors to the console by default; keep the latest message for our exception instead.
-    private sealed class TiffErrors : TiffErrorHandler
-    {
-        [ThreadStatic]
-        internal static string? Last;
-
-        public override void ErrorHandler(Tiff tif, string method, string format, params object[] args) =>
-            Last = string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args);
-
-        public override void ErrorHandlerExt(Tiff tif, object clientData, string method, string format, params object[] args) =>
-            Last = string.Format(System.Globalization.CultureInfo.InvariantCulture, format, args);
-
-        public override void WarningHandler(Tiff tif, string method, string format, params object[] args)
-        {
-        }
-
-        public override void WarningHandlerExt(Tiff tif, object clientData, string method, string format, params object[] args)
-        {
-        }
     }
 }

@@ -103,15 +103,26 @@ public static class PatchEncoders
             throw new FileNotFoundException($"config {config.Source}: pretrained_weights file not found: {path}", path);
         }
 
+        // A 1-channel conv1 is replaced, so it is not taken from the file.
+        LoadTorchvisionResNet(resnet, path, key => config.NChanIn == 1 && key.StartsWith("conv1.", StringComparison.Ordinal));
+    }
+
+    /// <summary>
+    /// Loads a torchvision ResNet state_dict file into <paramref name="resnet"/>, a module with torchvision's names
+    /// (<c>conv1</c>, <c>bn1</c>, <c>layer1</c>..<c>layer4</c>), with or without its classifier <c>fc</c>. Keys for which
+    /// <paramref name="alsoIgnore"/> is true are left out on both sides.
+    /// </summary>
+    internal static void LoadTorchvisionResNet(nn.Module resnet, string path, Func<string, bool>? alsoIgnore = null)
+    {
         var state = StateDictIO.ReadStateDict(path);
         try
         {
-            // The classifier is cut off, and a 1-channel conv1 is replaced, so neither is taken from the file.
-            // BatchNorm batch counters are absent from older torchvision files and unused with a fixed momentum.
+            // The classifier is cut off, so it is not taken from the file. BatchNorm batch counters are absent from
+            // older torchvision files and unused with a fixed momentum.
             StateDictIO.LoadInto(resnet, state, path,
                 key => key.StartsWith("fc.", StringComparison.Ordinal)
                        || key.EndsWith(".num_batches_tracked", StringComparison.Ordinal)
-                       || (config.NChanIn == 1 && key.StartsWith("conv1.", StringComparison.Ordinal)));
+                       || (alsoIgnore?.Invoke(key) ?? false));
         }
         finally
         {

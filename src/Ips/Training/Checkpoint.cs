@@ -1,4 +1,3 @@
-using System.IO.Compression;
 using System.Text.Json;
 using Ips.Checkpoints;
 using Ips.Configuration;
@@ -32,122 +31,48 @@ public static class Checkpoint
     private const string StateEntry = "state.json";
     private const string ConfigEntry = "config.yml";
 
+    private static readonly string Kind =
+        $"an IPS training checkpoint (expected a zip with {ModelEntry}, {OptimizerEntry}, {StateEntry}, {ConfigEntry})";
+
     /// <summary>Saves a checkpoint atomically.</summary>
-    public static void Save(string path, IpsNet net, AdamW optimizer, IpsConfig config, CheckpointState state)
-    {
-        var scratch = Directory.CreateTempSubdirectory("ips-ckpt-").FullName;
-        try
-        {
-            var model = Path.Combine(scratch, ModelEntry);
-            var optimizerFile = Path.Combine(scratch, OptimizerEntry);
-            StateDictIO.Save(net, model);
-            optimizer.save_state_dict(optimizerFile);
-            AtomicFile.Write(path, temporary =>
+    public static void Save(string path, IpsNet net, AdamW optimizer, IpsConfig config, CheckpointState state) =>
+        CheckpointArchive.Write(path,
+            scratch =>
             {
-                using var zip = ZipFile.Open(temporary, ZipArchiveMode.Create);
-                zip.CreateEntryFromFile(model, ModelEntry, CompressionLevel.NoCompression);
-                zip.CreateEntryFromFile(optimizerFile, OptimizerEntry, CompressionLevel.NoCompression);
-                WriteText(zip, StateEntry, JsonSerializer.Serialize(state, JsonOptions));
-                WriteText(zip, ConfigEntry, ConfigLoader.ToYaml(config));
-            });
-        }
-        finally
-        {
-            Directory.Delete(scratch, recursive: true);
-        }
-    }
+                StateDictIO.Save(net, Path.Combine(scratch, ModelEntry));
+                optimizer.save_state_dict(Path.Combine(scratch, OptimizerEntry));
+            },
+            [(StateEntry, JsonSerializer.Serialize(state, JsonOptions)), (ConfigEntry, ConfigLoader.ToYaml(config))]);
 
     /// <summary>Restores weights and optimiser state; returns the stored counters.</summary>
     /// <exception cref="InvalidDataException">The file is not a checkpoint written by <see cref="Save"/>.</exception>
-    public static CheckpointState Load(string path, IpsNet net, AdamW optimizer)
-    {
-        var scratch = Directory.CreateTempSubdirectory("ips-ckpt-").FullName;
-        try
+    public static CheckpointState Load(string path, IpsNet net, AdamW optimizer) =>
+        CheckpointArchive.Read(path, Kind, [ModelEntry, OptimizerEntry], (zip, scratch) =>
         {
-            using (var zip = OpenCheckpoint(path))
-            {
-                Extract(zip, path, ModelEntry, scratch);
-                Extract(zip, path, OptimizerEntry, scratch);
-                var state = JsonSerializer.Deserialize<CheckpointState>(ReadText(zip, path, StateEntry), JsonOptions)
-                    ?? throw new InvalidDataException($"{path}: {StateEntry} is empty.");
-                StateDictIO.Load(net, Path.Combine(scratch, ModelEntry));
-                optimizer.load_state_dict(Path.Combine(scratch, OptimizerEntry));
-                return state;
-            }
-        }
-        finally
-        {
-            Directory.Delete(scratch, recursive: true);
-        }
-    }
+            var state = JsonSerializer.Deserialize<CheckpointState>(CheckpointArchive.ReadText(zip, path, StateEntry), JsonOptions)
+                ?? throw new InvalidDataException($"{path}: {StateEntry} is empty.");
+            StateDictIO.Load(net, Path.Combine(scratch, ModelEntry));
+            optimizer.load_state_dict(Path.Combine(scratch, OptimizerEntry));
+            return state;
+        });
 
     /// <summary>The config stored in a checkpoint (YAML text).</summary>
     public static string ReadConfigYaml(string path)
     {
-        using var zip = OpenCheckpoint(path);
-        return ReadText(zip, path, ConfigEntry);
+        using var zip = CheckpointArchive.Open(path, Kind);
+        return CheckpointArchive.ReadText(zip, path, ConfigEntry);
     }
 
     /// <summary>Copies the model weights (<c>model.pt</c>) out of a checkpoint to <paramref name="destination"/>.</summary>
-    public static void ExtractModel(string path, string destination)
-    {
-        using var zip = OpenCheckpoint(path);
-        var entry = zip.GetEntry(ModelEntry) ?? throw new InvalidDataException($"{path}: checkpoint has no {ModelEntry}.");
-        AtomicFile.Write(destination, temporary => entry.ExtractToFile(temporary, overwrite: true));
-    }
+    public static void ExtractModel(string path, string destination) =>
+        CheckpointArchive.ExtractTo(path, Kind, ModelEntry, destination);
 
     /// <summary>True when <paramref name="path"/> looks like a checkpoint of this class (a zip with model.pt and state.json).</summary>
-    public static bool IsCheckpoint(string path)
-    {
-        try
-        {
-            using var zip = ZipFile.OpenRead(path);
-            return zip.GetEntry(ModelEntry) is not null && zip.GetEntry(StateEntry) is not null;
-        }
-        catch (InvalidDataException)
-        {
-            return false;
-        }
-    }
+    public static bool IsCheckpoint(string path) => CheckpointArchive.Holds(path, ModelEntry, StateEntry);
 
     private static readonly JsonSerializerOptions JsonOptions = new()
     {
         WriteIndented = true,
         NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals,
     };
-
-    private static ZipArchive OpenCheckpoint(string path)
-    {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"checkpoint {path} does not exist.", path);
-        }
-        try
-        {
-            return ZipFile.OpenRead(path);
-        }
-        catch (InvalidDataException error)
-        {
-            throw new InvalidDataException($"{path}: not an IPS training checkpoint (expected a zip with {ModelEntry}, {OptimizerEntry}, {StateEntry}, {ConfigEntry}): {error.Message}", error);
-        }
-    }
-
-    private static void Extract(ZipArchive zip, string path, string name, string directory)
-    {
-        var entry = zip.GetEntry(name) ?? throw new InvalidDataException($"{path}: checkpoint has no {name}.");
-        entry.ExtractToFile(Path.Combine(directory, name));
-    }
-
-    private static void WriteText(ZipArchive zip, string name, string text)
-    {
-        using var writer = new StreamWriter(zip.CreateEntry(name, CompressionLevel.Optimal).Open());
-        writer.Write(text);
-    }
-
-    private static string ReadText(ZipArchive zip, string path, string name)
-    {
-        var entry = zip.GetEntry(name) ?? throw new InvalidDataException($"{path}: checkpoint has no {name}.");
-        using var reader = new StreamReader(entry.Open());
-        return reader.ReadToEnd();
-    }
 }

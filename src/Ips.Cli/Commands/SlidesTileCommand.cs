@@ -1,0 +1,274 @@
+using System.ComponentModel;
+using System.Globalization;
+using Ips.Slides;
+using Ips.Slides.Tiling;
+using Ips.Slides.Tissue;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Ips.Cli.Commands;
+
+/// <summary>Options of <c>ips slides tile</c>.</summary>
+public sealed class SlidesTileSettings : CommandSettings
+{
+    [CommandArgument(0, "<SLIDE_OR_DIR>")]
+    [Description("Slide files, or folders searched (with their subfolders) for .tif, .tiff, .svs, .ndpi, .mrxs, .scn, .bif, ... files.")]
+    public string[] Inputs { get; init; } = [];
+
+    [CommandOption("-o|--out <DIR>")]
+    [Description("Output folder: NAME.h5 (tile coordinates, CLAM/TRIDENT layout) and NAME.qc.png per slide.")]
+    public string? Out { get; init; }
+
+    [CommandOption("--level <L>")]
+    [Description("Pyramid level the tiles are cut from (0: full resolution).")]
+    [DefaultValue(0)]
+    public int Level { get; init; }
+
+    [CommandOption("--otsu-level <L>")]
+    [Description("Level whose histogram gives the Otsu threshold (default: --level). A coarser level is faster and close.")]
+    public int? OtsuLevel { get; init; }
+
+    [CommandOption("--tile-size <PX>")]
+    [Description("Tile side in pixels of --level.")]
+    [DefaultValue(256)]
+    public int TileSize { get; init; } = 256;
+
+    [CommandOption("--overlap <PX>")]
+    [Description("Pixels of --level shared by neighbouring tiles.")]
+    [DefaultValue(0)]
+    public int Overlap { get; init; }
+
+    [CommandOption("--fg-perc-thresh <F>")]
+    [Description("Least fraction of a tile's pixels that must be tissue (0.01 = 1 %).")]
+    [DefaultValue(0.01)]
+    public double FgPercThresh { get; init; } = 0.01;
+
+    [CommandOption("--annotations <DIR>")]
+    [Description("Folder of ASAP XML lesion annotations, NAME.xml per slide; tiles touching tumour are kept and get their tumour fraction.")]
+    public string? Annotations { get; init; }
+
+    [CommandOption("--shard <K/N>")]
+    [Description("Process only the K-th (from 0) of N disjoint, stable subsets of the slides, e.g. --shard $SLURM_ARRAY_TASK_ID/8.")]
+    public string? Shard { get; init; }
+
+    [CommandOption("--slide-reader <READER>")]
+    [Description("auto (managed TIFF reader, OpenSlide for other formats), tiff or openslide.")]
+    [DefaultValue("auto")]
+    public string SlideReader { get; init; } = "auto";
+
+    [CommandOption("--plain")]
+    [Description("Plain line-by-line progress (for logs and CI) instead of live progress bars.")]
+    public bool Plain { get; init; }
+
+    /// <inheritdoc />
+    public override ValidationResult Validate() =>
+        Inputs.Length == 0 ? ValidationResult.Error("give at least one slide or folder of slides.")
+        : string.IsNullOrWhiteSpace(Out) ? ValidationResult.Error("--out DIR is required: the folder for the coordinates and QC pictures.")
+        : ValidationResult.Success();
+
+    /// <summary>The tiling parameters given.</summary>
+    public TilingOptions ToOptions() => new()
+    {
+        Level = Level,
+        OtsuLevel = OtsuLevel,
+        TileSize = TileSize,
+        Overlap = Overlap,
+        FgPercThresh = FgPercThresh,
+    };
+}
+
+/// <summary>
+/// <c>ips slides tile</c>: finds the tissue of each slide and writes its tile coordinates and a QC picture; resumable
+/// (finished slides are skipped) and shardable. A slide that cannot be read is reported and the others still run.
+/// </summary>
+public sealed class SlidesTileCommand : Command<SlidesTileSettings>
+{
+    /// <inheritdoc />
+    protected override int Execute(CommandContext context, SlidesTileSettings settings, CancellationToken cancellationToken)
+    {
+        var options = settings.ToOptions();
+        var reader = SlideOpener.ParseReader(settings.SlideReader);
+        var shard = settings.Shard is { } text ? SlideShard.Parse(text) : SlideShard.All;
+        if (settings.Annotations is { } annotations && !Directory.Exists(annotations))
+        {
+            throw new DirectoryNotFoundException($"--annotations {annotations}: folder not found");
+        }
+        var all = SlideInputs.Find(settings.Inputs);
+        var slides = all.Where(shard.Contains).ToList();
+        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
+            "[bold]ips slides tile[/]: {0} slide(s){1}, level {2}, tile {3}, overlap {4}, fg_perc_thresh {5}, out [blue]{6}[/]",
+            slides.Count, shard.Count > 1 ? $" (shard {shard} of {all.Count})" : "", options.Level, options.TileSize, options.Overlap,
+            options.FgPercThresh, Markup.Escape(settings.Out!));
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            // The first Ctrl-C stops after the current tile row; a second one kills the process as usual.
+            e.Cancel = !stop.IsCancellationRequested;
+            stop.Cancel();
+        };
+        Console.CancelKeyPress += onCancel;
+        var reports = new List<SlideTilingReport>();
+        try
+        {
+            SlideTilingReport RunOne(string slide, IProgress<SlidePassProgress> progress)
+            {
+                var report = TileOne(slide, settings, options, reader, progress, stop.Token);
+                reports.Add(report);
+                AnsiConsole.MarkupLine(StatusLine(report));
+                return report;
+            }
+            if (settings.Plain || Console.IsOutputRedirected || Environment.GetEnvironmentVariable("CI") is not null)
+            {
+                RunPlain(slides, RunOne);
+            }
+            else
+            {
+                RunLive(slides, RunOne);
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            AnsiConsole.MarkupLine("[yellow]stopped[/]; finished slides are kept, run the same command again to continue.");
+            return 130;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+
+        AnsiConsole.Write(Summary(reports));
+        int failed = reports.Count(r => r.Status == SlideTilingStatus.Failed);
+        if (failed > 0)
+        {
+            AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "[red]{0} of {1} slide(s) failed[/]; the others are done.", failed, reports.Count);
+            return 1;
+        }
+        return 0;
+    }
+
+    private static SlideTilingReport TileOne(
+        string slide, SlidesTileSettings settings, TilingOptions options, SlideReaderKind reader,
+        IProgress<SlidePassProgress> progress, CancellationToken cancel)
+    {
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        try
+        {
+            return SlideTilingJob.Run(slide, settings.Out!, options, settings.Annotations, path => SlideOpener.Open(path, reader), progress, cancel);
+        }
+        catch (Exception error) when (error is InvalidDataException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            // The messages name the file already; keep only one line per slide.
+            return new SlideTilingReport(slide, SlideTilingStatus.Failed, 0, 0, null, clock.Elapsed.TotalSeconds, error.Message);
+        }
+    }
+
+    private static void RunPlain(List<string> slides, Func<string, IProgress<SlidePassProgress>, SlideTilingReport> run)
+    {
+        for (int i = 0; i < slides.Count; i++)
+        {
+            var name = Path.GetFileName(slides[i]);
+            var last = DateTime.UtcNow;
+            Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{i + 1}/{slides.Count}] {name}"));
+            // A line at most every 10 s keeps logs short.
+            run(slides[i], new EpochProgress.SyncProgress<SlidePassProgress>(p =>
+            {
+                if (DateTime.UtcNow - last > TimeSpan.FromSeconds(10))
+                {
+                    last = DateTime.UtcNow;
+                    Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"  {name}: {Describe(p)}"));
+                }
+            }));
+        }
+    }
+
+    private static void RunLive(List<string> slides, Func<string, IProgress<SlidePassProgress>, SlideTilingReport> run) =>
+        AnsiConsole.Progress()
+            .AutoClear(true)
+            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Start(context =>
+            {
+                var overall = context.AddTask("slides", maxValue: Math.Max(1, slides.Count));
+                var current = context.AddTask("", maxValue: 1);
+                foreach (var slide in slides)
+                {
+                    var name = Markup.Escape(Path.GetFileName(slide));
+                    current.Description = name;
+                    current.Value = 0;
+                    run(slide, new EpochProgress.SyncProgress<SlidePassProgress>(p =>
+                    {
+                        current.Description = $"{name}: {Describe(p)}";
+                        current.MaxValue = p.Total;
+                        current.Value = p.Done;
+                    }));
+                    overall.Increment(1);
+                }
+            });
+
+    private static string Describe(SlidePassProgress p) => p.Phase == "otsu"
+        ? string.Create(CultureInfo.InvariantCulture, $"Otsu histogram, strip {p.Done}/{p.Total}")
+        : string.Create(CultureInfo.InvariantCulture, $"tiles, row {p.Done}/{p.Total}");
+
+    private static string StatusLine(SlideTilingReport report)
+    {
+        var name = Markup.Escape(Path.GetFileName(report.Slide));
+        return report.Status switch
+        {
+            SlideTilingStatus.Done => string.Create(CultureInfo.InvariantCulture,
+                $"[green]done[/] {name}: {report.Tiles} tiles kept of {report.Examined}, threshold {report.Threshold:F2}, {report.Seconds:F1} s"),
+            SlideTilingStatus.Skipped => string.Create(CultureInfo.InvariantCulture,
+                $"[grey]skipped[/] {name}: finished before ({report.Tiles} tiles, threshold {report.Threshold:F2})"),
+            _ => $"[red]error:[/] {Markup.Escape(report.Error ?? "failed")}",
+        };
+    }
+
+    private static Table Summary(List<SlideTilingReport> reports)
+    {
+        var table = new Table().Border(TableBorder.Simple)
+            .AddColumns("slide", "status", "tiles", "examined", "threshold", "seconds");
+        foreach (var r in reports)
+        {
+            table.AddRow(
+                Markup.Escape(Path.GetFileName(r.Slide)),
+                r.Status.ToString().ToLowerInvariant(),
+                r.Status == SlideTilingStatus.Failed ? "-" : r.Tiles.ToString(CultureInfo.InvariantCulture),
+                r.Status == SlideTilingStatus.Done ? r.Examined.ToString(CultureInfo.InvariantCulture) : "-",
+                r.Threshold is { } t ? t.ToString("F2", CultureInfo.InvariantCulture) : "-",
+                r.Seconds.ToString("F1", CultureInfo.InvariantCulture));
+        }
+        return table;
+    }
+}
+
+/// <summary>The slides named on a command line: files as given, folders searched with their subfolders.</summary>
+internal static class SlideInputs
+{
+    /// <summary>
+    /// The slide files of <paramref name="inputs"/>, in a stable order. Throws <see cref="ArgumentException"/> when two
+    /// slides share a name (their outputs would collide).
+    /// </summary>
+    public static List<string> Find(IEnumerable<string> inputs)
+    {
+        var slides = new List<string>();
+        foreach (var input in inputs)
+        {
+            if (Directory.Exists(input))
+            {
+                slides.AddRange(Directory.EnumerateFiles(input, "*", SearchOption.AllDirectories)
+                    .Where(SlideOpener.IsSlidePath)
+                    .Order(StringComparer.Ordinal));
+            }
+            else
+            {
+                // A missing file is reported with the slide's own error, so the other slides still run.
+                slides.Add(input);
+            }
+        }
+        var clash = slides.GroupBy(SlideTilingJob.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
+        if (clash is not null)
+        {
+            throw new ArgumentException($"slides {string.Join(" and ", clash.Take(2))} share the name '{clash.Key}', so their outputs would collide; tile them into different --out folders");
+        }
+        return slides;
+    }
+}

@@ -1,0 +1,226 @@
+namespace Ips.Slides;
+
+/// <summary>
+/// One tissue-like region of a <see cref="SyntheticTissue"/>: an ellipse centred at (<see cref="CenterX"/>,
+/// <see cref="CenterY"/>) with radii <see cref="RadiusX"/>, <see cref="RadiusY"/> turned by <see cref="Angle"/>, whose
+/// boundary is made irregular by two angular harmonics: a point at normalised radius <c>rho</c> and angle
+/// <c>theta</c> (in the ellipse's frame) is inside when
+/// <c>rho &lt; 1 + Wobble3 sin(3 theta + Phase3) + Wobble5 sin(5 theta + Phase5)</c>.
+/// </summary>
+public sealed record TissueBlob(
+    double CenterX, double CenterY, double RadiusX, double RadiusY, double Angle,
+    double Wobble3, double Phase3, double Wobble5, double Phase5)
+{
+    /// <summary>The largest normalised radius the boundary reaches; the blob lies within this many radii of its centre.</summary>
+    public double MaxExtent => 1 + Wobble3 + Wobble5;
+
+    /// <summary>The smallest normalised radius of the boundary: every point closer is inside.</summary>
+    public double MinExtent => 1 - Wobble3 - Wobble5;
+
+    /// <summary>Half the side of an axis-aligned square around the centre that holds the whole blob.</summary>
+    public double BoundingHalfSide => Math.Max(RadiusX, RadiusY) * MaxExtent;
+
+    /// <summary>Whether the level-0 point (<paramref name="x"/>, <paramref name="y"/>) lies inside the blob.</summary>
+    public bool Contains(double x, double y)
+    {
+        double dx = x - CenterX, dy = y - CenterY;
+        double cos = Math.Cos(Angle), sin = Math.Sin(Angle);
+        double u = (dx * cos + dy * sin) / RadiusX, v = (-dx * sin + dy * cos) / RadiusY;
+        double rho = Math.Sqrt(u * u + v * v);
+        if (rho < MinExtent)
+        {
+            return true;
+        }
+        if (rho >= MaxExtent)
+        {
+            return false;
+        }
+        double theta = Math.Atan2(v, u);
+        return rho < 1 + Wobble3 * Math.Sin(3 * theta + Phase3) + Wobble5 * Math.Sin(5 * theta + Phase5);
+    }
+
+    /// <summary>Whether the blob's bounding square meets the level-0 rectangle at (<paramref name="x0"/>, <paramref name="y0"/>).</summary>
+    public bool MayIntersect(double x0, double y0, double width, double height)
+    {
+        double half = BoundingHalfSide;
+        return CenterX + half > x0 && CenterX - half < x0 + width && CenterY + half > y0 && CenterY - half < y0 + height;
+    }
+}
+
+/// <summary>
+/// Synthetic H&amp;E-like slide content for tests and benchmarks: irregular pink (eosin) regions dotted with purple
+/// (haematoxylin) nuclei on near-white glass, deterministic from a seed. Whether a point is tissue is exactly
+/// computable (<see cref="IsTissue"/>), so tests know the expected tissue mask at every level. The glass is one
+/// uniform colour, so a writer can reuse one encoded background tile and a 100k x 100k slide stays small.
+/// </summary>
+public sealed class SyntheticTissue : ISlideContent
+{
+    /// <summary>The colour of the glass.</summary>
+    public static readonly (byte R, byte G, byte B) Glass = (241, 239, 243);
+
+    /// <summary>Base colour of tissue away from nuclei (eosin pink), before the per-pixel texture.</summary>
+    public static readonly (byte R, byte G, byte B) Eosin = (226, 148, 196);
+
+    /// <summary>Colour of nuclei (haematoxylin purple), before the per-pixel texture.</summary>
+    public static readonly (byte R, byte G, byte B) Haematoxylin = (104, 58, 152);
+
+    /// <summary>Per-pixel texture: every channel of a tissue pixel moves by the same offset in [-Texture, Texture].</summary>
+    public const int Texture = 8;
+
+    // Nuclei sit one per cell of this many level-0 pixels (some cells are empty), wholly inside their cell.
+    private const int NucleusCell = 14;
+    private const double NucleusFraction = 0.4;
+    private readonly ulong _seed;
+
+    /// <summary>
+    /// Content of a <paramref name="width"/> x <paramref name="height"/> slide with regions placed from
+    /// <paramref name="seed"/>. About <paramref name="tissueFraction"/> of the area is covered (less where regions
+    /// overlap); <paramref name="blobRadius"/> is the mean region radius in level-0 pixels (default: an eighth of the
+    /// shorter side, within 64 .. 3000).
+    /// </summary>
+    public SyntheticTissue(long width, long height, int seed, double tissueFraction = 0.1, double? blobRadius = null)
+    {
+        if (width <= 0 || height <= 0)
+        {
+            throw new ArgumentException($"slide size must be positive, got {width} x {height}");
+        }
+        if (tissueFraction is <= 0 or > 1)
+        {
+            throw new ArgumentException($"tissue fraction must be in (0, 1], got {tissueFraction}", nameof(tissueFraction));
+        }
+
+        Width = width;
+        Height = height;
+        Seed = seed;
+        _seed = (ulong)(uint)seed * 0x9E3779B97F4A7C15UL + 0x632BE59BD9B4E019UL;
+        double radius = blobRadius ?? Math.Clamp(Math.Min(width, height) / 8.0, 64, 3000);
+        if (radius <= 0)
+        {
+            throw new ArgumentException($"blob radius must be positive, got {radius}", nameof(blobRadius));
+        }
+
+        var random = new Random(seed);
+        int count = (int)Math.Max(1, Math.Round(tissueFraction * width * height / (Math.PI * radius * radius)));
+        var blobs = new TissueBlob[count];
+        for (int i = 0; i < count; i++)
+        {
+            double rx = radius * (0.7 + 0.6 * random.NextDouble()), ry = radius * (0.7 + 0.6 * random.NextDouble());
+            double w3 = 0.12 * random.NextDouble(), w5 = 0.08 * random.NextDouble();
+            double margin = Math.Max(rx, ry) * (1 + w3 + w5);
+            blobs[i] = new TissueBlob(
+                Place(random, width, margin), Place(random, height, margin), rx, ry, Math.PI * random.NextDouble(),
+                w3, 2 * Math.PI * random.NextDouble(), w5, 2 * Math.PI * random.NextDouble());
+        }
+        Blobs = blobs;
+    }
+
+    /// <summary>The seed the regions and texture derive from.</summary>
+    public int Seed { get; }
+
+    /// <summary>The tissue regions.</summary>
+    public IReadOnlyList<TissueBlob> Blobs { get; }
+
+    /// <inheritdoc />
+    public long Width { get; }
+
+    /// <inheritdoc />
+    public long Height { get; }
+
+    /// <inheritdoc />
+    public (byte R, byte G, byte B) Background => Glass;
+
+    /// <summary>Whether the level-0 point (<paramref name="x"/>, <paramref name="y"/>) is tissue (inside the slide and a region).</summary>
+    public bool IsTissue(double x, double y) =>
+        x >= 0 && y >= 0 && x < Width && y < Height && Blobs.Any(blob => blob.Contains(x, y));
+
+    /// <summary>
+    /// Whether the pixel (<paramref name="i"/>, <paramref name="j"/>) of the level with downsample
+    /// <paramref name="downsample"/> is tissue, by the point-sampling rule of <see cref="ISlideContent"/>.
+    /// </summary>
+    public bool IsTissuePixel(double downsample, long i, long j) => IsTissue((i + 0.5) * downsample, (j + 0.5) * downsample);
+
+    /// <inheritdoc />
+    public bool IsBackground(double x0, double y0, double width, double height) =>
+        !Blobs.Any(blob => blob.MayIntersect(x0, y0, width, height));
+
+    /// <inheritdoc />
+    public void Render(double downsample, long levelX, long levelY, int width, int height, Span<byte> rgb)
+    {
+        if (rgb.Length < width * height * 3)
+        {
+            throw new ArgumentException($"the buffer holds {rgb.Length} bytes, {width} x {height} RGB needs {width * height * 3}", nameof(rgb));
+        }
+
+        double x0 = levelX * downsample, y0 = levelY * downsample;
+        var near = Blobs.Where(blob => blob.MayIntersect(x0, y0, width * downsample, height * downsample)).ToArray();
+        for (int j = 0; j < height; j++)
+        {
+            double y = (levelY + j + 0.5) * downsample;
+            for (int i = 0; i < width; i++)
+            {
+                double x = (levelX + i + 0.5) * downsample;
+                var (r, g, b) = ColourAt(near, x, y);
+                int at = (j * width + i) * 3;
+                rgb[at] = r;
+                rgb[at + 1] = g;
+                rgb[at + 2] = b;
+            }
+        }
+    }
+
+    private (byte R, byte G, byte B) ColourAt(TissueBlob[] near, double x, double y)
+    {
+        if (x >= Width || y >= Height || !InAny(near, x, y))
+        {
+            return Glass;
+        }
+
+        long px = (long)Math.Floor(x), py = (long)Math.Floor(y);
+        var stain = InNucleus(px, py) ? Haematoxylin : Eosin;
+        int offset = (int)(Hash(px, py, 1) % (2 * Texture + 1)) - Texture;
+        return (Shift(stain.R, offset), Shift(stain.G, offset), Shift(stain.B, offset));
+    }
+
+    private static bool InAny(TissueBlob[] near, double x, double y)
+    {
+        foreach (var blob in near)
+        {
+            if (blob.Contains(x, y))
+            {
+                return true;
+            }
+        }
+        return false;
+    }
+
+    // A nucleus is a disc of radius 2.5 .. 4.5 whose centre is jittered inside its cell far enough from the cell's
+    // edges that the disc never leaves the cell, so one cell's hash decides each pixel.
+    private bool InNucleus(long px, long py)
+    {
+        long cx = Math.DivRem(px, NucleusCell, out long rx), cy = Math.DivRem(py, NucleusCell, out long ry);
+        ulong h = Hash(cx, cy, 2);
+        if ((h & 0xFFFF) >= NucleusFraction * 0x10000)
+        {
+            return false;
+        }
+        double radius = 2.5 + 2.0 * ((h >> 16) & 0xFF) / 255.0;
+        double centreX = 5 + (NucleusCell - 10) * ((h >> 24) & 0xFF) / 255.0;
+        double centreY = 5 + (NucleusCell - 10) * ((h >> 32) & 0xFF) / 255.0;
+        double dx = rx + 0.5 - centreX, dy = ry + 0.5 - centreY;
+        return dx * dx + dy * dy <= radius * radius;
+    }
+
+    private ulong Hash(long a, long b, ulong stream)
+    {
+        // SplitMix64 finaliser over the seed, the two coordinates and a stream id: cheap, well mixed, deterministic.
+        ulong z = _seed ^ (ulong)a * 0xBF58476D1CE4E5B9UL ^ (ulong)b * 0x94D049BB133111EBUL ^ stream * 0x9E3779B97F4A7C15UL;
+        z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
+        z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
+        return z ^ (z >> 31);
+    }
+
+    private static byte Shift(byte value, int offset) => (byte)Math.Clamp(value + offset, 0, 255);
+
+    private static double Place(Random random, long extent, double margin) =>
+        2 * margin >= extent ? extent / 2.0 : margin + (extent - 2 * margin) * random.NextDouble();
+}

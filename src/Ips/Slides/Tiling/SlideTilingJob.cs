@@ -1,0 +1,131 @@
+using System.Diagnostics;
+using System.Text.RegularExpressions;
+using Ips.Slides.Annotations;
+using Ips.Slides.Tissue;
+
+namespace Ips.Slides.Tiling;
+
+/// <summary>How a slide of a tiling run ended.</summary>
+public enum SlideTilingStatus
+{
+    /// <summary>Tiled now; its outputs were written.</summary>
+    Done,
+
+    /// <summary>Its outputs already existed from an earlier run with the same parameters.</summary>
+    Skipped,
+
+    /// <summary>It could not be tiled; see the error.</summary>
+    Failed,
+}
+
+/// <summary>The outcome of one slide of a tiling run.</summary>
+/// <param name="Slide">The slide file.</param>
+/// <param name="Status">How it ended.</param>
+/// <param name="Tiles">Kept tiles.</param>
+/// <param name="Examined">Tiles of the grid examined (0 when skipped or failed).</param>
+/// <param name="Threshold">The Otsu threshold (grey level), when known.</param>
+/// <param name="Seconds">Wall time spent on the slide.</param>
+/// <param name="Error">The error message of a failed slide.</param>
+public sealed record SlideTilingReport(string Slide, SlideTilingStatus Status, int Tiles, long Examined, double? Threshold, double Seconds, string? Error = null);
+
+/// <summary>
+/// Tiles one slide of a cohort into its output directory: <c>NAME.h5</c> (tile coordinates, <see cref="TileCoordsFile"/>)
+/// and <c>NAME.qc.png</c> (<see cref="QcThumbnail"/>), where NAME is the slide's file name without extension. Each file
+/// is written whole under a temporary name and renamed, the coordinates last, so the coordinates file marks a finished
+/// slide: a rerun skips slides that have it (with the same parameters) and redoes any slide a killed run left
+/// unfinished, removing its stale temporary files.
+/// </summary>
+public static class SlideTilingJob
+{
+    /// <summary>Longer side of the QC thumbnail in pixels.</summary>
+    public const int ThumbnailSide = 1024;
+
+    /// <summary>The coordinates file of <paramref name="slidePath"/> in <paramref name="outDirectory"/>.</summary>
+    public static string CoordsPath(string outDirectory, string slidePath) => Path.Combine(outDirectory, Name(slidePath) + ".h5");
+
+    /// <summary>The QC picture of <paramref name="slidePath"/> in <paramref name="outDirectory"/>.</summary>
+    public static string QcPath(string outDirectory, string slidePath) => Path.Combine(outDirectory, Name(slidePath) + ".qc.png");
+
+    /// <summary>The name outputs of <paramref name="slidePath"/> are called by: the file name without its extension.</summary>
+    public static string Name(string slidePath) => Path.GetFileNameWithoutExtension(slidePath);
+
+    /// <summary>
+    /// The annotation file of <paramref name="slidePath"/> in <paramref name="annotationDirectory"/>
+    /// (<c>NAME.xml</c>), null when the slide has none. CAMELYON16's tumour slides (names starting <c>tumor</c>) must
+    /// have one, as the official pipeline requires: without it their tumour tiles would be silently missed.
+    /// </summary>
+    public static string? AnnotationPath(string? annotationDirectory, string slidePath)
+    {
+        if (annotationDirectory is null)
+        {
+            return null;
+        }
+        string path = Path.Combine(annotationDirectory, Name(slidePath) + ".xml");
+        if (File.Exists(path))
+        {
+            return path;
+        }
+        if (Name(slidePath).StartsWith("tumor", StringComparison.OrdinalIgnoreCase))
+        {
+            throw new FileNotFoundException($"{path}: annotation file not found; tumour slide {Path.GetFileName(slidePath)} needs its lesion annotations", path);
+        }
+        return null;
+    }
+
+    /// <summary>
+    /// Tiles <paramref name="slidePath"/> (opened with <paramref name="open"/>) into <paramref name="outDirectory"/>,
+    /// or skips it when its outputs exist. Errors in the input propagate (as <see cref="InvalidDataException"/>,
+    /// <see cref="IOException"/> or <see cref="ArgumentException"/>, naming the file); cancellation leaves no
+    /// finished-looking output behind.
+    /// </summary>
+    public static SlideTilingReport Run(
+        string slidePath, string outDirectory, TilingOptions options, string? annotationDirectory, Func<string, ISlide> open,
+        IProgress<SlidePassProgress>? progress = null, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(open);
+        var clock = Stopwatch.StartNew();
+        string coordsPath = CoordsPath(outDirectory, slidePath);
+        if (File.Exists(coordsPath))
+        {
+            var existing = TileCoordsFile.Read(coordsPath);
+            if (!existing.Info.Matches(options))
+            {
+                throw new InvalidDataException(
+                    $"{coordsPath}: already holds tiles cut with {existing.Info}, not with {Describe(options)}; delete it or choose another --out");
+            }
+            return new SlideTilingReport(slidePath, SlideTilingStatus.Skipped, existing.Count, 0, existing.Info.OtsuThreshold, clock.Elapsed.TotalSeconds);
+        }
+
+        Directory.CreateDirectory(outDirectory);
+        RemoveStaleTemporaries(outDirectory, Name(slidePath));
+        var annotationPath = AnnotationPath(annotationDirectory, slidePath);
+        var tumour = annotationPath is null ? TumourRegions.None : AsapAnnotations.Read(annotationPath);
+
+        using var slide = open(slidePath);
+        options.Check(slide);
+        int threshold = SlideTiler.Threshold(slide, options.EffectiveOtsuLevel, progress, cancel);
+        var thumbnail = SlideThumbnail.Read(slide, ThumbnailSide, cancel);
+        var overlay = new MaskThumbnail(thumbnail.Width, thumbnail.Height, thumbnail.Scale);
+        var tiles = SlideTiler.Tile(slide, options, threshold, tumour, overlay, progress, cancel);
+        QcThumbnail.Write(QcPath(outDirectory, slidePath), thumbnail, overlay, tiles, tumour);
+        TileCoordsFile.Write(coordsPath, Name(slidePath), tiles, options, slide);
+        return new SlideTilingReport(slidePath, SlideTilingStatus.Done, tiles.Count, tiles.Grid.Count, tiles.Threshold, clock.Elapsed.TotalSeconds);
+    }
+
+    private static string Describe(TilingOptions options) =>
+        new TileCoordsInfo(options.Level, options.TileSize, options.Overlap, options.FgPercThresh, options.EffectiveOtsuLevel, double.NaN).ToString();
+
+    // AtomicFile names its temporaries ".NAME.<32 hex>.tmpEXT"; a killed run leaves them behind.
+    private static void RemoveStaleTemporaries(string outDirectory, string name)
+    {
+        var pattern = new Regex($"^\\.{Regex.Escape(name)}(\\.qc)?\\.[0-9a-f]{{32}}\\.tmp\\.(h5|png)$", RegexOptions.CultureInvariant);
+        foreach (var file in Directory.EnumerateFiles(outDirectory, "." + name + ".*"))
+        {
+            if (pattern.IsMatch(Path.GetFileName(file)))
+            {
+                File.Delete(file);
+            }
+        }
+    }
+}

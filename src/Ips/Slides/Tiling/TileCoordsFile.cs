@@ -1,0 +1,168 @@
+using System.Globalization;
+using PureHDF;
+
+namespace Ips.Slides.Tiling;
+
+/// <summary>What a tile coordinates file says about how its tiles were cut.</summary>
+/// <param name="PatchLevel">The level the tiles were cut from (<c>patch_level</c>).</param>
+/// <param name="PatchSize">Tile side in pixels of that level (<c>patch_size</c>).</param>
+/// <param name="Overlap">Overlap in pixels of that level.</param>
+/// <param name="FgPercThresh">The tissue fraction a tile needed to be kept.</param>
+/// <param name="OtsuLevel">The level the Otsu threshold came from.</param>
+/// <param name="OtsuThreshold">The Otsu threshold of the stain-aware grey level.</param>
+public sealed record TileCoordsInfo(int PatchLevel, int PatchSize, int Overlap, double FgPercThresh, int OtsuLevel, double OtsuThreshold)
+{
+    /// <summary>Whether the tiles were cut with the parameters of <paramref name="options"/>.</summary>
+    public bool Matches(TilingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return PatchLevel == options.Level && PatchSize == options.TileSize && Overlap == options.Overlap
+            && FgPercThresh.Equals(options.FgPercThresh) && OtsuLevel == options.EffectiveOtsuLevel;
+    }
+
+    /// <inheritdoc />
+    public override string ToString() => string.Create(CultureInfo.InvariantCulture,
+        $"level {PatchLevel}, tile size {PatchSize}, overlap {Overlap}, fg_perc_thresh {FgPercThresh}, otsu level {OtsuLevel}");
+}
+
+/// <summary>The kept tiles of one slide as read back from a tile coordinates file.</summary>
+/// <param name="Info">How the tiles were cut.</param>
+/// <param name="Coords">Level-0 top-left corners, <c>[n, 2]</c> as (x, y).</param>
+/// <param name="TumourFraction">Fraction of each tile inside annotated tumour.</param>
+/// <param name="TissueFraction">Fraction of each tile's pixels that are tissue.</param>
+public sealed record TileCoords(TileCoordsInfo Info, int[,] Coords, float[] TumourFraction, float[] TissueFraction)
+{
+    /// <summary>Number of tiles.</summary>
+    public int Count => Coords.GetLength(0);
+}
+
+/// <summary>
+/// A slide's tile coordinates in HDF5, in the layout CLAM and TRIDENT write and read: dataset <c>coords</c>
+/// <c>[n, 2]</c> int32 of level-0 (x, y) top-left corners with attributes <c>patch_level</c> and <c>patch_size</c>
+/// (plus <c>patch_size_level0</c>, <c>overlap</c>, <c>level_dim</c>, <c>downsample</c>, <c>name</c>), beside
+/// datasets <c>tumor_fraction</c> and <c>tissue_fraction</c> <c>[n]</c> float32 and the Otsu threshold as attribute
+/// <c>otsu_threshold</c> of <c>coords</c> and of the file. Written whole to a temporary file and renamed, since
+/// PureHDF only creates files.
+/// </summary>
+public static class TileCoordsFile
+{
+    /// <summary>Writes the tiles of <paramref name="tiles"/> for the slide named <paramref name="name"/> to <paramref name="path"/> atomically.</summary>
+    public static void Write(string path, string name, TileSet tiles, TilingOptions options, ISlide slide)
+    {
+        ArgumentNullException.ThrowIfNull(tiles);
+        ArgumentNullException.ThrowIfNull(options);
+        ArgumentNullException.ThrowIfNull(slide);
+        var coords = new int[tiles.Count, 2];
+        for (int i = 0; i < tiles.Count; i++)
+        {
+            (coords[i, 0], coords[i, 1]) = (tiles.X[i], tiles.Y[i]);
+        }
+        var level = slide.Levels[tiles.Grid.Level];
+        var file = new H5File
+        {
+            ["coords"] = new H5Dataset(coords, fileDims: [(ulong)tiles.Count, 2])
+            {
+                Attributes = new()
+                {
+                    ["patch_level"] = tiles.Grid.Level,
+                    ["patch_size"] = tiles.Grid.TileSize,
+                    ["patch_size_level0"] = tiles.Grid.TileSize0,
+                    ["overlap"] = options.Overlap,
+                    ["level_dim"] = new[] { level.Width, level.Height },
+                    ["downsample"] = new[] { level.Downsample, level.Downsample },
+                    ["name"] = name,
+                    ["otsu_threshold"] = tiles.Threshold,
+                    ["otsu_level"] = options.EffectiveOtsuLevel,
+                    ["fg_perc_thresh"] = options.FgPercThresh,
+                },
+            },
+            ["tumor_fraction"] = new H5Dataset(tiles.TumourFraction, fileDims: [(ulong)tiles.Count]),
+            ["tissue_fraction"] = new H5Dataset(tiles.TissueFraction, fileDims: [(ulong)tiles.Count]),
+        };
+        file.Attributes["otsu_threshold"] = tiles.Threshold;
+        file.Attributes["slide"] = Path.GetFileName(slide.Path);
+        Training.AtomicFile.Write(path, temporary => file.Write(temporary));
+    }
+
+    /// <summary>Reads a tile coordinates file written by <see cref="Write"/>, or by CLAM/TRIDENT (missing extras read as defaults).</summary>
+    public static TileCoords Read(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"{path}: tile coordinates file not found", path);
+        }
+        try
+        {
+            using var file = H5File.OpenRead(path);
+            if (!file.LinkExists("coords"))
+            {
+                throw new InvalidDataException($"{path}: no 'coords' dataset; expected a tile coordinates file ([n, 2] level-0 x, y)");
+            }
+            var dataset = file.Dataset("coords");
+            var dims = dataset.Space.Dimensions;
+            if (dims.Length != 2 || dims[1] != 2)
+            {
+                throw new InvalidDataException($"{path}: 'coords' has shape [{string.Join(", ", dims)}]; expected [n, 2]");
+            }
+            int n = checked((int)dims[0]);
+            var coords = n == 0 ? new int[0, 2] : ReadCoords(dataset, n);
+            var info = new TileCoordsInfo(
+                IntAttribute(dataset, "patch_level") ?? 0,
+                IntAttribute(dataset, "patch_size") ?? throw new InvalidDataException($"{path}: 'coords' has no patch_size attribute"),
+                IntAttribute(dataset, "overlap") ?? 0,
+                DoubleAttribute(dataset, "fg_perc_thresh") ?? double.NaN,
+                IntAttribute(dataset, "otsu_level") ?? IntAttribute(dataset, "patch_level") ?? 0,
+                DoubleAttribute(dataset, "otsu_threshold") ?? double.NaN);
+            return new TileCoords(info, coords, Floats(file, "tumor_fraction", n, path), Floats(file, "tissue_fraction", n, path));
+        }
+        catch (Exception error) when (error is not InvalidDataException and not FileNotFoundException
+            and not OutOfMemoryException)
+        {
+            throw new InvalidDataException($"{path}: not a readable HDF5 tile coordinates file ({error.Message})", error);
+        }
+    }
+
+    private static int[,] ReadCoords(IH5Dataset dataset, int n)
+    {
+        // CLAM writes int64 coordinates, TRIDENT and this class int32; read either.
+        if (dataset.Type.Size == 8)
+        {
+            var wide = dataset.Read<long[,]>();
+            var coords = new int[n, 2];
+            for (int i = 0; i < n; i++)
+            {
+                (coords[i, 0], coords[i, 1]) = (checked((int)wide[i, 0]), checked((int)wide[i, 1]));
+            }
+            return coords;
+        }
+        return dataset.Read<int[,]>();
+    }
+
+    private static float[] Floats(IH5Group file, string name, int n, string path)
+    {
+        if (!file.LinkExists(name))
+        {
+            return new float[n];
+        }
+        var values = n == 0 ? [] : file.Dataset(name).Read<float[]>();
+        if (values.Length != n)
+        {
+            throw new InvalidDataException($"{path}: '{name}' has {values.Length} entries but 'coords' has {n}");
+        }
+        return values;
+    }
+
+    private static int? IntAttribute(IH5Dataset dataset, string name)
+    {
+        if (!dataset.AttributeExists(name))
+        {
+            return null;
+        }
+        var attribute = dataset.Attribute(name);
+        return attribute.Type.Size == 8 ? checked((int)attribute.Read<long>()) : attribute.Read<int>();
+    }
+
+    private static double? DoubleAttribute(IH5Dataset dataset, string name) =>
+        dataset.AttributeExists(name) ? dataset.Attribute(name).Read<double>() : null;
+}

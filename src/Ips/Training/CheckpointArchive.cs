@@ -1,0 +1,118 @@
+using System.IO.Compression;
+
+namespace Ips.Training;
+
+/// <summary>
+/// The container of every checkpoint kind (IPS training, BYOL pre-training): one zip whose entries are state_dict
+/// files (stored, since weights do not compress) and small text entries (JSON counters, YAML config). Written through
+/// a scratch directory and <see cref="AtomicFile"/>, so a crash never leaves a half-written checkpoint in place of a
+/// good one; read by extracting the wanted entries into a scratch directory that is removed afterwards.
+/// </summary>
+internal static class CheckpointArchive
+{
+    /// <summary>
+    /// Writes <paramref name="path"/> atomically: <paramref name="writeFiles"/> fills a scratch directory whose files
+    /// become entries under their names, then <paramref name="texts"/> are added as text entries.
+    /// </summary>
+    public static void Write(string path, Action<string> writeFiles, IReadOnlyList<(string Name, string Text)> texts)
+    {
+        var scratch = Directory.CreateTempSubdirectory("ips-ckpt-").FullName;
+        try
+        {
+            writeFiles(scratch);
+            AtomicFile.Write(path, temporary =>
+            {
+                using var zip = ZipFile.Open(temporary, ZipArchiveMode.Create);
+                foreach (var file in Directory.GetFiles(scratch).Order(StringComparer.Ordinal))
+                {
+                    zip.CreateEntryFromFile(file, Path.GetFileName(file), CompressionLevel.NoCompression);
+                }
+                foreach (var (name, text) in texts)
+                {
+                    using var writer = new StreamWriter(zip.CreateEntry(name, CompressionLevel.Optimal).Open());
+                    writer.Write(text);
+                }
+            });
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    /// <summary>
+    /// Extracts the entries <paramref name="files"/> of the checkpoint at <paramref name="path"/> into a scratch
+    /// directory and hands the open archive and that directory to <paramref name="read"/>.
+    /// </summary>
+    /// <param name="path">The checkpoint.</param>
+    /// <param name="kind">What the file should be, for messages (e.g. "an IPS training checkpoint (a zip with model.pt, ...)").</param>
+    /// <param name="files">Entries to extract; a missing one is an <see cref="InvalidDataException"/> naming the file.</param>
+    /// <param name="read">Reads the extracted files (in the scratch directory, under their entry names).</param>
+    public static T Read<T>(string path, string kind, IEnumerable<string> files, Func<ZipArchive, string, T> read)
+    {
+        var scratch = Directory.CreateTempSubdirectory("ips-ckpt-").FullName;
+        try
+        {
+            using var zip = Open(path, kind);
+            foreach (var name in files)
+            {
+                Entry(zip, path, name).ExtractToFile(Path.Combine(scratch, name));
+            }
+            return read(zip, scratch);
+        }
+        finally
+        {
+            Directory.Delete(scratch, recursive: true);
+        }
+    }
+
+    /// <summary>Opens the checkpoint for reading; a missing file or a non-zip is an error naming the file and <paramref name="kind"/>.</summary>
+    public static ZipArchive Open(string path, string kind)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"checkpoint {path} does not exist.", path);
+        }
+        try
+        {
+            return ZipFile.OpenRead(path);
+        }
+        catch (InvalidDataException error)
+        {
+            throw new InvalidDataException($"{path}: not {kind}: {error.Message}", error);
+        }
+    }
+
+    /// <summary>The entry <paramref name="name"/>; its absence is an error naming the file.</summary>
+    public static ZipArchiveEntry Entry(ZipArchive zip, string path, string name) =>
+        zip.GetEntry(name) ?? throw new InvalidDataException($"{path}: checkpoint has no {name}.");
+
+    /// <summary>The text of entry <paramref name="name"/>.</summary>
+    public static string ReadText(ZipArchive zip, string path, string name)
+    {
+        using var reader = new StreamReader(Entry(zip, path, name).Open());
+        return reader.ReadToEnd();
+    }
+
+    /// <summary>Copies entry <paramref name="name"/> to <paramref name="destination"/> atomically.</summary>
+    public static void ExtractTo(string path, string kind, string name, string destination)
+    {
+        using var zip = Open(path, kind);
+        var entry = Entry(zip, path, name);
+        AtomicFile.Write(destination, temporary => entry.ExtractToFile(temporary, overwrite: true));
+    }
+
+    /// <summary>True when <paramref name="path"/> is a zip holding every entry in <paramref name="names"/>.</summary>
+    public static bool Holds(string path, params string[] names)
+    {
+        try
+        {
+            using var zip = ZipFile.OpenRead(path);
+            return names.All(name => zip.GetEntry(name) is not null);
+        }
+        catch (InvalidDataException)
+        {
+            return false;
+        }
+    }
+}
