@@ -162,22 +162,42 @@ public static class PyramidalTiffWriter
 
         var pixels = new byte[tile * tile * 3];
         long across = CeilDiv(width, tile), down = CeilDiv(height, tile);
+        double span = (double)tile * downsample;
+        var encoded = new byte[across][];
+        var parallel = new ParallelOptions { CancellationToken = cancellation };
         for (long ty = 0; ty < down; ty++)
         {
-            cancellation.ThrowIfCancellationRequested();
+            // Tiles of a row are rendered and encoded in parallel, each in its own scratch TIFF, then appended in
+            // order; background tiles reuse the one encoded background tile.
+            Parallel.For(0, across, parallel, () => new byte[tile * tile * 3], (tx, _, buffer) =>
+            {
+                if (ty == 0 && tx == 0)
+                {
+                    return buffer;
+                }
+                if (content.IsBackground(tx * span, ty * span, span, span))
+                {
+                    encoded[tx] = background;
+                    return buffer;
+                }
+                content.Render(downsample, tx * tile, ty * tile, tile, tile, buffer);
+                encoded[tx] = EncodeTile(options, buffer);
+                return buffer;
+            }, _ => { });
+
             for (long tx = 0; tx < across; tx++)
             {
                 int index = checked((int)(ty * across + tx));
-                double span = (double)tile * downsample;
-                // The first tile of a directory is always encoded, so that the JPEG codec records its tables there.
-                if (index > 0 && content.IsBackground(tx * span, ty * span, span, span))
+                if (index == 0)
                 {
-                    Check(tiff.WriteRawTile(index, background, background.Length), path, level, index);
+                    // The first tile of a directory is encoded in place, so that the JPEG codec records there the
+                    // tables that the raw tiles' abbreviated streams refer to.
+                    content.Render(downsample, 0, 0, tile, tile, pixels);
+                    Check(tiff.WriteEncodedTile(0, pixels, pixels.Length), path, level, 0);
                 }
                 else
                 {
-                    content.Render(downsample, tx * tile, ty * tile, tile, tile, pixels);
-                    Check(tiff.WriteEncodedTile(index, pixels, pixels.Length), path, level, index);
+                    Check(tiff.WriteRawTile(index, encoded[tx], encoded[tx].Length), path, level, index);
                 }
             }
             written += across;
@@ -226,13 +246,9 @@ public static class PyramidalTiffWriter
         }
     }
 
-    // One background tile encoded in a scratch TIFF with the same settings and read back raw: for JPEG the raw tile
-    // is an abbreviated stream whose tables (standard Huffman, quality-scaled quantisation) are the same ones the
-    // slide's directories record, so the bytes can be copied into every level.
     private static byte[] EncodeBackgroundTile(ISlideContent content, SlideWriteOptions options)
     {
-        int tile = options.TileSize;
-        var pixels = new byte[tile * tile * 3];
+        var pixels = new byte[options.TileSize * options.TileSize * 3];
         var (r, g, b) = content.Background;
         for (int i = 0; i < pixels.Length; i += 3)
         {
@@ -240,9 +256,17 @@ public static class PyramidalTiffWriter
             pixels[i + 1] = g;
             pixels[i + 2] = b;
         }
+        return EncodeTile(options, pixels);
+    }
 
+    // A tile encoded alone in a scratch TIFF with the slide's settings and read back raw. For JPEG the raw tile is an
+    // abbreviated stream whose tables (standard Huffman, quality-scaled quantisation) are the ones the slide's
+    // directories record, so the bytes can be appended to any level.
+    private static byte[] EncodeTile(SlideWriteOptions options, byte[] pixels)
+    {
+        int tile = options.TileSize;
         var scratch = new MemoryStream();
-        using (var writer = Tiff.ClientOpen("background tile", "w", scratch, new TiffStream()))
+        using (var writer = Tiff.ClientOpen("tile", "w", scratch, new TiffStream()))
         {
             SetImageFields(writer, options with { MicronsPerPixel = null }, tile, tile, 1, 0);
             writer.SetField(TiffTag.TILEWIDTH, tile);
@@ -251,7 +275,7 @@ public static class PyramidalTiffWriter
             writer.WriteDirectory();
         }
 
-        using var reader = Tiff.ClientOpen("background tile", "r", new MemoryStream(scratch.ToArray()), new TiffStream());
+        using var reader = Tiff.ClientOpen("tile", "r", new MemoryStream(scratch.ToArray()), new TiffStream());
         var raw = new byte[reader.RawTileSize(0)];
         reader.ReadRawTile(0, raw, 0, raw.Length);
         return raw;

@@ -1,85 +1,85 @@
 namespace Ips.Slides;
 
-/// <summary>
-/// A small picture of a whole slide: interleaved RGB bytes of <paramref name="Width"/> x <paramref name="Height"/>
-/// pixels, each the mean colour of the level-0 area it covers; one thumbnail pixel spans
-/// <c>1 / <paramref name="Scale"/></c> level-0 pixels along each axis.
-/// </summary>
+/// <summary>A small RGB picture of a whole slide.</summary>
+/// <param name="Rgb">Interleaved RGB rows, <c>Height * Width * 3</c> bytes.</param>
 /// <param name="Width">Width in pixels.</param>
 /// <param name="Height">Height in pixels.</param>
-/// <param name="Scale">Thumbnail pixels per level-0 pixel.</param>
-/// <param name="Rgb">Interleaved RGB, row-major.</param>
-public sealed record SlideThumbnail(int Width, int Height, double Scale, byte[] Rgb)
-{
-    private const int BlockSize = 2048;
+/// <param name="Downsample">Level-0 pixels per thumbnail pixel.</param>
+public sealed record SlideThumbnail(byte[] Rgb, int Width, int Height, double Downsample);
 
-    /// <summary>The thumbnail size for a slide: its longer side becomes <paramref name="maxSide"/> (never upscaled).</summary>
-    public static (int Width, int Height, double Scale) SizeFor(ISlide slide, int maxSide)
-    {
-        ArgumentNullException.ThrowIfNull(slide);
-        ArgumentOutOfRangeException.ThrowIfNegativeOrZero(maxSide);
-        var level0 = slide.Levels[0];
-        double scale = Math.Min(1.0, (double)maxSide / Math.Max(level0.Width, level0.Height));
-        return (Math.Max(1, (int)Math.Round(level0.Width * scale)), Math.Max(1, (int)Math.Round(level0.Height * scale)), scale);
-    }
+/// <summary>Thumbnails of slides, made with memory bounded by the thumbnail and one band of a level.</summary>
+public static class SlideThumbnails
+{
+    // Columns read per region: bounds the band read at once to this many pixels times the rows of one output row.
+    private const int ChunkWidth = 4096;
 
     /// <summary>
-    /// Reads the thumbnail of <paramref name="slide"/> with its longer side <paramref name="maxSide"/> pixels, from the
-    /// coarsest level that still has at least as many pixels as the thumbnail, read in blocks and averaged: memory
-    /// stays bounded even for a slide with a single, huge level.
+    /// The whole slide scaled so that its longer side is <paramref name="maxSize"/> pixels (never enlarged): each
+    /// thumbnail pixel is the mean of the pixels it covers in the finest level that is still at least as fine as
+    /// the thumbnail, read band by band, so a slide with a single huge level works too.
     /// </summary>
-    public static SlideThumbnail Read(ISlide slide, int maxSide, CancellationToken cancel = default)
+    public static SlideThumbnail ReadThumbnail(this ISlide slide, int maxSize)
     {
-        var (width, height, scale) = SizeFor(slide, maxSide);
+        ArgumentNullException.ThrowIfNull(slide);
+        ArgumentOutOfRangeException.ThrowIfLessThan(maxSize, 1);
+        var base0 = slide.Levels[0];
+        double downsample = Math.Max(1.0, (double)Math.Max(base0.Width, base0.Height) / maxSize);
+        int width = (int)Math.Max(1, Math.Round(base0.Width / downsample));
+        int height = (int)Math.Max(1, Math.Round(base0.Height / downsample));
+
         int level = 0;
-        for (int l = slide.Levels.Count - 1; l > 0; l--)
+        for (int i = 1; i < slide.Levels.Count; i++)
         {
-            if (slide.Levels[l].Width >= width && slide.Levels[l].Height >= height)
+            if (slide.Levels[i].Downsample <= downsample)
             {
-                level = l;
-                break;
+                level = i;
             }
         }
-
         var source = slide.Levels[level];
-        // Each source pixel adds to the thumbnail pixel under its centre.
-        double toThumb = source.Downsample * scale;
-        var sums = new long[(long)width * height * 3];
-        var counts = new int[(long)width * height];
-        for (long top = 0; top < source.Height; top += BlockSize)
+        double scale = downsample / source.Downsample; // source pixels per thumbnail pixel, >= 1
+
+        var rgb = new byte[(long)width * height * 3];
+        var sums = new long[(long)width * 3];
+        var counts = new int[width];
+        for (int row = 0; row < height; row++)
         {
-            int blockHeight = (int)Math.Min(BlockSize, source.Height - top);
-            for (long left = 0; left < source.Width; left += BlockSize)
+            long top = (long)Math.Floor(row * scale);
+            long bottom = Math.Min(source.Height, Math.Max(top + 1, (long)Math.Floor((row + 1) * scale)));
+            if (top >= source.Height)
             {
-                cancel.ThrowIfCancellationRequested();
-                int blockWidth = (int)Math.Min(BlockSize, source.Width - left);
-                var rgb = slide.ReadRegion(level, LevelGeometry.ToLevel0(left, source.Downsample), LevelGeometry.ToLevel0(top, source.Downsample), blockWidth, blockHeight);
-                for (int y = 0; y < blockHeight; y++)
+                rgb.AsSpan(row * width * 3, width * 3).Fill(255);
+                continue;
+            }
+            Array.Clear(sums);
+            Array.Clear(counts);
+            int rows = (int)(bottom - top);
+            for (long left = 0; left < source.Width; left += ChunkWidth)
+            {
+                int columns = (int)Math.Min(ChunkWidth, source.Width - left);
+                var band = slide.ReadRegion(level, (long)(left * source.Downsample), (long)(top * source.Downsample), columns, rows);
+                for (int j = 0; j < rows; j++)
                 {
-                    int ty = Math.Min(height - 1, (int)((top + y + 0.5) * toThumb));
-                    for (int x = 0; x < blockWidth; x++)
+                    for (int i = 0; i < columns; i++)
                     {
-                        int tx = Math.Min(width - 1, (int)((left + x + 0.5) * toThumb));
-                        long t = (long)ty * width + tx;
-                        int s = 3 * (y * blockWidth + x);
-                        sums[3 * t] += rgb[s];
-                        sums[3 * t + 1] += rgb[s + 1];
-                        sums[3 * t + 2] += rgb[s + 2];
-                        counts[t]++;
+                        int column = (int)Math.Min(width - 1, (long)((left + i) / scale));
+                        int at = (j * columns + i) * 3;
+                        sums[column * 3] += band[at];
+                        sums[column * 3 + 1] += band[at + 1];
+                        sums[column * 3 + 2] += band[at + 2];
+                        counts[column]++;
                     }
                 }
             }
-        }
-
-        var pixels = new byte[sums.Length];
-        for (long t = 0; t < counts.Length; t++)
-        {
-            for (int c = 0; c < 3; c++)
+            for (int column = 0; column < width; column++)
             {
-                // A thumbnail pixel no source pixel centre fell in (upscaled edge) shows white glass.
-                pixels[3 * t + c] = counts[t] == 0 ? (byte)255 : (byte)((sums[3 * t + c] + counts[t] / 2) / counts[t]);
+                for (int c = 0; c < 3; c++)
+                {
+                    rgb[((long)row * width + column) * 3 + c] = counts[column] == 0
+                        ? (byte)255
+                        : (byte)((sums[column * 3 + c] + counts[column] / 2) / counts[column]);
+                }
             }
         }
-        return new SlideThumbnail(width, height, scale, pixels);
+        return new SlideThumbnail(rgb, width, height, downsample);
     }
 }

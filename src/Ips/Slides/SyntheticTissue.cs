@@ -7,10 +7,40 @@ namespace Ips.Slides;
 /// <c>theta</c> (in the ellipse's frame) is inside when
 /// <c>rho &lt; 1 + Wobble3 sin(3 theta + Phase3) + Wobble5 sin(5 theta + Phase5)</c>.
 /// </summary>
-public sealed record TissueBlob(
-    double CenterX, double CenterY, double RadiusX, double RadiusY, double Angle,
-    double Wobble3, double Phase3, double Wobble5, double Phase5)
+public sealed class TissueBlob(
+    double centerX, double centerY, double radiusX, double radiusY, double angle,
+    double wobble3, double phase3, double wobble5, double phase5)
 {
+    // The rotation and radii as used per pixel, computed once.
+    private readonly double _cos = Math.Cos(angle), _sin = Math.Sin(angle), _inverseRx = 1 / radiusX, _inverseRy = 1 / radiusY;
+
+    /// <summary>Centre, level-0 x.</summary>
+    public double CenterX { get; } = centerX;
+
+    /// <summary>Centre, level-0 y.</summary>
+    public double CenterY { get; } = centerY;
+
+    /// <summary>Radius along the ellipse's first axis.</summary>
+    public double RadiusX { get; } = radiusX;
+
+    /// <summary>Radius along the ellipse's second axis.</summary>
+    public double RadiusY { get; } = radiusY;
+
+    /// <summary>Angle of the first axis to the x axis, radians.</summary>
+    public double Angle { get; } = angle;
+
+    /// <summary>Amplitude of the third angular harmonic of the boundary.</summary>
+    public double Wobble3 { get; } = wobble3;
+
+    /// <summary>Phase of the third harmonic.</summary>
+    public double Phase3 { get; } = phase3;
+
+    /// <summary>Amplitude of the fifth angular harmonic of the boundary.</summary>
+    public double Wobble5 { get; } = wobble5;
+
+    /// <summary>Phase of the fifth harmonic.</summary>
+    public double Phase5 { get; } = phase5;
+
     /// <summary>The largest normalised radius the boundary reaches; the blob lies within this many radii of its centre.</summary>
     public double MaxExtent => 1 + Wobble3 + Wobble5;
 
@@ -24,19 +54,18 @@ public sealed record TissueBlob(
     public bool Contains(double x, double y)
     {
         double dx = x - CenterX, dy = y - CenterY;
-        double cos = Math.Cos(Angle), sin = Math.Sin(Angle);
-        double u = (dx * cos + dy * sin) / RadiusX, v = (-dx * sin + dy * cos) / RadiusY;
-        double rho = Math.Sqrt(u * u + v * v);
-        if (rho < MinExtent)
+        double u = (dx * _cos + dy * _sin) * _inverseRx, v = (-dx * _sin + dy * _cos) * _inverseRy;
+        double rho2 = u * u + v * v, inner = MinExtent, outer = MaxExtent;
+        if (rho2 < inner * inner)
         {
             return true;
         }
-        if (rho >= MaxExtent)
+        if (rho2 >= outer * outer)
         {
             return false;
         }
         double theta = Math.Atan2(v, u);
-        return rho < 1 + Wobble3 * Math.Sin(3 * theta + Phase3) + Wobble5 * Math.Sin(5 * theta + Phase5);
+        return Math.Sqrt(rho2) < 1 + Wobble3 * Math.Sin(3 * theta + Phase3) + Wobble5 * Math.Sin(5 * theta + Phase5);
     }
 
     /// <summary>Whether the blob's bounding square meets the level-0 rectangle at (<paramref name="x0"/>, <paramref name="y0"/>).</summary>

@@ -32,9 +32,9 @@ public static class QcThumbnail
         using var bitmap = ToBitmap(thumbnail, mask);
         using (var canvas = new SKCanvas(bitmap))
         {
-            DrawTiles(canvas, tiles, thumbnail.Scale);
-            DrawPolygons(canvas, tumour.Tumour, TumourColour, thumbnail.Scale);
-            DrawPolygons(canvas, tumour.Exclusions, ExclusionColour, thumbnail.Scale);
+            DrawTiles(canvas, tiles, (1 / thumbnail.Downsample));
+            DrawPolygons(canvas, tumour.Tumour, TumourColour, (1 / thumbnail.Downsample));
+            DrawPolygons(canvas, tumour.Exclusions, ExclusionColour, (1 / thumbnail.Downsample));
         }
         Training.AtomicFile.Write(path, temporary => ImageFile.WritePng(bitmap, temporary));
     }

@@ -105,8 +105,8 @@ public static class SlideTilingJob
         using var slide = open(slidePath);
         options.Check(slide);
         int threshold = SlideTiler.Threshold(slide, options.EffectiveOtsuLevel, progress, cancel);
-        var thumbnail = SlideThumbnail.Read(slide, ThumbnailSide, cancel);
-        var overlay = new MaskThumbnail(thumbnail.Width, thumbnail.Height, thumbnail.Scale);
+        var thumbnail = slide.ReadThumbnail(ThumbnailSide);
+        var overlay = new MaskThumbnail(thumbnail.Width, thumbnail.Height, 1 / thumbnail.Downsample);
         var tiles = SlideTiler.Tile(slide, options, threshold, tumour, overlay, progress, cancel);
         QcThumbnail.Write(QcPath(outDirectory, slidePath), thumbnail, overlay, tiles, tumour);
         TileCoordsFile.Write(coordsPath, Name(slidePath), tiles, options, slide);
