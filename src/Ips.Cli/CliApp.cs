@@ -48,15 +48,13 @@ public static class CliApp
             });
             config.AddBranch("slides", slides =>
             {
-                slides.SetDescription("Whole-slide images: features per tile and their HDF5 files.");
-                slides.AddCommand<SlidesPackCommand>("pack")
-                    .WithDescription("Pack per-slide feature files (CLAM/TRIDENT layout) and a labels CSV into one official-layout HDF5 split file.");
-            });
-            config.AddBranch("slides", slides =>
-            {
-                slides.SetDescription("Whole-slide images: find the tissue, tile it.");
+                slides.SetDescription("Whole-slide images: find the tissue, tile it, embed the tiles, pack their features.");
                 slides.AddCommand<SlidesTileCommand>("tile")
                     .WithDescription("Find each slide's tissue (Otsu on the stain-aware grey), write tile coordinates (HDF5) and a QC picture; resumable, --shard k/n.");
+                slides.AddCommand<SlidesFeaturesCommand>("features")
+                    .WithDescription("Embed each slide's tiles with a frozen encoder (byol.ckpt or torchvision .pth) into NAME.h5 (features, coords); resumable, --shard k/n.");
+                slides.AddCommand<SlidesPackCommand>("pack")
+                    .WithDescription("Pack per-slide feature files (CLAM/TRIDENT layout) and a labels CSV into one official-layout HDF5 split file.");
             });
         });
         return app;
