@@ -59,14 +59,24 @@ public static class CliApp
                     .WithDescription("Fetch the Swedish traffic signs (Set1, Set2) with resume and checksums, or check a folder; --stats counts per class.");
                 data.AddCommand<MegapixelMnistDataCommand>("megapixel-mnist")
                     .WithDescription("Generate the Megapixel MNIST dataset (parameters.json, train.bin, test.bin) into OUTDIR.");
+                data.AddBranch("camelyon16", camelyon =>
+                {
+                    camelyon.SetDescription("CAMELYON16 helpers.");
+                    camelyon.AddCommand<Camelyon16LabelsCommand>("labels")
+                        .WithDescription("Write the labels CSV (slide_id,label,split) of the slides under DIR: normal_*/tumor_* by name, test_* from reference.csv.");
+                });
             });
             config.AddBranch("slides", slides =>
             {
-                slides.SetDescription("Whole-slide images: inspect, find tissue, tile.");
+                slides.SetDescription("Whole-slide images: inspect, find the tissue, tile it, embed the tiles, pack their features.");
                 slides.AddCommand<SlidesInfoCommand>("info")
                     .WithDescription("Print a slide's levels, microns per pixel, objective power, vendor, reader and properties.");
                 slides.AddCommand<SlidesTileCommand>("tile")
                     .WithDescription("Find each slide's tissue (Otsu on the stain-aware grey), write tile coordinates (HDF5) and a QC picture; resumable, --shard k/n.");
+                slides.AddCommand<SlidesFeaturesCommand>("features")
+                    .WithDescription("Embed each slide's tiles with a frozen encoder (byol.ckpt or torchvision .pth) into NAME.h5 (features, coords); resumable, --shard k/n.");
+                slides.AddCommand<SlidesPackCommand>("pack")
+                    .WithDescription("Pack per-slide feature files (CLAM/TRIDENT layout) and a labels CSV into one official-layout HDF5 split file.");
             });
         });
         return app;

@@ -18,7 +18,7 @@ namespace Ips.Configuration;
 /// <para><b>Defaulted keys</b>: <c>B_seq</c> = <c>B</c>; <c>n_worker</c> 2; <c>pin_memory</c> False; <c>eager</c> True;
 /// <c>eps</c> 1e-6; <c>seed</c> 0; <c>track_efficiency</c> False; <c>track_epoch</c> 0; <c>pretrained</c> False;
 /// <c>shuffle</c> True; <c>shuffle_style</c> batch; <c>attn_dropout</c> 0.1; <c>dropout</c> 0.1; <c>N</c>,
-/// <c>train_fname</c>, <c>test_fname</c>, <c>pretrained_weights</c> absent (null); <c>enc_type</c> resnet18 and
+/// <c>train_fname</c>, <c>test_fname</c>, <c>labels_csv</c>, <c>pretrained_weights</c> absent (null); <c>enc_type</c> resnet18 and
 /// <c>n_res_blocks</c> 4 when <c>is_image: False</c> (unused then).</para>
 /// <para><b>Types</b> follow PyYAML: booleans True/False/true/false (and yes/no/on/off), numbers 0.000001 or 1e-3,
 /// <c>~</c>/<c>null</c> for an absent optional value.</para>
@@ -32,7 +32,7 @@ public static class ConfigLoader
     internal static readonly string[] Keys =
     [
         "n_epoch", "B", "B_seq", "n_epoch_warmup", "lr", "wd",
-        "n_class", "data_dir", "train_fname", "test_fname", "n_worker", "pin_memory", "eager",
+        "n_class", "data_dir", "train_fname", "test_fname", "labels_csv", "n_worker", "pin_memory", "eager",
         "eps", "seed", "track_efficiency", "track_epoch",
         "is_image", "enc_type", "pretrained", "pretrained_weights", "n_chan_in", "n_res_blocks",
         "shuffle", "shuffle_style", "n_token", "N", "M", "I", "patch_size", "patch_stride",
@@ -211,6 +211,7 @@ public static class ConfigLoader
             DataDir = String("data_dir", ""),
             TrainFname = NullableString("train_fname"),
             TestFname = NullableString("test_fname"),
+            LabelsCsv = NullableString("labels_csv"),
             NWorker = Int("n_worker", 2),
             PinMemory = Bool("pin_memory", false),
             Eager = Bool("eager", true),
@@ -304,6 +305,7 @@ public static class ConfigLoader
         Line("data_dir", Quote(config.DataDir));
         Optional("train_fname", config.TrainFname is null ? null : Quote(config.TrainFname));
         Optional("test_fname", config.TestFname is null ? null : Quote(config.TestFname));
+        Optional("labels_csv", config.LabelsCsv is null ? null : Quote(config.LabelsCsv));
         Line("n_worker", Int(config.NWorker));
         Line("pin_memory", Bool(config.PinMemory));
         Line("eager", Bool(config.Eager));

@@ -58,6 +58,11 @@ internal static class ConfigValidator
         if (c.DataDir.Length == 0)
             throw v.Error($"data_dir must name the dataset directory");
 
+        if (c.LabelsCsv is { } labels && c.IsImage)
+            throw v.Error($"labels_csv ('{labels}') names the labels of pre-extracted feature files; it needs is_image: False");
+        if (c.LabelsCsv is { } empty && empty.Trim().Length == 0)
+            throw v.Error($"labels_csv must name a CSV file (slide_id,label[,split]) or be left out");
+
         if (c.N is { } total && c.M > total)
             throw v.Error($"M ({c.M}) must be <= N ({total})");
         if (c.UsePos && c.N is null)

@@ -74,6 +74,14 @@ public sealed record IpsConfig
     /// <summary><c>test_fname</c>: file of the test set inside <see cref="DataDir"/> (feature datasets).</summary>
     public string? TestFname { get; init; }
 
+    /// <summary>
+    /// <c>labels_csv</c> (this implementation's addition): for pre-extracted features stored one HDF5 file per slide
+    /// (CLAM/TRIDENT <c>features</c> + <c>coords</c>) in <see cref="DataDir"/>, a CSV with the header
+    /// <c>slide_id,label</c> and an optional <c>split</c> column (<c>train</c>/<c>test</c>); relative to <see cref="DataDir"/>.
+    /// When set it takes the place of <see cref="TrainFname"/> and <see cref="TestFname"/>.
+    /// </summary>
+    public string? LabelsCsv { get; init; }
+
     /// <summary><c>n_worker</c>: background data-preparation workers.</summary>
     public int NWorker { get; init; } = 2;
 

@@ -1,4 +1,5 @@
 using Ips.Configuration;
+using Ips.Data.Camelyon16;
 using Ips.Data.MegapixelMnist;
 using Ips.Data.Traffic;
 
@@ -20,6 +21,10 @@ public static class DatasetCatalog
         {
             throw new ArgumentException($"config {name}: data_dir '{directory}' does not exist (relative paths are taken from the current directory).");
         }
+        if (Camelyon16Dataset.Recognises(config))
+        {
+            return Camelyon16Dataset.Open(config, train);
+        }
         if (File.Exists(Path.Combine(directory, MegapixelMnistParameters.FileName)))
         {
             return new MegapixelMnistDataset(directory, train, config);
@@ -31,6 +36,7 @@ public static class DatasetCatalog
         throw new ArgumentException(
             $"config {name}: data_dir '{directory}' holds no data set this version can read. " +
             "Expected a Megapixel MNIST set (parameters.json, train.bin, test.bin), made with `ips data megapixel-mnist`, " +
-            "or the Swedish traffic signs (Set1 and Set2 with annotations.txt), fetched with `ips data traffic`.");
+            "or the Swedish traffic signs (Set1 and Set2 with annotations.txt), fetched with `ips data traffic`, " +
+            "or, with is_image: False, HDF5 slide features named by train_fname/test_fname or labels_csv.");
     }
 }

@@ -7,9 +7,11 @@ namespace Ips.Training;
 /// <summary>
 /// The batch being assembled from per-image selections (official <c>init_batch</c>/<c>fill_batch</c>): in eager
 /// and lazy mode one group of B images fills it at once; in eager-sequential mode B groups of one image do.
-/// A short last batch is trained on as it is.
+/// A short last batch is trained on as it is. An image with fewer than M patches (a small slide) keeps all of them,
+/// zero-padded to M as the official buffer of B x M zeros is, so images of any N share one batch.
 /// </summary>
-internal sealed class PendingBatch
+/// <param name="memorySize">M, the patches per image of the batch.</param>
+internal sealed class PendingBatch(int memorySize)
 {
     private readonly List<Tensor> _patches = new();
     private readonly List<Tensor> _positions = new();
@@ -22,12 +24,12 @@ internal sealed class PendingBatch
     /// <summary>Takes over the selection's tensors and copies the group's labels.</summary>
     public void Add(SelectionResult selection, IReadOnlyList<IpsSample> group)
     {
-        _patches.Add(selection.Patches.detach());
+        _patches.Add(PadToMemory(selection.Patches.detach(), 0));
         if (selection.PositionalEncoding is { } positions)
         {
-            _positions.Add(positions.detach());
+            _positions.Add(PadToMemory(positions.detach(), 0));
         }
-        _indices.Add(selection.Indices.alias());
+        _indices.Add(PadToMemory(selection.Indices.alias(), -1));
         selection.Dispose();
         foreach (var sample in group)
         {
@@ -41,6 +43,22 @@ internal sealed class PendingBatch
             }
         }
         Count += group.Count;
+    }
+
+    /// <summary>Pads dimension 1 (the M selected patches, <c>[B, k, ...]</c>) with <paramref name="value"/> up to M.</summary>
+    private Tensor PadToMemory(Tensor selected, double value)
+    {
+        var missing = memorySize - selected.shape[1];
+        if (missing <= 0)
+        {
+            return selected;
+        }
+        var shape = selected.shape.ToArray();
+        shape[1] = missing;
+        using (selected)
+        {
+            return cat([selected, full(shape, value, selected.dtype, selected.device)], 1); // [B, M, ...]
+        }
     }
 
     /// <summary>

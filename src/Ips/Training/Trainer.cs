@@ -91,7 +91,7 @@ public sealed class Trainer : IDisposable
 
         Net.train();
         using var pipeline = new BatchPipeline(data, remaining, _config.BSeq, train: true, Workers.Chosen, capacity: 2);
-        var pending = new PendingBatch();
+        var pending = new PendingBatch(_config.M);
         var timing = new IterationTiming();
         var clock = Stopwatch.StartNew();
         var iteration = skip;
@@ -178,7 +178,7 @@ public sealed class Trainer : IDisposable
         var meter = new EpochMetrics(_config.Tasks);
         Net.eval();
         using var pipeline = new BatchPipeline(data, Enumerable.Range(0, data.Count).ToArray(), _config.BSeq, train: false, Workers.Chosen, capacity: 2);
-        var pending = new PendingBatch();
+        var pending = new PendingBatch(_config.M);
         var iteration = 0;
         foreach (var group in pipeline.Groups())
         {

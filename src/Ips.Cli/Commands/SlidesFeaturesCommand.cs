@@ -1,0 +1,154 @@
+using System.ComponentModel;
+using System.Globalization;
+using Ips.Native;
+using Ips.Slides;
+using Ips.Slides.Features;
+using Ips.Slides.Tiling;
+using Spectre.Console;
+using Spectre.Console.Cli;
+
+namespace Ips.Cli.Commands;
+
+/// <summary>Options of <c>ips slides features</c>.</summary>
+public sealed class SlidesFeaturesSettings : CommandSettings
+{
+    [CommandArgument(0, "<SLIDE_OR_DIR>")]
+    [Description("Slides (.tif, .svs, ...) or folders of slides.")]
+    public string[] Inputs { get; init; } = [];
+
+    [CommandOption("--coords <DIR>")]
+    [Description("Tile coordinates written by `ips slides tile` (NAME.h5 per slide).")]
+    public string? Coords { get; init; }
+
+    [CommandOption("--encoder <FILE>")]
+    [Description("byol.ckpt from `ips pretrain byol`, or a torchvision resnet50/resnet18 state_dict (.pth).")]
+    public string? Encoder { get; init; }
+
+    [CommandOption("-o|--out <DIR>")]
+    [Description("Folder for one NAME.h5 per slide (CLAM/TRIDENT layout: features, coords).")]
+    public string? Out { get; init; }
+
+    [CommandOption("--shard <K/N>")]
+    [Description("Embed only shard K of N (K from 0), by file-name hash, for array jobs.")]
+    public string? Shard { get; init; }
+
+    [CommandOption("--normalize <MODE>")]
+    [Description("auto (as the encoder was trained: the BYOL checkpoint's mean/std, ImageNet's for .pth), imagenet, or none ([0, 1] pixels, as the official extraction).")]
+    [DefaultValue("auto")]
+    public string Normalize { get; init; } = "auto";
+
+    [CommandOption("--batch-size <N>")]
+    [Description("Tiles encoded at once.")]
+    [DefaultValue(64)]
+    public int BatchSize { get; init; } = 64;
+
+    [CommandOption("--workers <N>")]
+    [Description("Threads decoding tiles.")]
+    [DefaultValue(2)]
+    public int Workers { get; init; } = 2;
+
+    [CommandOption("--gzip")]
+    [Description("Compress the features (gzip, as h5py's compression='gzip').")]
+    public bool Gzip { get; init; }
+
+    [CommandOption("--device <DEVICE>")]
+    [Description("auto (CUDA when available), cpu, cuda or cuda:N.")]
+    [DefaultValue("auto")]
+    public string Device { get; init; } = "auto";
+
+    /// <inheritdoc />
+    public override ValidationResult Validate() =>
+        Coords is null ? ValidationResult.Error("--coords DIR is required (the output of `ips slides tile`).")
+        : Encoder is null ? ValidationResult.Error("--encoder FILE is required (byol.ckpt or a torchvision .pth).")
+        : Out is null ? ValidationResult.Error("--out DIR is required.")
+        : BatchSize <= 0 ? ValidationResult.Error("--batch-size must be positive.")
+        : ValidationResult.Success();
+}
+
+/// <summary><c>ips slides features</c>: per-slide tile features with a frozen encoder, resumable and shardable.</summary>
+public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
+{
+    /// <inheritdoc />
+    protected override int Execute(CommandContext context, SlidesFeaturesSettings settings, CancellationToken cancellationToken)
+    {
+        var shard = settings.Shard is null ? SlideShard.All : SlideShard.Parse(settings.Shard);
+        var slides = ListSlides(settings.Inputs).Where(shard.Contains).ToList();
+        if (slides.Count == 0)
+        {
+            throw new ArgumentException($"no slides found in {string.Join(", ", settings.Inputs)}{(settings.Shard is null ? "" : $" for shard {shard}")}");
+        }
+        Directory.CreateDirectory(settings.Out!);
+        using var encoder = TileEncoder.Open(settings.Encoder!, settings.Normalize, TorchRuntime.ResolveDevice(settings.Device));
+        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"embedding {slides.Count} slide(s) with {Path.GetFileName(settings.Encoder)} ({encoder.OutputDim}-d, normalisation {encoder.Normalisation}) into {settings.Out}"));
+
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
+        ConsoleCancelEventHandler onCancel = (_, e) =>
+        {
+            e.Cancel = !stop.IsCancellationRequested;
+            stop.Cancel();
+            Console.WriteLine("stopping; finished slides are kept, the current one is redone on the next run");
+        };
+        Console.CancelKeyPress += onCancel;
+        var total = System.Diagnostics.Stopwatch.StartNew();
+        var tiles = 0L;
+        try
+        {
+            for (var i = 0; i < slides.Count; i++)
+            {
+                var name = SlideTilingJob.Name(slides[i]);
+                var clock = System.Diagnostics.Stopwatch.StartNew();
+                var lastPrinted = DateTime.MinValue;
+                var progress = new EpochProgress.SyncProgress<int>(done =>
+                {
+                    if (DateTime.UtcNow - lastPrinted > TimeSpan.FromSeconds(10))
+                    {
+                        lastPrinted = DateTime.UtcNow;
+                        Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
+                            $"  {name}: {done} tiles, {done / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1} tiles/s"));
+                    }
+                });
+                var result = FeatureExtraction.ExtractSlide(
+                    slides[i], settings.Coords!, settings.Out!, encoder, settings.BatchSize, settings.Workers, settings.Gzip, progress, stop.Token);
+                tiles += result.Tiles;
+                Console.WriteLine(result.Skipped
+                    ? $"[{i + 1}/{slides.Count}] {name}: done before, skipped"
+                    : string.Create(CultureInfo.InvariantCulture,
+                        $"[{i + 1}/{slides.Count}] {name}: {result.Tiles} tiles in {result.Seconds:F1} s ({result.Tiles / Math.Max(1e-9, result.Seconds):F1} tiles/s)"));
+            }
+        }
+        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        {
+            Console.WriteLine("stopped; rerun the same command to continue");
+            return 130;
+        }
+        finally
+        {
+            Console.CancelKeyPress -= onCancel;
+        }
+        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "embedded {0} tiles in {1:F1} s; features in [blue]{2}[/]",
+            tiles, total.Elapsed.TotalSeconds, Markup.Escape(settings.Out!));
+        return 0;
+    }
+
+    private static List<string> ListSlides(IEnumerable<string> inputs)
+    {
+        var slides = new List<string>();
+        foreach (var input in inputs)
+        {
+            if (Directory.Exists(input))
+            {
+                slides.AddRange(Directory.EnumerateFiles(input).Where(SlideOpener.IsSlidePath).Order(StringComparer.Ordinal));
+            }
+            else if (File.Exists(input))
+            {
+                slides.Add(input);
+            }
+            else
+            {
+                throw new FileNotFoundException($"{input}: no such slide or folder", input);
+            }
+        }
+        return slides;
+    }
+}

@@ -1,0 +1,136 @@
+using System.Collections.Concurrent;
+using Ips.Patches;
+using Ips.Pretraining;
+using Ips.Slides.Tiling;
+using static TorchSharp.torch;
+
+namespace Ips.Slides.Features;
+
+/// <summary>What happened to one slide of a feature-extraction run.</summary>
+/// <param name="Slide">The slide's name.</param>
+/// <param name="Skipped">True when its feature file already existed (a rerun).</param>
+/// <param name="Tiles">Tiles embedded (0 when skipped).</param>
+/// <param name="Seconds">Wall time spent on it.</param>
+public sealed record SlideFeaturesResult(string Slide, bool Skipped, int Tiles, double Seconds);
+
+/// <summary>
+/// Embeds the kept tiles of slides (the coordinates <c>ips slides tile</c> wrote) with a frozen <see cref="TileEncoder"/>
+/// and writes one CLAM/TRIDENT file per slide (<c>features</c> <c>[N, D]</c>, <c>coords</c> <c>[N, 2]</c>). Tiles of the
+/// next batch are decoded by loader threads while the encoder runs on the current one; each slide's file is written
+/// to a temporary name and renamed when complete, so a rerun skips finished slides and redoes an interrupted one.
+/// </summary>
+public static class FeatureExtraction
+{
+    /// <summary>The feature file of <paramref name="slidePath"/> in <paramref name="outDirectory"/>: <c>NAME.h5</c>.</summary>
+    public static string OutputPath(string outDirectory, string slidePath) =>
+        Path.Combine(outDirectory, SlideTilingJob.Name(slidePath) + ".h5");
+
+    /// <summary>
+    /// Embeds one slide unless its output exists. <paramref name="tilesDone"/> receives the slide's tiles embedded so far.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The slide's coordinates file is missing.</exception>
+    public static SlideFeaturesResult ExtractSlide(
+        string slidePath, string coordsDirectory, string outDirectory, TileEncoder encoder, int batchSize, int workers, bool gzip,
+        IProgress<int>? tilesDone = null, CancellationToken cancel = default)
+    {
+        ArgumentNullException.ThrowIfNull(encoder);
+        var name = SlideTilingJob.Name(slidePath);
+        var output = OutputPath(outDirectory, slidePath);
+        if (File.Exists(output))
+        {
+            return new SlideFeaturesResult(name, Skipped: true, 0, 0);
+        }
+        var coordsPath = SlideTilingJob.CoordsPath(coordsDirectory, slidePath);
+        if (!File.Exists(coordsPath))
+        {
+            throw new FileNotFoundException($"{slidePath}: no tile coordinates {coordsPath}; run `ips slides tile` first", coordsPath);
+        }
+        var clock = System.Diagnostics.Stopwatch.StartNew();
+        var coords = TileCoordsFile.Read(coordsPath);
+        if (coords.Count == 0)
+        {
+            throw new InvalidDataException($"{coordsPath}: the slide has no tissue tiles, so there is nothing to embed");
+        }
+        var corners = new long[coords.Count, 2];
+        for (var i = 0; i < coords.Count; i++)
+        {
+            (corners[i, 0], corners[i, 1]) = (coords.Coords[i, 0], coords.Coords[i, 1]);
+        }
+        var attributes = new Dictionary<string, object>
+        {
+            ["patch_level"] = coords.Info.PatchLevel,
+            ["patch_size"] = coords.Info.PatchSize,
+            ["encoder_normalisation"] = encoder.Normalisation,
+        };
+        using var tiles = new TileSetPatchSource(new SlideTiles(coordsPath, slidePath), workers);
+        Hdf5FeatureWriter.WriteSlideFile(output, corners, encoder.OutputDim, gzip, attributes, write =>
+        {
+            var done = 0;
+            foreach (var (start, batch) in Prefetch(tiles, batchSize, cancel))
+            {
+                done += (int)batch.shape[0];
+                using (batch)
+                using (var features = encoder.Encode(batch))
+                {
+                    write(start, features);
+                }
+                tilesDone?.Report(done);
+            }
+        });
+        return new SlideFeaturesResult(name, Skipped: false, coords.Count, clock.Elapsed.TotalSeconds);
+    }
+
+    /// <summary>Batches of decoded tiles in order, decoded one batch ahead on a background task.</summary>
+    private static IEnumerable<(int Start, Tensor Batch)> Prefetch(IPatchSource tiles, int batchSize, CancellationToken cancel)
+    {
+        using var queue = new BlockingCollection<(int, Tensor)>(boundedCapacity: 2);
+        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
+        var producer = Task.Run(() =>
+        {
+            try
+            {
+                for (var start = 0; start < tiles.Count; start += batchSize)
+                {
+                    var batch = tiles.Read(start, Math.Min(batchSize, tiles.Count - start)); // [b, 3, S, S]
+                    try
+                    {
+                        queue.Add((start, batch), stop.Token);
+                    }
+                    catch (OperationCanceledException)
+                    {
+                        batch.Dispose();
+                        throw;
+                    }
+                }
+            }
+            finally
+            {
+                queue.CompleteAdding();
+            }
+        }, stop.Token);
+        try
+        {
+            foreach (var item in queue.GetConsumingEnumerable(cancel))
+            {
+                yield return item;
+            }
+            producer.GetAwaiter().GetResult();
+        }
+        finally
+        {
+            stop.Cancel();
+            try
+            {
+                producer.Wait(CancellationToken.None);
+            }
+            catch (AggregateException)
+            {
+                // Stopped early: the failure or cancellation was already reported to the consumer.
+            }
+            while (queue.TryTake(out var left))
+            {
+                left.Item2.Dispose();
+            }
+        }
+    }
+}

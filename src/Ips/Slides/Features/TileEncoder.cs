@@ -1,0 +1,144 @@
+using Ips.Checkpoints;
+using Ips.Pretraining;
+using TorchSharp;
+using static TorchSharp.torch;
+
+namespace Ips.Slides.Features;
+
+/// <summary>
+/// A frozen feature encoder for tiles (SPEC.md section 5): a torchvision-layout ResNet whose pooled output is the
+/// tile's feature vector (2048 for ResNet-50, 512 for ResNet-18). Tiles are centre-cropped to <see cref="Crop"/> and
+/// normalised as the encoder was trained: the mean and std recorded in a BYOL checkpoint, ImageNet's for torchvision
+/// weights, or not at all (<c>none</c>, which reproduces the official extraction: it feeds [0, 1] pixels).
+/// </summary>
+public sealed class TileEncoder : IDisposable
+{
+    /// <summary>ImageNet's per-channel (RGB) mean, as torchvision's models were trained with.</summary>
+    public static readonly float[] ImageNetMean = [0.485f, 0.456f, 0.406f];
+
+    /// <summary>ImageNet's per-channel (RGB) standard deviation.</summary>
+    public static readonly float[] ImageNetStd = [0.229f, 0.224f, 0.225f];
+
+    private readonly ResNetBackbone _backbone;
+    private readonly Tensor? _mean;
+    private readonly Tensor? _std;
+    private readonly Device _device;
+
+    private TileEncoder(ResNetBackbone backbone, float[]? mean, float[]? std, string normalisation, int crop, Device device)
+    {
+        _backbone = backbone;
+        _device = device;
+        _backbone.to(device);
+        _backbone.eval();
+        foreach (var parameter in _backbone.parameters())
+        {
+            parameter.requires_grad = false;
+        }
+        _mean = mean is null ? null : tensor(mean).view(1, 3, 1, 1).to(device);
+        _std = std is null ? null : tensor(std).view(1, 3, 1, 1).to(device);
+        Normalisation = normalisation;
+        Crop = crop;
+    }
+
+    /// <summary>Width of a feature vector.</summary>
+    public int OutputDim => _backbone.OutputDim;
+
+    /// <summary>How inputs are normalised, for reports: <c>byol</c>, <c>imagenet</c> or <c>none</c>.</summary>
+    public string Normalisation { get; }
+
+    /// <summary>Side of the centre crop fed to the encoder.</summary>
+    public int Crop { get; }
+
+    /// <summary>
+    /// Opens an encoder file: a BYOL checkpoint (<c>byol.ckpt</c>) or a torchvision ResNet-18/50 state_dict
+    /// (<c>.pth</c>/<c>.pt</c>/<c>.safetensors</c>, e.g. ImageNet weights or the <c>encoder.pt</c> BYOL writes).
+    /// <paramref name="normalize"/> is <c>auto</c> (as the encoder was trained), <c>imagenet</c> or <c>none</c>.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file is missing.</exception>
+    /// <exception cref="ArgumentException">An unknown normalisation, or weights of no supported ResNet.</exception>
+    public static TileEncoder Open(string path, string normalize, Device device, int crop = 224)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"--encoder {path}: file not found (a byol.ckpt or a torchvision resnet50/resnet18 .pth)", path);
+        }
+        if (normalize is not ("auto" or "imagenet" or "none"))
+        {
+            throw new ArgumentException($"--normalize '{normalize}' must be auto, imagenet or none");
+        }
+        if (ByolCheckpoint.IsCheckpoint(path))
+        {
+            var (encoder, state) = ByolCheckpoint.LoadEncoder(path);
+            return normalize switch
+            {
+                "none" => new TileEncoder(encoder, null, null, "none", crop, device),
+                "imagenet" => new TileEncoder(encoder, ImageNetMean, ImageNetStd, "imagenet", crop, device),
+                _ => new TileEncoder(encoder, state.Mean, state.Std, "byol", crop, device),
+            };
+        }
+        var backbone = new ResNetBackbone(ArchitectureOf(path));
+        try
+        {
+            backbone.LoadTorchvisionWeights(path);
+        }
+        catch
+        {
+            backbone.Dispose();
+            throw;
+        }
+        return normalize == "none"
+            ? new TileEncoder(backbone, null, null, "none", crop, device)
+            : new TileEncoder(backbone, ImageNetMean, ImageNetStd, "imagenet", crop, device);
+    }
+
+    /// <summary>Wraps an encoder built in code (tests, or a caller that already holds one).</summary>
+    public static TileEncoder Wrap(ResNetBackbone backbone, float[]? mean, float[]? std, Device device, int crop = 224) =>
+        new(backbone, mean, std, mean is null ? "none" : "custom", crop, device);
+
+    /// <summary>Features of <paramref name="tiles"/> <c>[B, 3, H, W]</c> in [0, 1]: <c>[B, D]</c> on the CPU.</summary>
+    public Tensor Encode(Tensor tiles)
+    {
+        ArgumentNullException.ThrowIfNull(tiles);
+        if (tiles.dim() != 4 || tiles.shape[1] != 3 || tiles.shape[2] < Crop || tiles.shape[3] < Crop)
+        {
+            throw new ArgumentException(
+                $"tiles of shape [{string.Join(", ", tiles.shape)}] cannot be encoded: RGB tiles of at least {Crop}x{Crop} are needed");
+        }
+        using var scope = NewDisposeScope();
+        using var _ = no_grad();
+        // Centre crop as torchvision's CenterCrop: the offset rounds (H - crop) / 2 to the nearest integer.
+        var top = (int)Math.Round((tiles.shape[2] - Crop) / 2.0);
+        var left = (int)Math.Round((tiles.shape[3] - Crop) / 2.0);
+        var x = tiles.narrow(2, top, Crop).narrow(3, left, Crop).to(_device); // [B, 3, crop, crop]
+        if (_mean is not null && _std is not null)
+        {
+            x = (x - _mean) / _std;
+        }
+        return _backbone.call(x).cpu().MoveToOuterDisposeScope(); // [B, D]
+    }
+
+    /// <inheritdoc />
+    public void Dispose()
+    {
+        _backbone.Dispose();
+        _mean?.Dispose();
+        _std?.Dispose();
+    }
+
+    /// <summary>resnet50 when the file has bottleneck blocks (<c>layer1.0.conv3</c>), else resnet18.</summary>
+    private static string ArchitectureOf(string path)
+    {
+        var state = StateDictIO.ReadStateDict(path);
+        try
+        {
+            return state.ContainsKey("layer1.0.conv3.weight") ? "resnet50" : "resnet18";
+        }
+        finally
+        {
+            foreach (var tensor in state.Values)
+            {
+                tensor.Dispose();
+            }
+        }
+    }
+}
