@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Text.RegularExpressions;
 
 namespace Ips.Tests.Cli;
 
@@ -9,7 +10,7 @@ namespace Ips.Tests.Cli;
 /// </summary>
 internal sealed class CliProcess : IDisposable
 {
-    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(120);
+    private static readonly TimeSpan Patience = TimeSpan.FromSeconds(300);
 
     private readonly Process _process;
     private readonly List<string> _lines = [];
@@ -27,6 +28,9 @@ internal sealed class CliProcess : IDisposable
             lock (_lines) return string.Join('\n', _lines);
         }
     }
+
+    /// <summary>The output with every run of white space made one space: the console wraps long lines at 80 columns.</summary>
+    public string Text => Regex.Replace(Output, @"\s+", " ");
 
     /// <summary>Starts <c>dotnet Ips.Cli.dll ARGS</c> in <paramref name="workingDirectory"/>.</summary>
     public static CliProcess Start(string workingDirectory, params string[] args) => Start(workingDirectory, null, args);
@@ -49,6 +53,10 @@ internal sealed class CliProcess : IDisposable
         // Plain text: no colour codes, no live progress bars.
         info.Environment["NO_COLOR"] = "1";
         info.Environment["CI"] = "1";
+        // One libtorch thread: the model is tiny, and OpenMP threads that spin-wait on a machine shared with other
+        // test processes cost far more than they gain. Every run of a comparison gets the same setting.
+        info.Environment["OMP_NUM_THREADS"] = "1";
+        info.Environment["MKL_NUM_THREADS"] = "1";
         var process = new Process { StartInfo = info };
         var child = new CliProcess(process);
         process.OutputDataReceived += (_, e) => child.Add(e.Data);
@@ -59,11 +67,11 @@ internal sealed class CliProcess : IDisposable
         return child;
     }
 
-    /// <summary>Runs to the end and returns the exit code.</summary>
-    public static (int ExitCode, string Output) Run(string workingDirectory, params string[] args)
+    /// <summary>Runs to the end and returns the exit code and the <see cref="Text"/>.</summary>
+    public static (int ExitCode, string Text) Run(string workingDirectory, params string[] args)
     {
         using var child = Start(workingDirectory, args);
-        return (child.WaitForExit(), child.Output);
+        return (child.WaitForExit(), child.Text);
     }
 
     private void Add(string? line)

@@ -1,6 +1,7 @@
 using Ips.Cli;
 using Ips.Tests.Data;
 using Ips.Training;
+using System.Text.RegularExpressions;
 
 namespace Ips.Tests.Cli;
 
@@ -85,8 +86,8 @@ public sealed class StopAndResumeTests(TrainProcessFixture fixture)
             run.WaitForLine("epoch 1/2 train 1/8");
             run.Signal("TERM");
             Assert.Equal(143, run.WaitForExit());
-            Assert.Contains("SIGTERM: stopping after the current step; saving last.ckpt", run.Output, StringComparison.Ordinal);
-            Assert.Contains("stopped; last.ckpt saved; continue with ips train --resume runs/term", run.Output, StringComparison.Ordinal);
+            Assert.Contains("SIGTERM: stopping after the current step; saving last.ckpt", run.Text, StringComparison.Ordinal);
+            Assert.Contains("stopped; last.ckpt saved; continue with ips train --resume runs/term", run.Text, StringComparison.Ordinal);
         }
         Assert.True(Checkpoint.IsCheckpoint(Path.Combine(RunDir("term"), TrainingRun.LastCheckpoint)));
         // The stored config names the data set by its absolute path, so the resume works from anywhere.
@@ -111,8 +112,8 @@ public sealed class StopAndResumeTests(TrainProcessFixture fixture)
             run.WaitForLine("SIGINT: stopping after the current step");
             var second = run.TrySignal("INT");
             Assert.Equal(130, run.WaitForExit());
-            var output = run.Output;
-            Assert.Single(output.Split('\n'), l => l.Contains("stopping after the current step", StringComparison.Ordinal));
+            var output = run.Text;
+            Assert.Single(Regex.Matches(output, "stopping after the current step"));
             if (second)
             {
                 Assert.Contains("already stopping; waiting for last.ckpt to be saved", output, StringComparison.Ordinal);
@@ -188,8 +189,8 @@ public sealed class StopAndResumeTests(TrainProcessFixture fixture)
         using (var full = CliProcess.Start(_root, wrapper, "train", "--resume", mount, "--plain"))
         {
             Assert.Equal(1, full.WaitForExit());
-            Assert.Contains("No space left on device", full.Output, StringComparison.Ordinal);
-            Assert.Contains("the previous last.ckpt is intact", full.Output, StringComparison.Ordinal);
+            Assert.Contains("No space left on device", full.Text, StringComparison.Ordinal);
+            Assert.Contains("the previous last.ckpt is intact", full.Text, StringComparison.Ordinal);
         }
         Assert.Equal(checkpoint, File.ReadAllBytes(Path.Combine(after, TrainingRun.LastCheckpoint)));
         Assert.Equal(log, File.ReadAllBytes(Path.Combine(after, "metrics.csv")));
