@@ -5,8 +5,9 @@ using System.Text.RegularExpressions;
 namespace Ips.Tests.Cli;
 
 /// <summary>
-/// The built <c>ips</c> program (the Ips.Cli.dll copied next to the test assembly) running as a child process, with
-/// its output collected line by line, so tests can wait for a progress line and then signal or kill it.
+/// The built <c>ips</c> program (the Ips.Cli.dll copied next to the test assembly, or the one in IPS_TEST_CLI_DIR)
+/// running as a child process, with its output collected line by line, so tests can wait for a progress line and then
+/// signal or kill it.
 /// </summary>
 internal sealed class CliProcess : IDisposable
 {
@@ -39,7 +40,7 @@ internal sealed class CliProcess : IDisposable
     /// program and its arguments that receive the dotnet command line as their last arguments.</summary>
     public static CliProcess Start(string workingDirectory, string[]? wrapper, params string[] args)
     {
-        var command = new List<string> { Dotnet, Path.Combine(AppContext.BaseDirectory, "Ips.Cli.dll") };
+        var command = new List<string> { Dotnet, Path.Combine(ProgramDirectory, "Ips.Cli.dll") };
         command.AddRange(args);
         if (wrapper is not null) command.InsertRange(0, wrapper);
         var info = new ProcessStartInfo(command[0])
@@ -151,6 +152,11 @@ internal sealed class CliProcess : IDisposable
         if (!_process.HasExited) _process.Kill(entireProcessTree: true);
         _process.Dispose();
     }
+
+    // IPS_TEST_CLI_DIR runs these tests against another build of the program, e.g. an older commit's, to see which
+    // of them it fails.
+    private static string ProgramDirectory =>
+        Environment.GetEnvironmentVariable("IPS_TEST_CLI_DIR") is { Length: > 0 } other ? other : AppContext.BaseDirectory;
 
     private static string Dotnet =>
         Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet";
