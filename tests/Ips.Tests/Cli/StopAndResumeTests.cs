@@ -142,8 +142,9 @@ public sealed class StopAndResumeTests(TrainProcessFixture fixture)
     [Fact]
     public void A_second_run_in_a_directory_in_use_is_refused_with_the_holder_named()
     {
-        using var first = CliProcess.Start(_root, TrainProcessFixture.NewRun("runs/busy"));
-        first.WaitForLine("epoch 1/2 train 1/8");
+        // The first run has many epochs, so that it still trains when the second one has started and been refused.
+        using var first = CliProcess.Start(_root, TrainProcessFixture.NewRun("runs/busy", "--set", "n_epoch=100"));
+        first.WaitForLine("epoch 1/100 train 1/8");
         var (code, output) = CliProcess.Run(_root, TrainProcessFixture.NewRun("runs/busy"));
         Assert.Equal(1, code);
         Assert.Contains($"runs/busy is in use by another training run (pid {first.Id} on host {Environment.MachineName}", output, StringComparison.Ordinal);
