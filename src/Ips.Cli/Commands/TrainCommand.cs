@@ -23,11 +23,31 @@ public sealed class TrainSettings : ModelSettings
     [Description("Check the config, the data set and the run directory, print what the run would use, and write nothing.")]
     public bool DryRun { get; init; }
 
+    [CommandOption("--checkpoint-every <INTERVAL>")]
+    [Description("Also write last.ckpt within an epoch every INTERVAL: a time (90s, 10m, 1.5h), a number of optimiser steps (500steps) or off. A kill -9 loses at most that much work.")]
+    [DefaultValue("10m")]
+    public string CheckpointEvery { get; init; } = "10m";
+
+    /// <summary>The parsed --checkpoint-every.</summary>
+    public CheckpointInterval CheckpointInterval => CheckpointInterval.Parse(CheckpointEvery);
+
     /// <inheritdoc />
-    public override ValidationResult Validate() =>
-        Resume is null && string.IsNullOrWhiteSpace(Config)
-            ? ValidationResult.Error("--config is required (or --resume RUN_DIR to continue a run).")
-            : ValidationResult.Success();
+    public override ValidationResult Validate()
+    {
+        if (Resume is null && string.IsNullOrWhiteSpace(Config))
+        {
+            return ValidationResult.Error("--config is required (or --resume RUN_DIR to continue a run).");
+        }
+        try
+        {
+            _ = CheckpointInterval;
+        }
+        catch (ArgumentException error)
+        {
+            return ValidationResult.Error(error.Message);
+        }
+        return ValidationResult.Success();
+    }
 }
 
 /// <summary><c>ips train</c>: trains on the config's data set with progress, logs and resumable checkpoints.</summary>
@@ -44,6 +64,7 @@ public sealed class TrainCommand : Command<TrainSettings>
         using var run = settings.Resume is { } resume
             ? TrainingRun.Resume(resume, device, settings.Set)
             : TrainingRun.Start(settings.RunDir ?? DefaultRunDirectory(settings.Config!), settings.LoadConfig(), device);
+        run.CheckpointEvery = settings.CheckpointInterval;
         var train = DatasetCatalog.Open(run.Config, train: true);
         var test = DatasetCatalog.Open(run.Config, train: false);
 
@@ -60,35 +81,20 @@ public sealed class TrainCommand : Command<TrainSettings>
                 run.Trainer.Epoch + 1, run.Trainer.IterationsDoneInEpoch, run.Trainer.Step);
         }
 
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        ConsoleCancelEventHandler onCancel = (_, e) =>
+        using var signals = new StopSignals(cancellationToken, TrainingRun.LastCheckpoint);
+        while (!run.IsComplete)
         {
-            // The first Ctrl-C finishes the current step and saves; a second one kills the process as usual.
-            e.Cancel = !stop.IsCancellationRequested;
-            stop.Cancel();
-            AnsiConsole.MarkupLine("[yellow]stopping after the current step; saving last.ckpt...[/]");
-        };
-        Console.CancelKeyPress += onCancel;
-        try
-        {
-            while (!run.IsComplete)
+            var report = EpochProgress.Run(settings.UsePlainOutput, run, train, test, signals.Token);
+            if (report is null)
             {
-                var report = EpochProgress.Run(settings.UsePlainOutput, run, train, test, stop.Token);
-                if (report is null)
-                {
-                    AnsiConsole.MarkupLine($"stopped; continue with [blue]ips train --resume {Markup.Escape(run.Directory)}[/]");
-                    return 130;
-                }
-                AnsiConsole.WriteLine(RunLog.FormatTable(report.Record, run.Config.Tasks) + (report.IsBest ? "  (best so far)" : ""));
-                if (run.Trainer.Efficiency is { } efficiency && report.Record.Epoch - 1 == run.Config.TrackEpoch && run.Config.TrackEfficiency)
-                {
-                    AnsiConsole.WriteLine("efficiency: " + efficiency);
-                }
+                AnsiConsole.MarkupLine($"stopped; {TrainingRun.LastCheckpoint} saved; continue with [blue]ips train --resume {Markup.Escape(run.Directory)}[/]");
+                return signals.ExitCode;
             }
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
+            AnsiConsole.WriteLine(RunLog.FormatTable(report.Record, run.Config.Tasks) + (report.IsBest ? "  (best so far)" : ""));
+            if (run.Trainer.Efficiency is { } efficiency && report.Record.Epoch - 1 == run.Config.TrackEpoch && run.Config.TrackEfficiency)
+            {
+                AnsiConsole.WriteLine("efficiency: " + efficiency);
+            }
         }
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "done: best {0} {1:F4}; checkpoints and logs in [blue]{2}[/]",
             Markup.Escape(run.Config.Tasks[0].Name), run.BestMetric, Markup.Escape(run.Directory));

@@ -1,3 +1,6 @@
+using System.Runtime.InteropServices;
+using System.Text.RegularExpressions;
+
 namespace Ips.Training;
 
 /// <summary>
@@ -5,7 +8,7 @@ namespace Ips.Training;
 /// the content goes to a temporary file in the same directory (same file system, so the final rename is atomic),
 /// which is flushed to disk and then moved over the target.
 /// </summary>
-public static class AtomicFile
+public static partial class AtomicFile
 {
     /// <summary>Writes <paramref name="path"/> through <paramref name="writeToTempPath"/>, which receives the path
     /// of the temporary file to create. On failure the temporary file is removed, the old file (if any) is left as
@@ -18,8 +21,7 @@ public static class AtomicFile
         var directory = Path.GetDirectoryName(full)!;
         Directory.CreateDirectory(directory);
         // The temporary name keeps the extension, for writers that choose the format by it (PNG, safetensors).
-        var temp = Path.Combine(directory,
-            $".{Path.GetFileNameWithoutExtension(full)}.{Guid.NewGuid():N}.tmp{Path.GetExtension(full)}");
+        var temp = Path.Combine(directory, TemporaryName(Path.GetFileNameWithoutExtension(full)) + Path.GetExtension(full));
         try
         {
             writeToTempPath(temp);
@@ -30,6 +32,7 @@ public static class AtomicFile
                 stream.Flush(flushToDisk: true);
             }
             File.Move(temp, full, overwrite: true);
+            SyncDirectory(directory);
         }
         catch
         {
@@ -37,4 +40,70 @@ public static class AtomicFile
             throw;
         }
     }
+
+    /// <summary>Creates an empty hidden directory beside <paramref name="path"/> for staging the parts of a file
+    /// written with <see cref="Write"/>; named like the temporary files, so <see cref="RemoveStaleTemporaries"/>
+    /// removes it when a killed process left it behind. The caller deletes it.</summary>
+    public static string CreateScratchDirectory(string path)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var full = Path.GetFullPath(path);
+        var directory = Path.Combine(Path.GetDirectoryName(full)!, TemporaryName(Path.GetFileName(full)));
+        Directory.CreateDirectory(directory);
+        return directory;
+    }
+
+    /// <summary>
+    /// Deletes the temporary files and scratch directories that writes in <paramref name="directory"/> left behind
+    /// when their process was killed. Only safe while no other process writes there (a locked run directory).
+    /// </summary>
+    /// <returns>How many were removed.</returns>
+    public static int RemoveStaleTemporaries(string directory)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(directory);
+        if (!Directory.Exists(directory)) return 0;
+        var removed = 0;
+        foreach (var entry in new DirectoryInfo(directory).EnumerateFileSystemInfos(".*.tmp*"))
+        {
+            if (!TemporaryPattern().IsMatch(entry.Name)) continue;
+            if (entry is DirectoryInfo scratch) scratch.Delete(recursive: true);
+            else entry.Delete();
+            removed++;
+        }
+        return removed;
+    }
+
+    private static string TemporaryName(string name) => $".{name}.{Guid.NewGuid():N}.tmp";
+
+    [GeneratedRegex(@"^\..+\.[0-9a-f]{32}\.tmp(\.[^.]*)?$")]
+    private static partial Regex TemporaryPattern();
+
+    /// <summary>
+    /// Makes the rename itself durable: on Linux a rename reaches the disk only when its directory is synced, so
+    /// without this a power cut shortly after a save could bring back the previous checkpoint or no file at all.
+    /// </summary>
+    private static void SyncDirectory(string directory)
+    {
+        if (OperatingSystem.IsWindows()) return;
+        var fd = Open(directory, 0 /* O_RDONLY */);
+        if (fd < 0) return;
+        try
+        {
+            // A file system that cannot sync a directory (some network ones) still has the file itself synced.
+            _ = Fsync(fd);
+        }
+        finally
+        {
+            _ = Close(fd);
+        }
+    }
+
+    [LibraryImport("libc", EntryPoint = "open", StringMarshalling = StringMarshalling.Utf8)]
+    private static partial int Open(string path, int flags);
+
+    [LibraryImport("libc", EntryPoint = "fsync")]
+    private static partial int Fsync(int fd);
+
+    [LibraryImport("libc", EntryPoint = "close")]
+    private static partial int Close(int fd);
 }

@@ -12,7 +12,13 @@ namespace Ips.Training;
 /// <param name="Step">Optimiser steps taken.</param>
 /// <param name="BestMetric">Best test metric of the first task so far (NaN before the first evaluation).</param>
 /// <param name="BestEpoch">Epoch at which <paramref name="BestMetric"/> was reached (-1 before).</param>
-public sealed record CheckpointState(int Epoch, int IterationsDoneInEpoch, long Step, double BestMetric, int BestEpoch)
+/// <param name="Log">The run log's rows of the completed epochs, from which a resumed run rewrites <c>metrics.csv</c>
+/// and TensorBoard (null in checkpoints written before the log was stored).</param>
+/// <param name="TrainSums">Mid-epoch only: the training loss and metric accumulators of the iterations already
+/// trained in <paramref name="Epoch"/>, by task name, so the resumed epoch's training scores count them.</param>
+public sealed record CheckpointState(
+    int Epoch, int IterationsDoneInEpoch, long Step, double BestMetric, int BestEpoch,
+    IReadOnlyList<EpochRecord>? Log = null, IReadOnlyDictionary<string, AccumulatorState>? TrainSums = null)
 {
     /// <summary>The state of a run that has not started.</summary>
     public static CheckpointState Initial { get; } = new(0, 0, 0, double.NaN, -1);

@@ -16,7 +16,9 @@ internal static class CheckpointArchive
     /// </summary>
     public static void Write(string path, Action<string> writeFiles, IReadOnlyList<(string Name, string Text)> texts)
     {
-        var scratch = Directory.CreateTempSubdirectory("ips-ckpt-").FullName;
+        // The parts are staged next to the checkpoint, not in /tmp, so that a killed save leaves nothing behind that
+        // the next run in the directory does not clean up (AtomicFile.RemoveStaleTemporaries).
+        var scratch = AtomicFile.CreateScratchDirectory(path);
         try
         {
             writeFiles(scratch);

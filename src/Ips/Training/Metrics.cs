@@ -89,6 +89,19 @@ public sealed class MetricAccumulator
         _losses.Clear();
     }
 
+    /// <summary>Everything added so far, to be stored in a checkpoint written mid-epoch.</summary>
+    public AccumulatorState Snapshot() => new([.. _probs], [.. _targets], [.. _losses]);
+
+    /// <summary>Replaces the contents with a <see cref="Snapshot"/>, so a resumed epoch's scores equal an uninterrupted one's.</summary>
+    public void Restore(AccumulatorState state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        Reset();
+        _probs.AddRange(state.Probs);
+        _targets.AddRange(state.Targets);
+        _losses.AddRange(state.Losses);
+    }
+
     /// <summary>The task's metric over all samples added (see the remarks for definitions and NaN cases).</summary>
     public double Compute()
     {
@@ -222,4 +235,25 @@ public sealed class EpochMetrics
     {
         foreach (var accumulator in _byTask.Values) accumulator.Reset();
     }
+
+    /// <summary>Every task's accumulated values by task name (see <see cref="MetricAccumulator.Snapshot"/>).</summary>
+    public Dictionary<string, AccumulatorState> Snapshot() => Tasks.ToDictionary(t => t.Name, t => _byTask[t.Name].Snapshot());
+
+    /// <summary>Restores a <see cref="Snapshot"/>; every task of this config must be in it.</summary>
+    /// <exception cref="InvalidDataException">A task is missing from <paramref name="state"/>.</exception>
+    public void Restore(IReadOnlyDictionary<string, AccumulatorState> state)
+    {
+        ArgumentNullException.ThrowIfNull(state);
+        foreach (var task in Tasks)
+        {
+            _byTask[task.Name].Restore(state.TryGetValue(task.Name, out var s) ? s
+                : throw new InvalidDataException($"the stored partial epoch has no values for task '{task.Name}'"));
+        }
+    }
 }
+
+/// <summary>The contents of a <see cref="MetricAccumulator"/>: per sample its probabilities and targets, per step its loss.</summary>
+/// <param name="Probs">Probabilities, one array per sample.</param>
+/// <param name="Targets">Targets, one array per sample.</param>
+/// <param name="Losses">Step losses.</param>
+public sealed record AccumulatorState(float[][] Probs, float[][] Targets, double[] Losses);

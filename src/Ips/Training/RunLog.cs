@@ -15,11 +15,12 @@ public sealed record EpochRecord(
     int Epoch, double Lr, IReadOnlyDictionary<string, TaskScores> Train, IReadOnlyDictionary<string, TaskScores>? Test);
 
 /// <summary>
-/// The record of a training run in a directory, one row per epoch: <c>metrics.csv</c> (appended, header once,
-/// invariant culture), TensorBoard scalars under <c>tensorboard/</c> (via TorchSharp's <c>SummaryWriter</c>) and
-/// <c>curves.png</c>, loss and metric against epoch for train (solid) and test (dashed), one colour per task,
-/// rewritten every epoch. An existing <c>metrics.csv</c> with the same columns is read back, so a resumed run keeps
-/// its earlier curves.
+/// The record of a training run in a directory, one row per epoch: <c>metrics.csv</c> (header and rows, invariant
+/// culture, replaced atomically after every epoch), TensorBoard scalars under <c>tensorboard/</c> (via TorchSharp's
+/// <c>SummaryWriter</c>) and <c>curves.png</c>, loss and metric against epoch for train (solid) and test (dashed),
+/// one colour per task, rewritten every epoch. An existing <c>metrics.csv</c> with the same columns is read back;
+/// a resumed run replaces it with the rows its checkpoint holds (<see cref="Restore"/>), so its log equals that of
+/// a run that was never stopped.
 /// </summary>
 public sealed class RunLog
 {
@@ -65,14 +66,47 @@ public sealed class RunLog
     /// and <c>{split}_{task}_{metric}</c>.</summary>
     public string CsvHeader => string.Join(',', Columns());
 
-    /// <summary>Records an epoch: appends the CSV row, writes the TensorBoard scalars and redraws the plot.</summary>
+    /// <summary>Records an epoch: rewrites the CSV with its row, writes the TensorBoard scalars and redraws the plot.</summary>
     public void Add(EpochRecord record)
     {
         ArgumentNullException.ThrowIfNull(record);
         _records.Add(record);
-        AppendCsv(record);
+        WriteCsv();
         if (_tensorBoard) WriteTensorBoard(record);
         SavePlot();
+    }
+
+    /// <summary>
+    /// Makes the log hold exactly <paramref name="records"/> (a checkpoint's completed epochs): rewrites
+    /// <c>metrics.csv</c>, replaces the TensorBoard event files with one holding these rows, and redraws the plot.
+    /// Rows of epochs trained after the checkpoint (the work a stop lost, to be trained again) disappear.
+    /// </summary>
+    public void Restore(IEnumerable<EpochRecord> records)
+    {
+        ArgumentNullException.ThrowIfNull(records);
+        _records.Clear();
+        _records.AddRange(records);
+        if (_records.Count == 0)
+        {
+            if (File.Exists(CsvPath)) File.Delete(CsvPath);
+            if (File.Exists(PlotPath)) File.Delete(PlotPath);
+        }
+        else
+        {
+            WriteCsv();
+            SavePlot();
+        }
+        if (_tensorBoard)
+        {
+            // TensorBoard merges every event file of a directory, so scalars written after the checkpoint would
+            // show as a second value for the same epoch: the old files go and one file gets the stored rows.
+            _writer = null;
+            if (System.IO.Directory.Exists(TensorBoardDirectory))
+            {
+                foreach (var events in System.IO.Directory.GetFiles(TensorBoardDirectory, "events.out.tfevents.*")) File.Delete(events);
+            }
+            foreach (var record in _records) WriteTensorBoard(record);
+        }
     }
 
     private IEnumerable<string> Columns()
@@ -89,22 +123,27 @@ public sealed class RunLog
         }
     }
 
-    private void AppendCsv(EpochRecord record)
+    // The whole table is written each time (it has a row per epoch, so it stays small) and replaced atomically:
+    // a stop or a full disk leaves the previous table, never a torn row.
+    private void WriteCsv()
     {
         var sb = new StringBuilder();
-        if (!File.Exists(CsvPath) || new FileInfo(CsvPath).Length == 0) sb.Append(CsvHeader).Append('\n');
-        sb.Append(record.Epoch.ToString(Invariant)).Append(',').Append(Number(record.Lr));
-        foreach (var scores in new[] { record.Train, record.Test })
+        sb.Append(CsvHeader).Append('\n');
+        foreach (var record in _records)
         {
-            foreach (var task in _tasks)
+            sb.Append(record.Epoch.ToString(Invariant)).Append(',').Append(Number(record.Lr));
+            foreach (var scores in new[] { record.Train, record.Test })
             {
-                var s = Lookup(scores, task.Name);
-                sb.Append(',').Append(s is null ? "" : Number(s.Value.Loss));
-                sb.Append(',').Append(s is null ? "" : Number(s.Value.Metric));
+                foreach (var task in _tasks)
+                {
+                    var s = Lookup(scores, task.Name);
+                    sb.Append(',').Append(s is null ? "" : Number(s.Value.Loss));
+                    sb.Append(',').Append(s is null ? "" : Number(s.Value.Metric));
+                }
             }
+            sb.Append('\n');
         }
-        sb.Append('\n');
-        File.AppendAllText(CsvPath, sb.ToString());
+        AtomicFile.Write(CsvPath, temp => File.WriteAllText(temp, sb.ToString()));
     }
 
     private static string Number(double value) => value.ToString("R", Invariant);

@@ -24,12 +24,17 @@ public sealed class Trainer : IDisposable
     private readonly AdamW _optimizer;
     private readonly LoadingMode _mode;
 
+    // The training loss and metric accumulators of the current epoch; they outlive a mid-epoch stop so that a
+    // checkpoint can carry them and the resumed epoch reports the scores of all its iterations.
+    private readonly EpochMetrics _trainSums;
+
     /// <summary>Creates a fresh model and optimiser for <paramref name="config"/> on <paramref name="device"/>.</summary>
     public Trainer(IpsConfig config, Device device)
     {
         _config = config;
         _device = device;
         _mode = LoadingModes.Of(config);
+        _trainSums = new EpochMetrics(config.Tasks);
         torch.manual_seed(config.Seed);
         Net = new IpsNet(config);
         Net.to(device);
@@ -75,9 +80,14 @@ public sealed class Trainer : IDisposable
     /// <summary>
     /// Trains one epoch (or its remainder after a mid-epoch resume). Stops early, at an optimiser-step boundary,
     /// when <paramref name="cancel"/> fires; <see cref="IterationsDoneInEpoch"/> then says where to resume.
-    /// Returns the scores of the iterations it ran; the epoch counter advances only when the epoch completed.
+    /// Returns the scores of the epoch's iterations so far, those before a resume included (they come back with
+    /// the checkpoint); the epoch counter advances only when the epoch completed.
     /// </summary>
-    public Dictionary<string, TaskScores> TrainEpoch(IIpsDataset data, CancellationToken cancel = default)
+    /// <param name="data">The training set.</param>
+    /// <param name="cancel">Stops the epoch at the next optimiser step.</param>
+    /// <param name="afterStep">Called after every optimiser step but the epoch's last, when the trainer's state is
+    /// that of a step boundary: a caller may write a checkpoint there.</param>
+    public Dictionary<string, TaskScores> TrainEpoch(IIpsDataset data, CancellationToken cancel = default, Action? afterStep = null)
     {
         RequireData(data, "training");
         var iterationsPerEpoch = IterationsPerEpoch(data.Count);
@@ -87,7 +97,11 @@ public sealed class Trainer : IDisposable
         var remaining = order.Skip(skip * _config.BSeq).ToArray();
         var tracking = _config.TrackEfficiency && Epoch == _config.TrackEpoch;
         var timings = new List<IterationTiming>();
-        var meter = new EpochMetrics(_config.Tasks);
+        var meter = _trainSums;
+        if (skip == 0)
+        {
+            meter.Reset();
+        }
 
         Net.train();
         using var pipeline = new BatchPipeline(data, remaining, _config.BSeq, train: true, Workers.Chosen, capacity: 2);
@@ -159,6 +173,10 @@ public sealed class Trainer : IDisposable
             {
                 return meter.Compute();
             }
+            if (!isLast)
+            {
+                afterStep?.Invoke();
+            }
         }
 
         if (tracking)
@@ -167,7 +185,9 @@ public sealed class Trainer : IDisposable
         }
         Epoch++;
         IterationsDoneInEpoch = 0;
-        return meter.Compute();
+        var scores = meter.Compute();
+        meter.Reset();
+        return scores;
     }
 
     /// <summary>Evaluates on <paramref name="data"/> without gradients (evaluation mode, IPS as in training).</summary>
@@ -204,16 +224,29 @@ public sealed class Trainer : IDisposable
     }
 
     /// <summary>Writes the model, optimiser, counters and config to <paramref name="path"/> atomically.</summary>
+    /// <remarks>Mid-epoch, the training accumulators of the epoch so far go with it.</remarks>
     public void SaveCheckpoint(string path, CheckpointState extra) =>
-        Checkpoint.Save(path, Net, _optimizer, _config, extra with { Epoch = Epoch, IterationsDoneInEpoch = IterationsDoneInEpoch, Step = Step });
+        Checkpoint.Save(path, Net, _optimizer, _config, extra with
+        {
+            Epoch = Epoch,
+            IterationsDoneInEpoch = IterationsDoneInEpoch,
+            Step = Step,
+            TrainSums = IterationsDoneInEpoch > 0 ? _trainSums.Snapshot() : null,
+        });
 
-    /// <summary>Restores the model, optimiser and counters from a checkpoint written by <see cref="SaveCheckpoint"/>.</summary>
+    /// <summary>Restores the model, optimiser, counters and a partial epoch's training accumulators from a
+    /// checkpoint written by <see cref="SaveCheckpoint"/>.</summary>
     public CheckpointState LoadCheckpoint(string path)
     {
         var state = Checkpoint.Load(path, Net, _optimizer);
         Epoch = state.Epoch;
         IterationsDoneInEpoch = state.IterationsDoneInEpoch;
         Step = state.Step;
+        _trainSums.Reset();
+        if (state.TrainSums is { } sums)
+        {
+            _trainSums.Restore(sums);
+        }
         return state;
     }
 

@@ -46,4 +46,21 @@ public sealed class AtomicFileTests : IDisposable
         Assert.False(File.Exists(path));
         Assert.Empty(Directory.GetFiles(Path.Combine(_dir, "sub")));
     }
+
+    [Fact]
+    public void Temporaries_left_by_a_killed_writer_are_removed_and_nothing_else()
+    {
+        var keep = new[] { "last.ckpt", ".hidden", "notes.tmp", ".last.ckpt.tmp" }.Select(n => Path.Combine(_dir, n)).ToList();
+        foreach (var file in keep) File.WriteAllText(file, "keep");
+        // What interrupted AtomicFile.Write and Checkpoint.Save calls leave behind: temporary files and a scratch directory.
+        var scratch = AtomicFile.CreateScratchDirectory(Path.Combine(_dir, "last.ckpt"));
+        File.WriteAllText(Path.Combine(scratch, "model.pt"), "part");
+        var stale = new[] { $".metrics.{Guid.NewGuid():N}.tmp.csv", $".last.{Guid.NewGuid():N}.tmp.ckpt" }.Select(n => Path.Combine(_dir, n)).ToList();
+        foreach (var file in stale) File.WriteAllText(file, "half written");
+
+        Assert.Equal(3, AtomicFile.RemoveStaleTemporaries(_dir));
+        Assert.False(Directory.Exists(scratch));
+        Assert.All(stale, f => Assert.False(File.Exists(f), f));
+        Assert.All(keep, f => Assert.True(File.Exists(f), f));
+    }
 }

@@ -83,6 +83,50 @@ public sealed class RunLogTests : IDisposable
     }
 
     [Fact]
+    public void Restore_rewrites_the_csv_and_the_tensorboard_events_to_exactly_the_rows_given()
+    {
+        var straight = new RunLog(Path.Combine(_dir, "straight"), Tasks);
+        straight.Add(Epoch(1, 0.0005));
+        straight.Add(Epoch(2, 0.001));
+
+        // A run that logged epochs 1 to 3 and was then resumed from its checkpoint after epoch 1.
+        var stopped = new RunLog(Path.Combine(_dir, "stopped"), Tasks);
+        stopped.Add(Epoch(1, 0.0005));
+        stopped.Add(Epoch(2, 0.0007));
+        stopped.Add(Epoch(3, 0.0002));
+        var resumed = new RunLog(stopped.Directory, Tasks);
+        resumed.Restore([Epoch(1, 0.0005)]);
+        Assert.Equal(2, File.ReadAllLines(resumed.CsvPath).Length);
+        resumed.Add(Epoch(2, 0.001));
+
+        Assert.Equal(File.ReadAllBytes(straight.CsvPath), File.ReadAllBytes(resumed.CsvPath));
+        var events = Assert.Single(Directory.GetFiles(resumed.TensorBoardDirectory));
+        var reference = Assert.Single(Directory.GetFiles(straight.TensorBoardDirectory));
+        // The same events; only the file-version record at the start carries the creation time.
+        Assert.Equal(AfterFirstRecord(reference), AfterFirstRecord(events));
+        Assert.Empty(Directory.GetFiles(stopped.Directory, ".*"));
+    }
+
+    // The events after the file-version record, without their wall times (when they were written). A TFRecord is an
+    // 8-byte length, a 4-byte CRC, the data, a 4-byte CRC; the data is an Event proto that starts with its wall time
+    // (field 1, a double: tag 0x09 and 8 bytes).
+    private static List<string> AfterFirstRecord(string path)
+    {
+        var bytes = File.ReadAllBytes(path);
+        var events = new List<string>();
+        for (var at = 0; at < bytes.Length;)
+        {
+            var length = (int)BitConverter.ToInt64(bytes, at);
+            var data = bytes[(at + 12)..(at + 12 + length)];
+            if (data[0] == 0x09) data = data[9..];
+            events.Add(Convert.ToHexString(data));
+            at += 12 + length + 4;
+        }
+        Assert.True(events.Count > 1);
+        return events[1..];
+    }
+
+    [Fact]
     public void The_console_table_has_a_row_per_task()
     {
         var text = RunLog.FormatTable(Epoch(2, 0.001, withTest: false), Tasks);
