@@ -15,8 +15,8 @@ namespace Ips.Tests.Examples;
 [Collection(NotebookCollection.Name)]
 public sealed partial class NotebookTests(ITestOutputHelper output) : IDisposable
 {
-    /// <summary>Chance is 10 %; the notebook's two epochs on 2,000 digits reach far more (see examples/README.md).</summary>
-    private const double AccuracyBound = 60;
+    /// <summary>Chance is 10 %; the notebook's four epochs on 2,000 digits reached 69.8 % when its executed copy was made.</summary>
+    private const double AccuracyBound = 50;
 
     private readonly string _work = Directory.CreateTempSubdirectory("ips-notebook-test-").FullName;
 
@@ -34,7 +34,7 @@ public sealed partial class NotebookTests(ITestOutputHelper output) : IDisposabl
         var version = ProjectVersion();
         var packages = Path.Combine(_work, "packages");
         var configuration = Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd('/'))) ?? "Release";
-        Run("dotnet", ["pack", RepoPath("src/Ips/Ips.csproj"), "-c", configuration, "--no-build", "-o", packages, "--nologo"], RepoPath("."), environment: null);
+        _ = Run("dotnet", ["pack", RepoPath("src/Ips/Ips.csproj"), "-c", configuration, "--no-build", "-o", packages, "--nologo"], RepoPath("."), environment: null);
         // The global package folder keeps a version once restored; drop ours so that this run uses the fresh pack.
         var cached = Path.Combine(NuGetPackagesFolder(), "ips", version);
         if (Directory.Exists(cached))
@@ -43,8 +43,10 @@ public sealed partial class NotebookTests(ITestOutputHelper output) : IDisposabl
         }
 
         var executed = Path.Combine(_work, "executed.ipynb");
-        Run("dotnet", ["tool", "run", "dotnet-repl", "--", "--run", RepoPath("examples/ips_example.ipynb"), "--exit-after-run", "--output-path", executed],
-            RepoPath("examples"), new Dictionary<string, string> { ["RestoreAdditionalProjectSources"] = packages });
+        // dotnet-repl exits non-zero when a cell fails; the cells' own errors below say more, so they are checked first.
+        var exitCode = Run("dotnet", ["tool", "run", "dotnet-repl", "--", "--run", RepoPath("examples/ips_example.ipynb"), "--exit-after-run", "--output-path", executed],
+            RepoPath("examples"), new Dictionary<string, string> { ["RestoreAdditionalProjectSources"] = packages }, mustSucceed: false);
+        Assert.True(File.Exists(executed), $"dotnet-repl wrote no executed notebook (exit code {exitCode})");
 
         using var notebook = JsonDocument.Parse(File.ReadAllText(executed));
         var codeCells = notebook.RootElement.GetProperty("cells").EnumerateArray()
@@ -72,9 +74,10 @@ public sealed partial class NotebookTests(ITestOutputHelper output) : IDisposabl
             $"test accuracy {accuracy.Groups[1].Value}% is not above {AccuracyBound}%");
         Assert.Contains(codeCells[^1].GetProperty("outputs").EnumerateArray(),
             o => o.TryGetProperty("data", out var data) && data.TryGetProperty("image/png", out _));
+        Assert.Equal(0, exitCode);
     }
 
-    private void Run(string program, IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string>? environment)
+    private int Run(string program, IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string>? environment, bool mustSucceed = true)
     {
         var start = new ProcessStartInfo(program)
         {
@@ -99,7 +102,8 @@ public sealed partial class NotebookTests(ITestOutputHelper output) : IDisposabl
             output.WriteLine(stdout.Result);
             output.WriteLine(stderr.Result);
         }
-        Assert.True(process.ExitCode == 0, $"{program} {string.Join(' ', start.ArgumentList)} exited with {process.ExitCode}: {stderr.Result}");
+        Assert.True(!mustSucceed || process.ExitCode == 0, $"{program} {string.Join(' ', start.ArgumentList)} exited with {process.ExitCode}: {stderr.Result}");
+        return process.ExitCode;
     }
 
     private static string ProjectVersion() =>
