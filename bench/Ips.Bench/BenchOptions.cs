@@ -1,3 +1,6 @@
+using System.Diagnostics;
+using System.Globalization;
+
 namespace Ips.Bench;
 
 /// <summary>The parts of <c>ips bench</c>: memory against image size, time per iteration, efficiency against the machine.</summary>
@@ -94,5 +97,24 @@ public sealed record ChildCommand(string FileName, IReadOnlyList<string> Leading
         var host = Environment.ProcessPath ?? "dotnet";
         var isMuxer = Path.GetFileNameWithoutExtension(host).Equals("dotnet", StringComparison.OrdinalIgnoreCase);
         return isMuxer ? new ChildCommand(host, [entryAssemblyPath]) : new ChildCommand(host, []);
+    }
+
+    /// <summary>
+    /// How to start <c>bench --child SPEC --device DEVICE [--threads N]</c> with redirected output: the one way every
+    /// part starts a child measurement.
+    /// </summary>
+    public ProcessStartInfo StartInfo(string spec, string device, int? threads)
+    {
+        var start = new ProcessStartInfo(FileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
+        foreach (var argument in LeadingArguments.Concat(["bench", "--child", spec, "--device", device]))
+        {
+            start.ArgumentList.Add(argument);
+        }
+        if (threads is { } count)
+        {
+            start.ArgumentList.Add("--threads");
+            start.ArgumentList.Add(count.ToString(CultureInfo.InvariantCulture));
+        }
+        return start;
     }
 }

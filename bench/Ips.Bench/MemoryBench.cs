@@ -100,21 +100,7 @@ internal sealed class MemoryBench(BenchOptions options, TextWriter log)
     /// <summary>Runs one measurement in a child; null when the child's resident memory passed the budget and it was killed.</summary>
     private ProbeResult? RunChild(ProbeSpec spec)
     {
-        var start = new ProcessStartInfo(options.Child.FileName)
-        {
-            RedirectStandardOutput = true,
-            RedirectStandardError = true,
-            UseShellExecute = false,
-        };
-        foreach (var argument in options.Child.LeadingArguments.Concat(["bench", "--child", spec.ToArgument(), "--device", options.Device]))
-        {
-            start.ArgumentList.Add(argument);
-        }
-        if (options.Threads is { } threads)
-        {
-            start.ArgumentList.Add("--threads");
-            start.ArgumentList.Add(threads.ToString(CultureInfo.InvariantCulture));
-        }
+        var start = options.Child.StartInfo(spec.ToArgument(), options.Device, options.Threads);
         using var child = Process.Start(start) ?? throw new InvalidOperationException($"could not start {options.Child.FileName}.");
         var output = child.StandardOutput.ReadToEndAsync();
         var errors = child.StandardError.ReadToEndAsync();

@@ -137,16 +137,7 @@ internal sealed class SlidesBench(BenchOptions options, TextWriter log)
 
     private SlideRow RunChild(string path)
     {
-        var start = new ProcessStartInfo(options.Child.FileName) { RedirectStandardOutput = true, RedirectStandardError = true, UseShellExecute = false };
-        foreach (var argument in options.Child.LeadingArguments.Concat(["bench", "--child", "slide;" + path, "--device", options.Device]))
-        {
-            start.ArgumentList.Add(argument);
-        }
-        if (options.Threads is { } threads)
-        {
-            start.ArgumentList.Add("--threads");
-            start.ArgumentList.Add(threads.ToString(CultureInfo.InvariantCulture));
-        }
+        var start = options.Child.StartInfo("slide;" + path, options.Device, options.Threads);
         using var child = Process.Start(start) ?? throw new InvalidOperationException($"could not start {options.Child.FileName}.");
         var output = child.StandardOutput.ReadToEndAsync();
         var errors = child.StandardError.ReadToEndAsync();

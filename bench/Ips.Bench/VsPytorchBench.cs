@@ -243,12 +243,7 @@ internal sealed class VsPytorchBench(BenchOptions options, TextWriter log)
         ProcessStartInfo start;
         if (official is null)
         {
-            start = new ProcessStartInfo(options.Child.FileName);
-            foreach (var argument in options.Child.LeadingArguments.Concat(
-                         ["bench", "--child", "vs:" + spec.SpecPath, "--device", options.Device, "--threads", spec.Threads.ToString(CultureInfo.InvariantCulture)]))
-            {
-                start.ArgumentList.Add(argument);
-            }
+            start = options.Child.StartInfo("vs:" + spec.SpecPath, options.Device, spec.Threads);
         }
         else
         {
