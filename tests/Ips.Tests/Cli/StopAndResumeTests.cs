@@ -24,7 +24,7 @@ public sealed class TrainProcessFixture : IDisposable
         var mnist = Path.Combine(Root, "mnist");
         Directory.CreateDirectory(mnist);
         MnistTestData.WriteSplits(mnist, MnistTestData.Synthetic(100), MnistTestData.Synthetic(50, salt: 3), gz: false);
-        var generated = CliApp.Create().Run(["data", "megapixel-mnist", Path.Combine(Root, "mpm"), "--n-train", "8", "--n-test", "2",
+        var generated = CliApp.Create().Run(["data", "megapixel-mnist", Path.Combine(Root, "mpm"), "--n-train", "64", "--n-test", "2",
             "--width", "84", "--height", "84", "--n-noise", "2", "--mnist", mnist, "--plain"]);
         Assert.Equal(0, generated);
         _reference = new(() =>
@@ -83,7 +83,7 @@ public sealed class StopAndResumeTests(TrainProcessFixture fixture)
     {
         using (var run = CliProcess.Start(_root, TrainProcessFixture.NewRun("runs/term")))
         {
-            run.WaitForLine("epoch 1/2 train 1/8");
+            run.WaitForLine("epoch 1/2 train 1/64");
             run.Signal("TERM");
             Assert.Equal(143, run.WaitForExit());
             Assert.Contains("SIGTERM: stopping after the current step; saving last.ckpt", run.Text, StringComparison.Ordinal);
@@ -107,7 +107,7 @@ public sealed class StopAndResumeTests(TrainProcessFixture fixture)
     {
         using (var run = CliProcess.Start(_root, TrainProcessFixture.NewRun("runs/int")))
         {
-            run.WaitForLine("epoch 1/2 train 1/8");
+            run.WaitForLine("epoch 1/2 train 1/64");
             run.Signal("INT");
             run.WaitForLine("SIGINT: stopping after the current step");
             var second = run.TrySignal("INT");
@@ -144,7 +144,7 @@ public sealed class StopAndResumeTests(TrainProcessFixture fixture)
     {
         // The first run has many epochs, so that it still trains when the second one has started and been refused.
         using var first = CliProcess.Start(_root, TrainProcessFixture.NewRun("runs/busy", "--set", "n_epoch=100"));
-        first.WaitForLine("epoch 1/100 train 1/8");
+        first.WaitForLine("epoch 1/100 train 1/64");
         var (code, output) = CliProcess.Run(_root, TrainProcessFixture.NewRun("runs/busy"));
         Assert.Equal(1, code);
         Assert.Contains($"runs/busy is in use by another training run (pid {first.Id} on host {Environment.MachineName}", output, StringComparison.Ordinal);
@@ -159,7 +159,7 @@ public sealed class StopAndResumeTests(TrainProcessFixture fixture)
         var runDir = RunDir("full");
         using (var run = CliProcess.Start(_root, TrainProcessFixture.NewRun("runs/full")))
         {
-            run.WaitForLine("epoch 2/2 train 1/8");
+            run.WaitForLine("epoch 2/2 train 1/64");
             run.Signal("INT");
             Assert.Equal(130, run.WaitForExit());
         }
