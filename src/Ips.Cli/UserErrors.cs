@@ -33,12 +33,26 @@ internal static partial class UserErrors
         or ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
         or UnauthorizedAccessException or TorchLoadException or IOException;
 
-    // Spectre says "Unknown option 'atention-dir'."; the command's own options give the nearest one to suggest.
-    private static string Describe(Exception error, IReadOnlyList<string> args) =>
-        error is CommandParseException && UnknownOption().Match(error.Message) is { Success: true } match
-            ? CommandTree.UnknownOption(args, match.Groups[1].Value)
+    // Spectre says "Unknown option 'atention-dir'." or "Unknown command 'extra'."; the command tree gives the command
+    // it was meant for and the nearest valid name to suggest.
+    private static string Describe(Exception error, IReadOnlyList<string> args)
+    {
+        if (error is not CommandParseException)
+        {
+            return error.Message;
+        }
+        if (UnknownOption().Match(error.Message) is { Success: true } option)
+        {
+            return CommandTree.UnknownOption(args, option.Groups[1].Value);
+        }
+        return UnknownCommand().Match(error.Message) is { Success: true } command
+            ? CommandTree.UnknownCommand(args, command.Groups[1].Value)
             : error.Message;
+    }
 
     [System.Text.RegularExpressions.GeneratedRegex("^Unknown option '(.+)'\\.$")]
     private static partial System.Text.RegularExpressions.Regex UnknownOption();
+
+    [System.Text.RegularExpressions.GeneratedRegex("^Unknown command '(.+)'\\.$")]
+    private static partial System.Text.RegularExpressions.Regex UnknownCommand();
 }

@@ -47,6 +47,28 @@ public static class CommandTree
         return $"{label}: unknown option '{given}'{advice} (see {label} --help)";
     }
 
+    /// <summary>
+    /// The message for a word of <paramref name="args"/> that names no command: an extra argument to a command that
+    /// takes none there (<c>ips doctor: unexpected argument 'extra'</c>), or a misspelt command of a branch, with the
+    /// nearest one (<c>ips data: unknown command 'mnsit'; did you mean 'mnist'?</c>).
+    /// </summary>
+    public static string UnknownCommand(IReadOnlyList<string> args, string word)
+    {
+        var nodes = Read();
+        var command = Find(nodes, args);
+        var label = command is null ? "ips" : "ips " + string.Join(' ', command.Path);
+        if (command is { IsBranch: false })
+        {
+            return $"{label}: unexpected argument '{word}' (see {label} --help)";
+        }
+        var depth = command?.Path.Count ?? 0;
+        var children = nodes.Where(n => n.Path.Count == depth + 1 && (command is null || n.Path.Take(depth).SequenceEqual(command.Path)))
+            .Select(n => n.Path[depth]).ToList();
+        var nearest = YamlValues.Suggest(word, children);
+        var advice = nearest is not null ? $"; did you mean '{nearest}'?" : $"; its commands are {string.Join(", ", children)}";
+        return $"{label}: unknown command '{word}'{advice} (see {label} --help)";
+    }
+
     // The deepest command whose path the leading non-option words of args spell.
     private static CommandNode? Find(IReadOnlyList<CommandNode> nodes, IReadOnlyList<string> args)
     {

@@ -74,6 +74,18 @@ public sealed class CommandLineTests
         Assert.Contains($"ips {string.Join(' ', command.TakeWhile(w => w is not ("x.png" or "out")))}: unknown option '{wrong}'; did you mean '{right}'?", output);
     }
 
+    [Theory]
+    [InlineData("ips doctor: unexpected argument 'extra'", "doctor", "extra")]
+    [InlineData("ips data: unknown command 'mnsit'; did you mean 'mnist'?", "data", "mnsit")]
+    [InlineData("ips: unknown command 'trian'; did you mean 'train'?", "trian")]
+    [InlineData("ips: unknown command 'zzzzzzzz'; its commands are ", "zzzzzzzz")]
+    public void A_word_that_names_no_command_is_refused_with_the_command_it_was_given_to(string message, params string[] args)
+    {
+        var (code, output) = Ips(args);
+        Assert.Equal(64, code);
+        Assert.Contains(message, output);
+    }
+
     [Fact]
     public void Arguments_after_a_double_dash_are_refused()
     {
