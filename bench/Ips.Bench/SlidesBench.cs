@@ -41,8 +41,20 @@ public sealed record SlideRow
     /// <summary>Seconds of the IPS selection over the tiles, decoded from disk.</summary>
     public double SelectionSeconds { get; init; }
 
-    /// <summary>Peak resident set of the fresh child process (VmHWM).</summary>
+    /// <summary>Peak resident set of the fresh child process (VmHWM), both phases.</summary>
     public long PeakBytes { get; init; }
+
+    /// <summary>Resident set once libtorch, the network and the slide are loaded, before any tile is read.</summary>
+    public long BaselineBytes { get; init; }
+
+    /// <summary>Peak resident set up to the end of tiling.</summary>
+    public long TilingPeakBytes { get; init; }
+
+    /// <summary>Peak resident set of the selection alone (the kernel's peak mark reset after tiling).</summary>
+    public long SelectionPeakBytes { get; init; }
+
+    /// <summary>Managed heap size after the selection, before any collection forced by the harness.</summary>
+    public long ManagedHeapBytes { get; init; }
 }
 
 /// <summary>
@@ -82,7 +94,7 @@ internal sealed class SlidesBench(BenchOptions options, TextWriter log)
             log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"slides: {side} x {side}: tissue tiles and one IPS selection (child process)"));
             var row = RunChild(path) with { Side = side };
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"slides: {side} x {side}: {row.Tiles} tissue tiles of {row.Examined}, tiling {row.TilingSeconds:F1} s, selection {row.SelectionSeconds:F1} s, peak {BenchTables.Bytes(row.PeakBytes)}"));
+                $"slides: {side} x {side}: {row.Tiles} tissue tiles of {row.Examined}, tiling {row.TilingSeconds:F1} s, selection {row.SelectionSeconds:F1} s, peak {BenchTables.Bytes(row.PeakBytes)} (baseline {BenchTables.Bytes(row.BaselineBytes)}, tiling {BenchTables.Bytes(row.TilingPeakBytes)}, selection {BenchTables.Bytes(row.SelectionPeakBytes)})"));
             rows.Add(row);
         }
         return new SlidesPart
@@ -103,15 +115,20 @@ internal sealed class SlidesBench(BenchOptions options, TextWriter log)
     public static void RunChild(string spec, Device device, TextWriter output)
     {
         var path = spec["slide;".Length..];
-        var clock = Stopwatch.StartNew();
-        using var slide = SlideOpener.Open(path);
-        var options = new TilingOptions { Level = Level, OtsuLevel = OtsuLevel, TileSize = TileSize };
-        var tiles = SlideTiler.Tile(slide, options, SlideTiler.Threshold(slide, OtsuLevel));
-        double tiling = clock.Elapsed.TotalSeconds;
-
         torch.manual_seed(0);
         using var net = new IpsNet(Config());
         net.to(device);
+        using var slide = SlideOpener.Open(path);
+        long baseline = ProcessMemory.CurrentResidentBytes();
+
+        var clock = Stopwatch.StartNew();
+        var options = new TilingOptions { Level = Level, OtsuLevel = OtsuLevel, TileSize = TileSize };
+        var tiles = SlideTiler.Tile(slide, options, SlideTiler.Threshold(slide, OtsuLevel));
+        double tiling = clock.Elapsed.TotalSeconds;
+        long tilingPeak = ProcessMemory.PeakResidentBytes();
+        // The selection's own peak: where the mark cannot be reset, the whole run's peak stands for both.
+        ProcessMemory.ResetPeak();
+
         using var source = new SlideTileSource(slide, Level, TileSize, [.. Enumerable.Range(0, tiles.Count).Select(i => ((long)tiles.X[i], (long)tiles.Y[i]))]);
         clock.Restart();
         using (var scope = NewDisposeScope())
@@ -119,10 +136,12 @@ internal sealed class SlidesBench(BenchOptions options, TextWriter log)
         {
             new IterativePatchSelector(net) { ReuseIdenticalPatches = false }.Select([source], device);
         }
+        long selectionPeak = ProcessMemory.PeakResidentBytes();
         var row = new SlideRow
         {
             Examined = tiles.Grid.Count, Tiles = tiles.Count, TilingSeconds = tiling, SelectionSeconds = clock.Elapsed.TotalSeconds,
-            PeakBytes = ProcessMemory.PeakResidentBytes(),
+            PeakBytes = Math.Max(tilingPeak, selectionPeak), BaselineBytes = baseline, TilingPeakBytes = tilingPeak,
+            SelectionPeakBytes = selectionPeak, ManagedHeapBytes = GC.GetGCMemoryInfo().HeapSizeBytes,
         };
         output.WriteLine(Marker + JsonSerializer.Serialize(row));
     }
@@ -154,12 +173,14 @@ internal sealed class SlidesBench(BenchOptions options, TextWriter log)
         var text = new StringBuilder();
         text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"4. IPS on whole slides ({part.Setup}); peak = VmHWM of a fresh process"));
         text.Append(BenchTables.Table(
-            ["slide", "tiles examined", "tissue tiles (N)", "tiling s", "selection s", "peak"],
+            ["slide", "tiles examined", "tissue tiles (N)", "tiling s", "selection s", "baseline", "tiling peak", "selection peak", "managed heap", "peak"],
             [.. part.Rows.Select(r => new[]
             {
                 string.Create(CultureInfo.InvariantCulture, $"{r.Side / 1000}k x {r.Side / 1000}k"), r.Examined.ToString(CultureInfo.InvariantCulture),
                 r.Tiles.ToString(CultureInfo.InvariantCulture), r.TilingSeconds.ToString("F1", CultureInfo.InvariantCulture),
-                r.SelectionSeconds.ToString("F1", CultureInfo.InvariantCulture), BenchTables.Bytes(r.PeakBytes),
+                r.SelectionSeconds.ToString("F1", CultureInfo.InvariantCulture), BenchTables.Bytes(r.BaselineBytes),
+                BenchTables.Bytes(r.TilingPeakBytes), BenchTables.Bytes(r.SelectionPeakBytes), BenchTables.Bytes(r.ManagedHeapBytes),
+                BenchTables.Bytes(r.PeakBytes),
             })]));
         if (part.Rows.Count >= 2)
         {

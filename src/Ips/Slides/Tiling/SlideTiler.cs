@@ -1,3 +1,4 @@
+using System.Globalization;
 using Ips.Slides.Annotations;
 using Ips.Slides.Tissue;
 
@@ -41,8 +42,8 @@ public static class SlideTiler
 
     /// <summary>
     /// Tiles <paramref name="slide"/> with the threshold <paramref name="thresholdThirds"/>. Rows of tiles are done in
-    /// order (their tiles in parallel); <paramref name="progress"/> hears after each row and <paramref name="overlay"/>,
-    /// when given, receives every examined tile's mask.
+    /// bands that share a row of the file's own tiles (their tiles in parallel); <paramref name="progress"/> hears after
+    /// each band and <paramref name="overlay"/>, when given, receives every examined tile's mask.
     /// </summary>
     public static TileSet Tile(
         ISlide slide, TilingOptions options, int thresholdThirds, TumourRegions? tumour = null, MaskThumbnail? overlay = null,
@@ -59,35 +60,53 @@ public static class SlideTiler
         {
             lefts[c] = grid.X(c);
         }
-        var tumourRow = new float[grid.Columns];
-        var tissueRow = new int[grid.Columns];
+        int band = BandRows(slide, grid);
+        var tumourBand = new float[band][];
+        var tissueBand = new int[band][];
+        for (int r = 0; r < band; r++)
+        {
+            (tumourBand[r], tissueBand[r]) = (new float[grid.Columns], new int[grid.Columns]);
+        }
         var (xs, ys, tissueFractions, tumourFractions) = (new List<int>(), new List<int>(), new List<float>(), new List<float>());
         var local = new ThreadLocal<(TissueMask Mask, bool[] Pixels)>(() => (new TissueMask(thresholdThirds), new bool[size * size]));
         try
         {
-            for (int row = 0; row < grid.Rows; row++)
+            for (int first = 0; first < grid.Rows; first += band)
             {
                 cancel.ThrowIfCancellationRequested();
-                long y = grid.Y(row);
-                tumour.RowFractions(y, size, grid.Downsample, lefts, size * grid.Downsample, tumourRow);
+                int rows = Math.Min(band, grid.Rows - first);
+                for (int r = 0; r < rows; r++)
+                {
+                    tumour.RowFractions(grid.Y(first + r), size, grid.Downsample, lefts, size * grid.Downsample, tumourBand[r]);
+                }
+                // Column by column down the band: the tiles one task reads in turn lie in the same stored tile, so the
+                // reader's cache needs a few tiles per thread rather than a whole row of the level.
                 Parallel.For(0, grid.Columns, new ParallelOptions { CancellationToken = cancel }, column =>
                 {
                     var (mask, pixels) = local.Value;
-                    var rgb = slide.ReadRegion(grid.Level, lefts[column], y, size, size);
-                    tissueRow[column] = overlay is null ? mask.Count(rgb, size, size) : mask.Count(rgb, size, size, pixels);
-                    overlay?.AddTile(lefts[column], y, grid.Downsample, size, pixels, width0, height0);
-                });
-                for (int column = 0; column < grid.Columns; column++)
-                {
-                    if (tissueRow[column] >= minTissue || tumourRow[column] > 0)
+                    for (int r = 0; r < rows; r++)
                     {
-                        xs.Add(checked((int)lefts[column]));
-                        ys.Add(checked((int)y));
-                        tissueFractions.Add((float)tissueRow[column] / (size * size));
-                        tumourFractions.Add(tumourRow[column]);
+                        long y = grid.Y(first + r);
+                        var rgb = slide.ReadRegion(grid.Level, lefts[column], y, size, size);
+                        tissueBand[r][column] = overlay is null ? mask.Count(rgb, size, size) : mask.Count(rgb, size, size, pixels);
+                        overlay?.AddTile(lefts[column], y, grid.Downsample, size, pixels, width0, height0);
+                    }
+                });
+                for (int r = 0; r < rows; r++)
+                {
+                    long y = grid.Y(first + r);
+                    for (int column = 0; column < grid.Columns; column++)
+                    {
+                        if (tissueBand[r][column] >= minTissue || tumourBand[r][column] > 0)
+                        {
+                            xs.Add(checked((int)lefts[column]));
+                            ys.Add(checked((int)y));
+                            tissueFractions.Add((float)tissueBand[r][column] / (size * size));
+                            tumourFractions.Add(tumourBand[r][column]);
+                        }
                     }
                 }
-                progress?.Report(new SlidePassProgress("tiles", row + 1, grid.Rows));
+                progress?.Report(new SlidePassProgress("tiles", first + rows, grid.Rows));
             }
         }
         finally
@@ -95,5 +114,18 @@ public static class SlideTiler
             local.Dispose();
         }
         return new TileSet(grid, thresholdThirds, [.. xs], [.. ys], [.. tissueFractions], [.. tumourFractions]);
+    }
+
+    // Rows of grid tiles per band: as many as fit in the height of the level's stored tiles (OpenSlide's
+    // tile-height property, which both readers give), at least one. Without it, one row at a time.
+    private static int BandRows(ISlide slide, TileGrid grid)
+    {
+        var key = string.Create(CultureInfo.InvariantCulture, $"openslide.level[{grid.Level}].tile-height");
+        if (!slide.Properties.TryGetValue(key, out var text) || !int.TryParse(text, NumberStyles.Integer, CultureInfo.InvariantCulture, out int stored))
+        {
+            return 1;
+        }
+        double stepAtLevel = grid.Step0 / grid.Downsample;
+        return Math.Clamp((int)(stored / stepAtLevel), 1, grid.Rows);
     }
 }
