@@ -68,6 +68,25 @@ public sealed class TissueBlob(
         return Math.Sqrt(rho2) < 1 + Wobble3 * Math.Sin(3 * theta + Phase3) + Wobble5 * Math.Sin(5 * theta + Phase5);
     }
 
+    /// <summary>
+    /// The boundary as a polygon of <paramref name="vertices"/> level-0 points at equal angles of the ellipse's frame
+    /// (e.g. for an annotation of the blob).
+    /// </summary>
+    public (double[] X, double[] Y) Outline(int vertices)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(vertices, 3);
+        var (xs, ys) = (new double[vertices], new double[vertices]);
+        for (int k = 0; k < vertices; k++)
+        {
+            double theta = 2 * Math.PI * k / vertices;
+            double rho = 1 + Wobble3 * Math.Sin(3 * theta + Phase3) + Wobble5 * Math.Sin(5 * theta + Phase5);
+            double u = rho * Math.Cos(theta) * RadiusX, v = rho * Math.Sin(theta) * RadiusY; // in the ellipse's frame
+            xs[k] = CenterX + u * _cos - v * _sin;
+            ys[k] = CenterY + u * _sin + v * _cos;
+        }
+        return (xs, ys);
+    }
+
     /// <summary>Whether the blob's bounding square meets the level-0 rectangle at (<paramref name="x0"/>, <paramref name="y0"/>).</summary>
     public bool MayIntersect(double x0, double y0, double width, double height)
     {
@@ -239,10 +258,16 @@ public sealed class SyntheticTissue : ISlideContent
         return dx * dx + dy * dy <= radius * radius;
     }
 
-    private ulong Hash(long a, long b, ulong stream)
+    private ulong Hash(long a, long b, ulong stream) => Hash(_seed, a, b, stream);
+
+    /// <summary>
+    /// A well-mixed 64-bit hash of <paramref name="seed"/>, two coordinates and a stream id, the same in every process
+    /// (unlike <see cref="HashCode"/>): per-pixel texture of generated content.
+    /// </summary>
+    internal static ulong Hash(ulong seed, long a, long b, ulong stream)
     {
         // SplitMix64 finaliser over the seed, the two coordinates and a stream id: cheap, well mixed, deterministic.
-        ulong z = _seed ^ (ulong)a * 0xBF58476D1CE4E5B9UL ^ (ulong)b * 0x94D049BB133111EBUL ^ stream * 0x9E3779B97F4A7C15UL;
+        ulong z = seed ^ (ulong)a * 0xBF58476D1CE4E5B9UL ^ (ulong)b * 0x94D049BB133111EBUL ^ stream * 0x9E3779B97F4A7C15UL;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);
