@@ -241,21 +241,28 @@ public sealed class SyntheticTissue : ISlideContent
         return false;
     }
 
-    // A nucleus is a disc of radius 2.5 .. 4.5 whose centre is jittered inside its cell far enough from the cell's
-    // edges that the disc never leaves the cell, so one cell's hash decides each pixel.
-    private bool InNucleus(long px, long py)
+    // A nucleus is a disc of radius 2.5 .. 4.5 in 40 % of the cells.
+    private bool InNucleus(long px, long py) => InCellDisc(_seed, 2, px, py, NucleusCell, NucleusFraction, 2.5, 2.0);
+
+    /// <summary>
+    /// Whether pixel (<paramref name="px"/>, <paramref name="py"/>) lies in the disc of its <paramref name="cell"/>-pixel
+    /// grid cell: a <paramref name="filled"/> fraction of the cells hold one disc of radius
+    /// <paramref name="radius"/> .. radius + <paramref name="radiusSpan"/> (at most 5), its centre jittered inside the cell
+    /// at least 5 pixels from the cell's edges, so the disc never leaves the cell and one cell's hash decides each pixel.
+    /// </summary>
+    internal static bool InCellDisc(ulong seed, ulong stream, long px, long py, int cell, double filled, double radius, double radiusSpan)
     {
-        long cx = Math.DivRem(px, NucleusCell, out long rx), cy = Math.DivRem(py, NucleusCell, out long ry);
-        ulong h = Hash(cx, cy, 2);
-        if ((h & 0xFFFF) >= NucleusFraction * 0x10000)
+        long cx = Math.DivRem(px, cell, out long rx), cy = Math.DivRem(py, cell, out long ry);
+        ulong h = Hash(seed, cx, cy, stream);
+        if ((h & 0xFFFF) >= filled * 0x10000)
         {
             return false;
         }
-        double radius = 2.5 + 2.0 * ((h >> 16) & 0xFF) / 255.0;
-        double centreX = 5 + (NucleusCell - 10) * ((h >> 24) & 0xFF) / 255.0;
-        double centreY = 5 + (NucleusCell - 10) * ((h >> 32) & 0xFF) / 255.0;
+        double r = radius + radiusSpan * ((h >> 16) & 0xFF) / 255.0;
+        double centreX = 5 + (cell - 10) * (double)((h >> 24) & 0xFF) / 255.0;
+        double centreY = 5 + (cell - 10) * (double)((h >> 32) & 0xFF) / 255.0;
         double dx = rx + 0.5 - centreX, dy = ry + 0.5 - centreY;
-        return dx * dx + dy * dy <= radius * radius;
+        return dx * dx + dy * dy <= r * r;
     }
 
     private ulong Hash(long a, long b, ulong stream) => Hash(_seed, a, b, stream);

@@ -6,7 +6,9 @@ namespace Ips.Tests.Cli;
 
 /// <summary>
 /// <c>ips pretrain byol</c> stops as <c>ips train</c> does: SIGTERM (a cluster's time limit, <c>docker stop</c>) and
-/// Ctrl-C both finish the current step, save <c>byol.ckpt</c> and exit with 128 + the signal's number.
+/// Ctrl-C both finish the current step, save <c>byol.ckpt</c> and exit with 128 + the signal's number (SIGINT's path is
+/// the same <c>StopSignals</c> handler, tested with <c>ips train</c>; resuming to identical weights is tested in
+/// ByolTrainingTests).
 /// </summary>
 [Collection(nameof(TrainProcesses))]
 public sealed class PretrainStopTests : IDisposable
@@ -16,7 +18,7 @@ public sealed class PretrainStopTests : IDisposable
     public void Dispose() => _dir.Dispose();
 
     [Fact]
-    public void Sigterm_saves_byol_ckpt_at_a_step_boundary_and_the_resumed_run_stops_on_sigint_too()
+    public void Sigterm_saves_byol_ckpt_at_a_step_boundary_and_exits_143()
     {
         var tiles = Path.Combine(_dir.Path, "tiles");
         ByolTestData.WriteTiles(tiles, 32, size: 24);
@@ -33,17 +35,7 @@ public sealed class PretrainStopTests : IDisposable
             Assert.Contains("SIGTERM: stopping after the current step; saving byol.ckpt", run.Text, StringComparison.Ordinal);
             Assert.Contains($"stopped; byol.ckpt saved; continue with ips pretrain byol --resume {runDir}", run.Text, StringComparison.Ordinal);
         }
-        var stoppedAt = ByolCheckpoint.ReadState(checkpoint).Step;
-        Assert.InRange(stoppedAt, 2, 999);
-
-        using (var resumed = CliProcess.Start(_dir.Path, "pretrain", "byol", "--resume", runDir, "--plain"))
-        {
-            resumed.WaitForLine($"resuming at step {stoppedAt}");
-            resumed.WaitForLine("/500 step 2/2");
-            resumed.Signal("INT");
-            Assert.Equal(130, resumed.WaitForExit());
-            Assert.Contains("SIGINT: stopping after the current step; saving byol.ckpt", resumed.Text, StringComparison.Ordinal);
-        }
-        Assert.True(ByolCheckpoint.ReadState(checkpoint).Step >= stoppedAt);
+        // At a step boundary after the first epoch's two steps: the checkpoint holds whole steps only.
+        Assert.InRange(ByolCheckpoint.ReadState(checkpoint).Step, 2, 999);
     }
 }
