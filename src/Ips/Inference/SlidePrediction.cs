@@ -107,6 +107,8 @@ public sealed partial class Predictor
     private Prediction PredictSlide(string input, string? attentionDirectory)
     {
         var encoder = SlideEncoder(input);
+        // Annotations are read first, so that a wrong path fails before the slide's tiles are embedded.
+        (string? File, TumourRegions Regions)? tumour = Slides.Annotations is { } annotations ? ReadTumour(input, annotations) : null;
         var slide = SlideOpener.Open(input, Slides.Reader);
         SlideTileSource tiles;
         try
@@ -137,9 +139,9 @@ public sealed partial class Predictor
             .Select(p => p with { Box = new PixelBox(checked((int)tiles.Coordinates[(int)p.Index].X), checked((int)tiles.Coordinates[(int)p.Index].Y), side0, side0) })
             .ToList();
         TumourOverlap? overlap = null;
-        if (Slides.Annotations is { } annotations)
+        if (tumour is var (file, regions))
         {
-            (selected, overlap) = MeetTumour(input, annotations, selected, tiles.TileSize, downsample);
+            (selected, overlap) = MeetTumour(file, regions, selected, tiles.TileSize, downsample);
         }
         string? mapPath = null;
         if (attentionDirectory is not null)
@@ -193,10 +195,8 @@ public sealed partial class Predictor
         return _tileEncoder;
     }
 
-    // The tumour fraction of each selected tile (the area inside the annotated tumour, as `ips slides tile` records it)
-    // and how many reach TumourTileFraction.
-    private static (List<SelectedPatch> Selected, TumourOverlap Overlap) MeetTumour(
-        string input, string annotations, List<SelectedPatch> selected, int tileSize, double downsample)
+    // The annotated tumour of a slide: its file (null for a slide without one in the folder) and regions.
+    private static (string? File, TumourRegions Regions) ReadTumour(string input, string annotations)
     {
         string? file;
         if (Directory.Exists(annotations))
@@ -211,7 +211,14 @@ public sealed partial class Predictor
         {
             throw new FileNotFoundException($"--annotations {annotations}: no such ASAP XML file or folder of NAME.xml files.", annotations);
         }
-        var tumour = file is null ? TumourRegions.None : AsapAnnotations.Read(file);
+        return (file, file is null ? TumourRegions.None : AsapAnnotations.Read(file));
+    }
+
+    // The tumour fraction of each selected tile (the area inside the annotated tumour, as `ips slides tile` records it)
+    // and how many reach TumourTileFraction.
+    private static (List<SelectedPatch> Selected, TumourOverlap Overlap) MeetTumour(
+        string? file, TumourRegions tumour, List<SelectedPatch> selected, int tileSize, double downsample)
+    {
         var fraction = new float[1];
         var measured = selected.Select(p =>
         {
