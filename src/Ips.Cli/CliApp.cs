@@ -64,6 +64,8 @@ public static class CliApp
                     camelyon.SetDescription("CAMELYON16 helpers.");
                     camelyon.AddCommand<Camelyon16LabelsCommand>("labels")
                         .WithDescription("Write the labels CSV (slide_id,label,split) of the slides under DIR: normal_*/tumor_* by name, test_* from reference.csv.");
+                    camelyon.AddCommand<Camelyon16SyntheticCommand>("synthetic")
+                        .WithDescription("Generate a mini cohort in the challenge's layout (pyramidal TIFF normal_*/tumor_*/test_*, ASAP annotations, reference.csv) to try the pipeline.");
                 });
             });
             config.AddBranch("slides", slides =>

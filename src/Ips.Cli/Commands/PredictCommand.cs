@@ -10,7 +10,7 @@ namespace Ips.Cli.Commands;
 public sealed class PredictSettings : ModelSettings
 {
     [CommandArgument(0, "<INPUT>")]
-    [Description("Images (PNG, JPEG, TIFF) or feature matrices (.npy, .safetensors holding one [N, n_chan_in] float32 array).")]
+    [Description("Images (PNG, JPEG, TIFF) or feature matrices (.npy, .safetensors holding one [N, n_chan_in] float32 array, or a CLAM/TRIDENT .h5 'features'), or whole slides.")]
     public string[] Inputs { get; init; } = [];
 
     [CommandOption("-w|--weights <FILE>")]
@@ -55,11 +55,24 @@ public sealed class PredictSettings : ModelSettings
     [DefaultValue("auto")]
     public string SlideReader { get; init; } = "auto";
 
+    [CommandOption("--encoder <FILE>")]
+    [Description("Slides with a feature config (is_image: false): embed the tiles with this frozen encoder (byol.ckpt or torchvision resnet .pth, as `ips slides features`) instead of pre-extracted features.")]
+    public string? Encoder { get; init; }
+
+    [CommandOption("--normalize <MODE>")]
+    [Description("With --encoder: auto (as the encoder was trained), imagenet or none; as `ips slides features`.")]
+    [DefaultValue("auto")]
+    public string Normalize { get; init; } = "auto";
+
+    [CommandOption("--annotations <XML_OR_DIR>")]
+    [Description("Slides: ASAP XML lesion annotations (a file, or a folder of NAME.xml); the JSON gives each selected tile's tumour fraction and how many have >= 0.5.")]
+    public string? Annotations { get; init; }
+
     /// <summary>How slide inputs are recognised and tiled.</summary>
     public SlideInputOptions SlideOptions() => new()
     {
         ForceSlide = Slide, Coords = Coords, Level = Level, OtsuLevel = OtsuLevel, TileSize = TileSize,
-        Reader = Slides.SlideOpener.ParseReader(SlideReader),
+        Reader = Slides.SlideOpener.ParseReader(SlideReader), Encoder = Encoder, Normalize = Normalize, Annotations = Annotations,
     };
 
     /// <inheritdoc />

@@ -58,28 +58,12 @@ public sealed class PretrainByolCommand : Command<PretrainByolSettings>
             AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "resuming at step {0}", run.Trainer.Step);
         }
 
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        ConsoleCancelEventHandler onCancel = (_, e) =>
+        // Ctrl-C or SIGTERM (a cluster's time limit, docker stop) finishes the current step and saves byol.ckpt.
+        using var signals = new StopSignals(cancellationToken, ByolCheckpoint.FileName);
+        if (!Train(settings.UsePlainOutput, run, tiles, signals.Token))
         {
-            // The first Ctrl-C finishes the current step and saves; a second one kills the process as usual.
-            e.Cancel = !stop.IsCancellationRequested;
-            stop.Cancel();
-            AnsiConsole.MarkupLine($"[yellow]stopping after the current step; saving {ByolCheckpoint.FileName}...[/]");
-        };
-        Console.CancelKeyPress += onCancel;
-        bool complete;
-        try
-        {
-            complete = Train(settings.UsePlainOutput, run, tiles, stop.Token);
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
-        }
-        if (!complete)
-        {
-            AnsiConsole.MarkupLine($"stopped; continue with [blue]ips pretrain byol --resume {Markup.Escape(run.Directory)}[/]");
-            return 130;
+            AnsiConsole.MarkupLine($"stopped; {ByolCheckpoint.FileName} saved; continue with [blue]ips pretrain byol --resume {Markup.Escape(run.Directory)}[/]");
+            return signals.ExitCode;
         }
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "done: last loss {0:F4}; encoder in [blue]{1}[/], checkpoint [blue]{2}[/]",
             run.Trainer.LastLoss, Markup.Escape(run.EncoderPath), Markup.Escape(run.CheckpointPath));
@@ -114,7 +98,7 @@ public sealed class PretrainByolCommand : Command<PretrainByolSettings>
         if (plain)
         {
             var lastPrinted = DateTime.MinValue;
-            run.Progress = new SyncProgress<ByolProgress>(p =>
+            run.Progress = new EpochProgress.SyncProgress<ByolProgress>(p =>
             {
                 // A line at most every 10 s, plus the end of each epoch, keeps logs short.
                 if (p.Done == p.StepsPerEpoch || DateTime.UtcNow - lastPrinted > TimeSpan.FromSeconds(10))
@@ -133,7 +117,7 @@ public sealed class PretrainByolCommand : Command<PretrainByolSettings>
             .Start(context =>
             {
                 var task = context.AddTask("byol", maxValue: 1);
-                run.Progress = new SyncProgress<ByolProgress>(p =>
+                run.Progress = new EpochProgress.SyncProgress<ByolProgress>(p =>
                 {
                     task.MaxValue = p.TotalSteps;
                     task.Value = p.Step;
@@ -142,11 +126,5 @@ public sealed class PretrainByolCommand : Command<PretrainByolSettings>
                 complete = run.Run(tiles, cancel);
             });
         return complete;
-    }
-
-    /// <summary>An IProgress that reports on the calling thread.</summary>
-    private sealed class SyncProgress<T>(Action<T> handler) : IProgress<T>
-    {
-        public void Report(T value) => handler(value);
     }
 }

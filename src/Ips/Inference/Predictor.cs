@@ -15,7 +15,11 @@ namespace Ips.Inference;
 /// <param name="Index">Original (row-major) patch index.</param>
 /// <param name="Score">Attention of the aggregator on this patch in the forward pass, averaged over heads and tokens.</param>
 /// <param name="Box">Pixel box of the patch in the image; null for feature matrices.</param>
-public sealed record SelectedPatch(long Index, float Score, PixelBox? Box);
+public sealed record SelectedPatch(long Index, float Score, PixelBox? Box)
+{
+    /// <summary>For a slide with annotations: the fraction of the tile's area inside annotated tumour.</summary>
+    public float? TumourFraction { get; init; }
+}
 
 /// <summary>The prediction for one input.</summary>
 /// <param name="Input">The input file.</param>
@@ -32,11 +36,14 @@ public sealed record Prediction(
 {
     /// <summary>Per task name, the predicted class: an index for softmax tasks, the indices with p &gt;= 0.5 for sigmoid ones.</summary>
     public IReadOnlyDictionary<string, object>? Classes { get; init; }
+
+    /// <summary>For a slide with annotations: how many selected tiles lie in annotated tumour.</summary>
+    public TumourOverlap? Tumour { get; init; }
 }
 
 /// <summary>
 /// Runs a trained model on new inputs: an image file (PNG, JPEG, TIFF) cut into the config's patch grid, or a
-/// feature matrix (.npy or .safetensors, [N, n_chan_in] float32) read from disk chunk by chunk. IPS selects M
+/// feature matrix (.npy, .safetensors or a CLAM/TRIDENT per-slide .h5, [N, n_chan_in] float32) read from disk chunk by chunk. IPS selects M
 /// patches in evaluation mode; the forward pass gives per-task probabilities and the attention on each selected patch.
 /// </summary>
 public sealed partial class Predictor : IDisposable
@@ -67,11 +74,12 @@ public sealed partial class Predictor : IDisposable
     public Prediction Predict(string input, string? attentionDirectory = null)
     {
         var extension = Path.GetExtension(input).ToLowerInvariant();
+        CheckSlideOptions();
         if (IsSlide(input))
         {
             return PredictSlide(input, attentionDirectory);
         }
-        return extension is ".npy" or ".safetensors" ? PredictFeatures(input) : PredictImage(input, attentionDirectory);
+        return extension is ".npy" or ".safetensors" or ".h5" ? PredictFeatures(input) : PredictImage(input, attentionDirectory);
     }
 
     private Prediction PredictFeatures(string input)
@@ -80,9 +88,12 @@ public sealed partial class Predictor : IDisposable
         {
             throw new ArgumentException($"{input}: a feature matrix needs a config with is_image: false; config {Path.GetFileName(_config.Source)} expects images.");
         }
-        using DiskFeatureSource source = Path.GetExtension(input).Equals(".npy", StringComparison.OrdinalIgnoreCase)
-            ? NpyFeatureSource.Open(input)
-            : SafetensorsFeatureSource.Open(input);
+        using IPatchSource source = Path.GetExtension(input).ToLowerInvariant() switch
+        {
+            ".npy" => NpyFeatureSource.Open(input),
+            ".h5" => Hdf5FeatureSource.OpenSlideFile(input),
+            _ => SafetensorsFeatureSource.Open(input),
+        };
         if (source.PatchShape[0] != _config.NChanIn)
         {
             throw new ArgumentException($"{input}: features have {source.PatchShape[0]} columns, config {Path.GetFileName(_config.Source)} has n_chan_in {_config.NChanIn}.");
@@ -94,7 +105,7 @@ public sealed partial class Predictor : IDisposable
     {
         if (!_config.IsImage)
         {
-            throw new ArgumentException($"{input}: config {Path.GetFileName(_config.Source)} has is_image: false and expects a feature matrix (.npy or .safetensors).");
+            throw new ArgumentException($"{input}: config {Path.GetFileName(_config.Source)} has is_image: false and expects a feature matrix (.npy, .safetensors, or a CLAM/TRIDENT .h5).");
         }
         // The data set's own test-time preprocessing (e.g. resize and ImageNet normalisation for traffic signs).
         PreparedImage prepared;
@@ -179,5 +190,9 @@ public sealed partial class Predictor : IDisposable
     }
 
     /// <inheritdoc />
-    public void Dispose() => _net.Dispose();
+    public void Dispose()
+    {
+        _net.Dispose();
+        _tileEncoder?.Dispose();
+    }
 }

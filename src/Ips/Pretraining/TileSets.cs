@@ -258,7 +258,7 @@ public static class TileInputs
     /// One <see cref="ITileSet"/> over <paramref name="inputs"/>, each a directory of PNG/JPEG/TIFF tiles, a tile
     /// coordinates <c>.h5</c> file, or a directory of them (as <c>ips slides tile</c> writes; a directory with any
     /// <c>.h5</c> file counts as one, its images being quality-control pictures). A coordinates file
-    /// <c>NAME.h5</c> reads the slide <c>NAME.*</c> (any slide extension) in <paramref name="slides"/>. Throws a
+    /// <c>NAME.h5</c> reads the slide <c>NAME.*</c> (any slide extension) in <paramref name="slides"/> or a folder below it. Throws a
     /// message naming the input when one does not exist, holds no tiles, or its slide is not found.
     /// </summary>
     public static ITileSet Open(IReadOnlyList<string> inputs, string? slides = null)
@@ -333,7 +333,8 @@ public static class TileInputs
         {
             throw new DirectoryNotFoundException($"--slides {slides}: no such directory.");
         }
-        var slide = Directory.EnumerateFiles(slides)
+        // Searched recursively: CAMELYON16 keeps its slides in training/normal, training/tumor and testing/images.
+        var slide = Directory.EnumerateFiles(slides, "*", SearchOption.AllDirectories)
             .Where(file => Path.GetFileNameWithoutExtension(file) == name && SlideOpener.IsSlidePath(file))
             .Order(StringComparer.Ordinal)
             .FirstOrDefault()

@@ -68,6 +68,25 @@ public sealed class TissueBlob(
         return Math.Sqrt(rho2) < 1 + Wobble3 * Math.Sin(3 * theta + Phase3) + Wobble5 * Math.Sin(5 * theta + Phase5);
     }
 
+    /// <summary>
+    /// The boundary as a polygon of <paramref name="vertices"/> level-0 points at equal angles of the ellipse's frame
+    /// (e.g. for an annotation of the blob).
+    /// </summary>
+    public (double[] X, double[] Y) Outline(int vertices)
+    {
+        ArgumentOutOfRangeException.ThrowIfLessThan(vertices, 3);
+        var (xs, ys) = (new double[vertices], new double[vertices]);
+        for (int k = 0; k < vertices; k++)
+        {
+            double theta = 2 * Math.PI * k / vertices;
+            double rho = 1 + Wobble3 * Math.Sin(3 * theta + Phase3) + Wobble5 * Math.Sin(5 * theta + Phase5);
+            double u = rho * Math.Cos(theta) * RadiusX, v = rho * Math.Sin(theta) * RadiusY; // in the ellipse's frame
+            xs[k] = CenterX + u * _cos - v * _sin;
+            ys[k] = CenterY + u * _sin + v * _cos;
+        }
+        return (xs, ys);
+    }
+
     /// <summary>Whether the blob's bounding square meets the level-0 rectangle at (<paramref name="x0"/>, <paramref name="y0"/>).</summary>
     public bool MayIntersect(double x0, double y0, double width, double height)
     {
@@ -222,27 +241,40 @@ public sealed class SyntheticTissue : ISlideContent
         return false;
     }
 
-    // A nucleus is a disc of radius 2.5 .. 4.5 whose centre is jittered inside its cell far enough from the cell's
-    // edges that the disc never leaves the cell, so one cell's hash decides each pixel.
-    private bool InNucleus(long px, long py)
+    // A nucleus is a disc of radius 2.5 .. 4.5 in 40 % of the cells.
+    private bool InNucleus(long px, long py) => InCellDisc(_seed, 2, px, py, NucleusCell, NucleusFraction, 2.5, 2.0);
+
+    /// <summary>
+    /// Whether pixel (<paramref name="px"/>, <paramref name="py"/>) lies in the disc of its <paramref name="cell"/>-pixel
+    /// grid cell: a <paramref name="filled"/> fraction of the cells hold one disc of radius
+    /// <paramref name="radius"/> .. radius + <paramref name="radiusSpan"/> (at most 5), its centre jittered inside the cell
+    /// at least 5 pixels from the cell's edges, so the disc never leaves the cell and one cell's hash decides each pixel.
+    /// </summary>
+    internal static bool InCellDisc(ulong seed, ulong stream, long px, long py, int cell, double filled, double radius, double radiusSpan)
     {
-        long cx = Math.DivRem(px, NucleusCell, out long rx), cy = Math.DivRem(py, NucleusCell, out long ry);
-        ulong h = Hash(cx, cy, 2);
-        if ((h & 0xFFFF) >= NucleusFraction * 0x10000)
+        long cx = Math.DivRem(px, cell, out long rx), cy = Math.DivRem(py, cell, out long ry);
+        ulong h = Hash(seed, cx, cy, stream);
+        if ((h & 0xFFFF) >= filled * 0x10000)
         {
             return false;
         }
-        double radius = 2.5 + 2.0 * ((h >> 16) & 0xFF) / 255.0;
-        double centreX = 5 + (NucleusCell - 10) * ((h >> 24) & 0xFF) / 255.0;
-        double centreY = 5 + (NucleusCell - 10) * ((h >> 32) & 0xFF) / 255.0;
+        double r = radius + radiusSpan * ((h >> 16) & 0xFF) / 255.0;
+        double centreX = 5 + (cell - 10) * (double)((h >> 24) & 0xFF) / 255.0;
+        double centreY = 5 + (cell - 10) * (double)((h >> 32) & 0xFF) / 255.0;
         double dx = rx + 0.5 - centreX, dy = ry + 0.5 - centreY;
-        return dx * dx + dy * dy <= radius * radius;
+        return dx * dx + dy * dy <= r * r;
     }
 
-    private ulong Hash(long a, long b, ulong stream)
+    private ulong Hash(long a, long b, ulong stream) => Hash(_seed, a, b, stream);
+
+    /// <summary>
+    /// A well-mixed 64-bit hash of <paramref name="seed"/>, two coordinates and a stream id, the same in every process
+    /// (unlike <see cref="HashCode"/>): per-pixel texture of generated content.
+    /// </summary>
+    internal static ulong Hash(ulong seed, long a, long b, ulong stream)
     {
         // SplitMix64 finaliser over the seed, the two coordinates and a stream id: cheap, well mixed, deterministic.
-        ulong z = _seed ^ (ulong)a * 0xBF58476D1CE4E5B9UL ^ (ulong)b * 0x94D049BB133111EBUL ^ stream * 0x9E3779B97F4A7C15UL;
+        ulong z = seed ^ (ulong)a * 0xBF58476D1CE4E5B9UL ^ (ulong)b * 0x94D049BB133111EBUL ^ stream * 0x9E3779B97F4A7C15UL;
         z = (z ^ (z >> 30)) * 0xBF58476D1CE4E5B9UL;
         z = (z ^ (z >> 27)) * 0x94D049BB133111EBUL;
         return z ^ (z >> 31);

@@ -85,6 +85,27 @@ public static class AsapAnnotations
         return new TumourRegions(tumour, exclusions);
     }
 
+    /// <summary>
+    /// Writes <paramref name="tumour"/> as an ASAP XML file (group <c>Tumor</c>, coordinates in level-0 pixels, as the
+    /// CAMELYON16 lesion annotations are), atomically.
+    /// </summary>
+    public static void Write(string path, IEnumerable<AnnotationPolygon> tumour)
+    {
+        ArgumentNullException.ThrowIfNull(tumour);
+        var annotations = tumour.Select(polygon => new XElement("Annotation",
+            new XAttribute("Name", polygon.Name), new XAttribute("Type", "Polygon"), new XAttribute("PartOfGroup", "Tumor"), new XAttribute("Color", "#F4FA58"),
+            new XElement("Coordinates", polygon.X.Select((x, k) => new XElement("Coordinate",
+                new XAttribute("Order", k),
+                new XAttribute("X", x.ToString("R", CultureInfo.InvariantCulture)),
+                new XAttribute("Y", polygon.Y[k].ToString("R", CultureInfo.InvariantCulture)))))));
+        var document = new XDocument(new XElement("ASAP_Annotations",
+            new XElement("Annotations", annotations),
+            new XElement("AnnotationGroups", new XElement("Group",
+                new XAttribute("Name", "Tumor"), new XAttribute("PartOfGroup", "None"), new XAttribute("Color", "#00ff00"), new XElement("Attributes")))));
+        // Written as text so that the file has no byte-order mark, as ASAP's own files.
+        Training.AtomicFile.Write(path, temporary => File.WriteAllText(temporary, "<?xml version=\"1.0\"?>\n" + document.ToString()));
+    }
+
     private static double Number(XElement coordinate, string attribute, string where)
     {
         string? text = (string?)coordinate.Attribute(attribute);
