@@ -21,12 +21,7 @@ public sealed class EndToEndTests : IDisposable
 
     private static string RepoFile(string relative)
     {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Ips.sln")))
-        {
-            directory = directory.Parent;
-        }
-        return Path.Combine(directory?.FullName ?? throw new InvalidOperationException("repository root not found"), relative);
+        return RepositoryFiles.Path(relative);
     }
 
     private static int Ips(params string[] args) => CliApp.Create().Run(args);

@@ -35,7 +35,7 @@ public sealed class LauncherTests : IDisposable
     public LauncherTests()
     {
         _tree = Directory.CreateDirectory(Path.Combine(_dir.Path, "repo")).FullName;
-        File.Copy(Path.Combine(Repository(), "ips"), Path.Combine(_tree, "ips"));
+        File.Copy(RepositoryFiles.Path("ips"), Path.Combine(_tree, "ips"));
         Directory.CreateDirectory(Path.Combine(_tree, "src", "Ips.Cli"));
         File.WriteAllText(Path.Combine(_tree, "src", "Ips.Cli", "Ips.Cli.csproj"), "<Project />\n");
         File.WriteAllText(Path.Combine(_tree, "src", "Ips.Cli", "Program.cs"), "return 0;\n");
@@ -138,6 +138,4 @@ public sealed class LauncherTests : IDisposable
         process.WaitForExit();
         return (process.ExitCode, output, error.Result);
     }
-
-    private static string Repository() => Path.GetDirectoryName(Path.GetDirectoryName(Configuration.ConfigSyntaxErrorTests.RepoConfig("x")))!;
 }

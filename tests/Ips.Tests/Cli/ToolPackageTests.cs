@@ -42,7 +42,7 @@ public sealed class ToolPackageTests : IDisposable
     [Fact]
     public void The_packed_tool_installs_into_a_tool_path_and_runs_from_any_directory()
     {
-        var project = Path.Combine(RepoRoot(), "src", "Ips.Cli", "Ips.Cli.csproj");
+        var project = RepositoryFiles.Path("src/Ips.Cli/Ips.Cli.csproj");
         var configuration = typeof(BuildInfo).Assembly.GetCustomAttribute<AssemblyConfigurationAttribute>()!.Configuration;
         var packages = Path.Combine(_dir.Path, "packages");
         var tools = Path.Combine(_dir.Path, "tools");
@@ -71,6 +71,4 @@ public sealed class ToolPackageTests : IDisposable
         Assert.NotEmpty(installed);
         Assert.All(installed, path => Assert.Equal(Ips.Native.GlibcxxNeedState.Weak, Ips.Native.GlibcxxWeakFix.Inspect(File.ReadAllBytes(path), path)));
     }
-
-    private static string RepoRoot() => Path.GetDirectoryName(Path.GetDirectoryName(Configuration.ConfigSyntaxErrorTests.RepoConfig("x")))!;
 }

@@ -36,11 +36,6 @@ public sealed class ConfigSyntaxErrorTests
 
     internal static string RepoConfig(string name)
     {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Ips.sln")))
-        {
-            directory = directory.Parent;
-        }
-        return Path.Combine(directory?.FullName ?? throw new InvalidOperationException("repository root not found"), "configs", name);
+        return RepositoryFiles.Path(Path.Combine("configs", name));
     }
 }

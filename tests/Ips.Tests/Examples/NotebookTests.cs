@@ -124,12 +124,7 @@ public sealed partial class NotebookTests(ITestOutputHelper output) : IDisposabl
 
     private static string RepoPath(string relative)
     {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Ips.sln")))
-        {
-            directory = directory.Parent;
-        }
-        return Path.GetFullPath(Path.Combine(directory?.FullName ?? throw new InvalidOperationException("repository root not found"), relative));
+        return RepositoryFiles.Path(relative);
     }
 
     [GeneratedRegex(@"test accuracy: ([0-9]+(?:\.[0-9]+)?)%")]

@@ -204,12 +204,7 @@ public sealed class ByolTrainingTests(ITestOutputHelper output) : IDisposable
     [Fact]
     public void The_shipped_config_has_the_papers_hyper_parameters_and_round_trips()
     {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (!File.Exists(Path.Combine(directory!.FullName, "Ips.sln")))
-        {
-            directory = directory.Parent;
-        }
-        var config = ByolConfigLoader.Load(Path.Combine(directory.FullName, "configs", "byol.yml"));
+        var config = ByolConfigLoader.Load(RepositoryFiles.Path("configs/byol.yml"));
         Assert.Equal(("resnet50", 0.2, 0.99, 1.5e-6, 0.9, 4096, 256, 224), (config.Backbone, config.BaseLr, config.TauBase, config.WeightDecay,
             config.Momentum, config.ProjectorHidden, config.ProjectionDim, config.ImageSize));
         Assert.Equal(new[] { 1.0, 0.1 }, config.BlurP);

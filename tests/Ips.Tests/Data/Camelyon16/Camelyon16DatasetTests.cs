@@ -19,12 +19,7 @@ public sealed class Camelyon16DatasetTests(ITestOutputHelper output) : IDisposab
 
     private static string RepoFile(string relative)
     {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Ips.sln")))
-        {
-            directory = directory.Parent;
-        }
-        return Path.Combine(directory?.FullName ?? throw new InvalidOperationException("repository root not found"), relative);
+        return RepositoryFiles.Path(relative);
     }
 
     /// <summary>

@@ -16,12 +16,7 @@ internal static class TrafficTestConfig
     /// <summary>The repository's configs/traffic.yml.</summary>
     public static string RepositoryConfig()
     {
-        var directory = new DirectoryInfo(AppContext.BaseDirectory);
-        while (directory is not null && !File.Exists(Path.Combine(directory.FullName, "Ips.sln")))
-        {
-            directory = directory.Parent;
-        }
-        return Path.Combine(directory?.FullName ?? throw new InvalidOperationException("repository root not found"), "configs", "traffic.yml");
+        return RepositoryFiles.Path("configs/traffic.yml");
     }
 
     /// <summary>The scaled-down config reading <paramref name="dataDir"/>.</summary>
