@@ -43,9 +43,9 @@ public static class BenchRunner
 
     /// <summary>
     /// The child side of a memory measurement (prints one <see cref="ProbeResult"/> line), or with <c>vs:SPEC</c>
-    /// our side of the vs-pytorch part.
+    /// our side of the vs-pytorch part (which reports each training iteration to <paramref name="progress"/> as it ends).
     /// </summary>
-    public static void RunChild(string spec, string device, int? threads, TextWriter output)
+    public static void RunChild(string spec, string device, int? threads, TextWriter output, TextWriter? progress = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(output);
@@ -58,7 +58,7 @@ public static class BenchRunner
         }
         if (spec.StartsWith("vs:", StringComparison.Ordinal))
         {
-            VsPytorchBench.RunChild(spec[3..], resolved, output);
+            VsPytorchBench.RunChild(spec[3..], resolved, output, progress ?? TextWriter.Null);
             return;
         }
         var parsed = ProbeSpec.Parse(spec);
