@@ -260,6 +260,9 @@ public sealed record VsPytorchPart
     /// <summary>The allocator settings both sides ran with.</summary>
     public string Allocator { get; init; } = "";
 
+    /// <summary>How both sides' OpenMP threads waited (<c>OMP_WAIT_POLICY</c>).</summary>
+    public string OpenMpWait { get; init; } = "";
+
     /// <summary>Intra-op threads of both sides.</summary>
     public int Threads { get; init; }
 

@@ -79,7 +79,7 @@ public static class BenchTables
     private static void AppendVsPytorch(StringBuilder text, VsPytorchPart vs)
     {
         text.AppendLine();
-        text.AppendLine(Invariant($"4. This implementation against the official PyTorch one (same data, {vs.Threads} threads each; allocator of both: {vs.Allocator})"));
+        text.AppendLine(Invariant($"4. This implementation against the official PyTorch one (same data, {vs.Threads} threads each; allocator of both: {vs.Allocator}; OpenMP waiting of both: {vs.OpenMpWait})"));
         if (vs.OfficialSkipped is { } skipped)
         {
             text.AppendLine("official column skipped: " + skipped);

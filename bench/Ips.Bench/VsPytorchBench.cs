@@ -73,6 +73,7 @@ internal sealed class VsPytorchBench(BenchOptions options, TextWriter log)
                 OfficialDir = official,
                 OfficialSkipped = missing,
                 Allocator = ProcessAllocator.State.ToString(),
+                OpenMpWait = OpenMpWaitPolicy.State.ToString(),
                 Threads = threads,
                 Rows = rows,
             };
@@ -266,7 +267,7 @@ internal sealed class VsPytorchBench(BenchOptions options, TextWriter log)
             {
                 start.ArgumentList.Add(argument);
             }
-            foreach (var (name, value) in ProcessAllocator.EquivalentEnvironment())
+            foreach (var (name, value) in ProcessAllocator.EquivalentEnvironment().Concat(OpenMpWaitPolicy.EquivalentEnvironment()))
             {
                 start.Environment[name] = value;
             }
