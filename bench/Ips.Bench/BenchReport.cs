@@ -79,6 +79,18 @@ public sealed record MachineInfo
 
     /// <summary>libtorch version.</summary>
     public string Libtorch { get; init; } = "";
+
+    /// <summary>The C allocator's settings in this process (<c>ProcessAllocator.State</c>).</summary>
+    public string Allocator { get; init; } = "";
+
+    /// <summary>How libtorch's OpenMP threads wait in this process (<c>OpenMpWaitPolicy.State</c>).</summary>
+    public string OpenMpWait { get; init; } = "";
+
+    /// <summary>The system's load average (1, 5 and 15 minutes, /proc/loadavg) when the run started; null where unknown.</summary>
+    public string? LoadAtStart { get; init; }
+
+    /// <summary>The load average when the run ended.</summary>
+    public string? LoadAtEnd { get; init; }
 }
 
 /// <summary>Part 1: peak memory of one training step against the number of patches.</summary>

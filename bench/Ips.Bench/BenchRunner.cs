@@ -38,7 +38,7 @@ public static class BenchRunner
         {
             report = report with { Slides = new SlidesBench(options, log).Run() };
         }
-        return report;
+        return report with { Machine = report.Machine with { LoadAtEnd = LoadAverage() } };
     }
 
     /// <summary>
@@ -94,7 +94,17 @@ public static class BenchRunner
             MemoryBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
             Cpu = CpuModel(),
             Libtorch = info.LibtorchVersion,
+            Allocator = ProcessAllocator.State.ToString(),
+            OpenMpWait = OpenMpWaitPolicy.State.ToString(),
+            LoadAtStart = LoadAverage(),
         };
+    }
+
+    /// <summary>The 1, 5 and 15 minute load averages from /proc/loadavg: other work on the machine slows every figure.</summary>
+    private static string? LoadAverage()
+    {
+        const string loadavg = "/proc/loadavg";
+        return File.Exists(loadavg) ? string.Join(' ', File.ReadAllText(loadavg).Split(' ').Take(3)) : null;
     }
 
     private static string CpuModel()

@@ -13,6 +13,14 @@ public static class BenchTables
         var text = new StringBuilder();
         var machine = report.Machine;
         text.AppendLine(Invariant($"ips bench {report.Date}: {machine.Device}{(machine.Gpu is null ? "" : " (" + machine.Gpu + ")")}, {machine.Cores} cores ({machine.Cpu}), {machine.TorchThreads} torch threads, {Bytes(machine.MemoryBytes)} RAM, libtorch {machine.Libtorch}{(report.Quick ? ", --quick" : "")}"));
+        if (machine.Allocator.Length > 0)
+        {
+            text.AppendLine(Invariant($"allocator: {machine.Allocator}; OpenMP waiting: {machine.OpenMpWait}"));
+        }
+        if (machine.LoadAtStart is { } start)
+        {
+            text.AppendLine(Invariant($"load average (1, 5, 15 min): {start} at the start, {machine.LoadAtEnd ?? "unknown"} at the end, on {machine.Cores} cores"));
+        }
         if (report.Memory is { } memory)
         {
             text.AppendLine();
