@@ -29,6 +29,17 @@ def status_kb(field):
     return 0
 
 
+def loaded_blas():
+    """The BLAS library this process mapped: Debian's PyTorch calls whichever libblas.so.3 the system provides."""
+    with open("/proc/self/maps") as maps:
+        paths = {line.split()[-1] for line in maps if "/" in line}
+    for path in sorted(paths):
+        name = os.path.basename(path)
+        if name.startswith(("libblas", "libopenblas", "libmkl_rt", "libblis")):
+            return os.path.realpath(path)
+    return None
+
+
 def main():
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--official", required=True, help="checkout of github.com/benbergner/ips")
@@ -119,6 +130,7 @@ def main():
         "rss_before_data_bytes": rss_before_data * 1024,
         "threads": torch.get_num_threads(),
         "torch": torch.__version__,
+        "blas": loaded_blas(),
     })
     print("IPS_OFFICIAL " + json.dumps(result), flush=True)
 

@@ -29,6 +29,23 @@ public enum BenchParts
     Slides = 16,
 }
 
+/// <summary>The cases of the vs-pytorch part.</summary>
+[Flags]
+public enum VsCases
+{
+    /// <summary>No case.</summary>
+    None = 0,
+
+    /// <summary>The official Megapixel MNIST config.</summary>
+    Mnist = 1,
+
+    /// <summary>The official CAMELYON16 feature config, at each <c>--camelyon-n</c>.</summary>
+    Camelyon = 2,
+
+    /// <summary>Both.</summary>
+    All = Mnist | Camelyon,
+}
+
 /// <summary>How a benchmark run is set up.</summary>
 /// <param name="Quick">Small sizes for a smoke run (well under a minute on 2 cores).</param>
 /// <param name="Device">auto, cpu, cuda or cuda:N.</param>
@@ -39,6 +56,7 @@ public enum BenchParts
 /// <param name="Threads">libtorch intra-op threads; null keeps libtorch's default.</param>
 /// <param name="Official">Checkout of the official implementation for the vs-pytorch part; null: ../shared/reference/official-ips beside the repository.</param>
 /// <param name="CamelyonN">Rows per slide of the CAMELYON16 feature cases of the vs-pytorch part; null: 20000.</param>
+/// <param name="VsCases">Which cases the vs-pytorch part runs; null: both.</param>
 public sealed record BenchOptions(
     bool Quick,
     string Device,
@@ -48,10 +66,35 @@ public sealed record BenchOptions(
     IReadOnlyList<string> ConfigOverrides,
     int? Threads,
     string? Official = null,
-    IReadOnlyList<int>? CamelyonN = null)
+    IReadOnlyList<int>? CamelyonN = null,
+    VsCases? VsCases = null)
 {
     /// <summary>The CAMELYON16 feature cases' rows per slide.</summary>
     public IReadOnlyList<int> CamelyonRows => CamelyonN ?? [20_000];
+
+    /// <summary>The cases of the vs-pytorch part to run.</summary>
+    public VsCases VsPytorchCases => VsCases ?? Bench.VsCases.All;
+
+    /// <summary>Parses <c>mnist,camelyon</c> (any order, <c>all</c> for both).</summary>
+    /// <exception cref="ArgumentException">An unknown case name, or none.</exception>
+    public static VsCases ParseVsCases(string text)
+    {
+        ArgumentNullException.ThrowIfNull(text);
+        var cases = Bench.VsCases.None;
+        foreach (var name in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
+        {
+            cases |= name.ToLowerInvariant() switch
+            {
+                "mnist" => Bench.VsCases.Mnist,
+                "camelyon" => Bench.VsCases.Camelyon,
+                "all" => Bench.VsCases.All,
+                _ => throw new ArgumentException($"--vs-cases: unknown case '{name}'; expected mnist, camelyon or both separated by a comma."),
+            };
+        }
+        return cases == Bench.VsCases.None
+            ? throw new ArgumentException("--vs-cases: name at least one of mnist, camelyon.")
+            : cases;
+    }
 
     /// <summary>The default budget of the baseline: 4 GiB.</summary>
     public const long DefaultBudgetBytes = 4L << 30;

@@ -79,6 +79,18 @@ public sealed record MachineInfo
 
     /// <summary>libtorch version.</summary>
     public string Libtorch { get; init; } = "";
+
+    /// <summary>The C allocator's settings in this process (<c>ProcessAllocator.State</c>).</summary>
+    public string Allocator { get; init; } = "";
+
+    /// <summary>How libtorch's OpenMP threads wait in this process (<c>OpenMpWaitPolicy.State</c>).</summary>
+    public string OpenMpWait { get; init; } = "";
+
+    /// <summary>The system's load average (1, 5 and 15 minutes, /proc/loadavg) when the run started; null where unknown.</summary>
+    public string? LoadAtStart { get; init; }
+
+    /// <summary>The load average when the run ended.</summary>
+    public string? LoadAtEnd { get; init; }
 }
 
 /// <summary>Part 1: peak memory of one training step against the number of patches.</summary>
@@ -187,6 +199,40 @@ public sealed record TimePart
 
     /// <summary>Distinct patches over all patches of that batch (what reuse can save at most).</summary>
     public double DistinctPatchShare { get; init; }
+
+    /// <summary>Selection with the encoder in float32 against bfloat16, per case.</summary>
+    public List<SelectionDtypeRow> SelectionDtype { get; init; } = [];
+}
+
+/// <summary>One case of the float32 / bfloat16 selection comparison (same images, same seed).</summary>
+public sealed record SelectionDtypeRow
+{
+    /// <summary>Config and sizes.</summary>
+    public string Case { get; init; } = "";
+
+    /// <summary>Images selected as one batch.</summary>
+    public int Images { get; init; }
+
+    /// <summary>Patches selected per image.</summary>
+    public int M { get; init; }
+
+    /// <summary>Selection with the float32 encoder (fastest of the repeats), ms.</summary>
+    public double Float32Ms { get; init; }
+
+    /// <summary>Selection with the bfloat16 encoder (fastest of the repeats), ms.</summary>
+    public double Bfloat16Ms { get; init; }
+
+    /// <summary>Mean over the images of |float32 set ∩ bfloat16 set| / |union|.</summary>
+    public double MeanJaccard { get; init; }
+
+    /// <summary>The smallest Jaccard index of any image.</summary>
+    public double MinJaccard { get; init; }
+
+    /// <summary>Selected indices, over all images, that float32 did not select.</summary>
+    public int DifferingIndices { get; init; }
+
+    /// <summary>Largest difference of any output probability of the network on the two selections.</summary>
+    public double MaxProbabilityDifference { get; init; }
 }
 
 /// <summary>Part 3: efficiency against the machine.</summary>
@@ -225,6 +271,9 @@ public sealed record VsPytorchPart
 
     /// <summary>The allocator settings both sides ran with.</summary>
     public string Allocator { get; init; } = "";
+
+    /// <summary>How both sides' OpenMP threads waited (<c>OMP_WAIT_POLICY</c>).</summary>
+    public string OpenMpWait { get; init; } = "";
 
     /// <summary>Intra-op threads of both sides.</summary>
     public int Threads { get; init; }
@@ -287,4 +336,7 @@ public sealed record SideFigures
 
     /// <summary>PyTorch version (official only).</summary>
     public string? Torch { get; init; }
+
+    /// <summary>The BLAS library the process had loaded (official only: Debian's PyTorch uses the system's libblas.so.3).</summary>
+    public string? Blas { get; init; }
 }

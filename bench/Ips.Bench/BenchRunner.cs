@@ -38,14 +38,14 @@ public static class BenchRunner
         {
             report = report with { Slides = new SlidesBench(options, log).Run() };
         }
-        return report;
+        return report with { Machine = report.Machine with { LoadAtEnd = LoadAverage() } };
     }
 
     /// <summary>
     /// The child side of a memory measurement (prints one <see cref="ProbeResult"/> line), or with <c>vs:SPEC</c>
-    /// our side of the vs-pytorch part.
+    /// our side of the vs-pytorch part (which reports each training iteration to <paramref name="progress"/> as it ends).
     /// </summary>
-    public static void RunChild(string spec, string device, int? threads, TextWriter output)
+    public static void RunChild(string spec, string device, int? threads, TextWriter output, TextWriter? progress = null)
     {
         ArgumentNullException.ThrowIfNull(spec);
         ArgumentNullException.ThrowIfNull(output);
@@ -58,7 +58,7 @@ public static class BenchRunner
         }
         if (spec.StartsWith("vs:", StringComparison.Ordinal))
         {
-            VsPytorchBench.RunChild(spec[3..], resolved, output);
+            VsPytorchBench.RunChild(spec[3..], resolved, output, progress ?? TextWriter.Null);
             return;
         }
         var parsed = ProbeSpec.Parse(spec);
@@ -94,7 +94,17 @@ public static class BenchRunner
             MemoryBytes = GC.GetGCMemoryInfo().TotalAvailableMemoryBytes,
             Cpu = CpuModel(),
             Libtorch = info.LibtorchVersion,
+            Allocator = ProcessAllocator.State.ToString(),
+            OpenMpWait = OpenMpWaitPolicy.State.ToString(),
+            LoadAtStart = LoadAverage(),
         };
+    }
+
+    /// <summary>The 1, 5 and 15 minute load averages from /proc/loadavg: other work on the machine slows every figure.</summary>
+    private static string? LoadAverage()
+    {
+        const string loadavg = "/proc/loadavg";
+        return File.Exists(loadavg) ? string.Join(' ', File.ReadAllText(loadavg).Split(' ').Take(3)) : null;
     }
 
     private static string CpuModel()

@@ -13,6 +13,14 @@ public static class BenchTables
         var text = new StringBuilder();
         var machine = report.Machine;
         text.AppendLine(Invariant($"ips bench {report.Date}: {machine.Device}{(machine.Gpu is null ? "" : " (" + machine.Gpu + ")")}, {machine.Cores} cores ({machine.Cpu}), {machine.TorchThreads} torch threads, {Bytes(machine.MemoryBytes)} RAM, libtorch {machine.Libtorch}{(report.Quick ? ", --quick" : "")}"));
+        if (machine.Allocator.Length > 0)
+        {
+            text.AppendLine(Invariant($"allocator: {machine.Allocator}; OpenMP waiting: {machine.OpenMpWait}"));
+        }
+        if (machine.LoadAtStart is { } start)
+        {
+            text.AppendLine(Invariant($"load average (1, 5, 15 min): {start} at the start, {machine.LoadAtEnd ?? "unknown"} at the end, on {machine.Cores} cores"));
+        }
         if (report.Memory is { } memory)
         {
             text.AppendLine();
@@ -34,6 +42,17 @@ public static class BenchTables
                 ["selection of one batch", "without reuse ms", "with reuse ms", "speed-up", "identical selections", "distinct patches"],
                 [["identical-patch reuse", Ms(time.SelectionNoReuseMs), Ms(time.SelectionReuseMs), Invariant($"{speedup:F2}x"),
                   time.SelectionsIdentical ? "yes" : "NO", Invariant($"{time.DistinctPatchShare:P1}")]]));
+            if (time.SelectionDtype.Count > 0)
+            {
+                text.Append(Table(
+                    ["selection: float32 against bfloat16 encoder", "images", "float32 ms", "bfloat16 ms", "speed-up", "Jaccard mean (min)", "indices not in float32's", "max |Δ probability|"],
+                    time.SelectionDtype.Select(row => new[]
+                    {
+                        row.Case, row.Images.ToString(CultureInfo.InvariantCulture), Ms(row.Float32Ms), Ms(row.Bfloat16Ms),
+                        Ratio(row.Float32Ms, row.Bfloat16Ms), Invariant($"{row.MeanJaccard:F3} ({row.MinJaccard:F3})"),
+                        Invariant($"{row.DifferingIndices} of {row.Images * row.M}"), Invariant($"{row.MaxProbabilityDifference:G3}"),
+                    }).ToList()));
+            }
             text.AppendLine(Target("time outside the model's work < 10% of an iteration", share < 0.10, Invariant($"{share:P1}")));
             text.AppendLine(Target("selection with reuse >= 2x faster, identical selections", speedup >= 2 && time.SelectionsIdentical,
                 Invariant($"{speedup:F2}x, identical: {(time.SelectionsIdentical ? "yes" : "no")}")));
@@ -68,51 +87,66 @@ public static class BenchTables
     private static void AppendVsPytorch(StringBuilder text, VsPytorchPart vs)
     {
         text.AppendLine();
-        text.AppendLine(Invariant($"4. This implementation against the official PyTorch one (same data, {vs.Threads} threads each; allocator of both: {vs.Allocator})"));
+        text.AppendLine(Invariant($"4. This implementation against the official PyTorch one (same data, {vs.Threads} threads each; allocator of both: {vs.Allocator}; OpenMP waiting of both: {vs.OpenMpWait})"));
         if (vs.OfficialSkipped is { } skipped)
         {
             text.AppendLine("official column skipped: " + skipped);
         }
         foreach (var row in vs.Rows)
         {
-            text.AppendLine(row.Case + ": " + row.Setup);
-            var sides = new List<SideFigures> { row.Ours };
-            if (row.Official is { } official)
-            {
-                sides.Add(official);
-            }
-            var cells = sides.Select(side => new[]
-            {
-                side.Implementation, Ms(side.IterationMs), Ms(side.SelectionMs), Ms(side.ForwardBackwardMs), Ms(side.OptimizerMs),
-                Bytes(side.PeakBytes), Bytes(side.RssBeforeDataBytes), side.Iterations.ToString(CultureInfo.InvariantCulture),
-            }).ToList();
-            if (row.Official is { } theirs)
-            {
-                cells.Add(
-                [
-                    "official / ours", Ratio(theirs.IterationMs, row.Ours.IterationMs), Ratio(theirs.SelectionMs, row.Ours.SelectionMs),
-                    Ratio(theirs.ForwardBackwardMs, row.Ours.ForwardBackwardMs), Ratio(theirs.OptimizerMs, row.Ours.OptimizerMs),
-                    Ratio(theirs.PeakBytes, row.Ours.PeakBytes), "", "",
-                ]);
-            }
-            text.Append(Table(["implementation", "iteration ms", "selection ms", "fwd+bwd ms", "optimiser ms", "peak RSS", "RSS before data", "iterations"], cells));
-            if (row.Official is not { } other)
-            {
-                if (row.OfficialFailure is { } failure)
-                {
-                    text.AppendLine("official side failed: " + failure);
-                }
-                continue;
-            }
-            var speedup = row.Ours.IterationMs > 0 ? other.IterationMs / row.Ours.IterationMs : 0;
-            var lighter = row.Ours.PeakBytes <= other.PeakBytes;
-            var isMnist = row.Case.StartsWith("Megapixel", StringComparison.Ordinal);
-            text.AppendLine(isMnist
-                ? Target("iteration >= 2x faster than official at equal or lower peak", speedup >= 2 && lighter, Invariant($"{speedup:F2}x, peak {100.0 * row.Ours.PeakBytes / other.PeakBytes:F0}% of official"))
-                : Target("iteration at least as fast as official at lower peak", speedup >= 1 && row.Ours.PeakBytes < other.PeakBytes, Invariant($"{speedup:F2}x, peak {100.0 * row.Ours.PeakBytes / other.PeakBytes:F0}% of official")));
-            var forward = other.ForwardBackwardMs > 0 ? row.Ours.ForwardBackwardMs / other.ForwardBackwardMs : 0;
-            text.AppendLine(Target("forward+backward within 10% of official", forward <= 1.10, Invariant($"ours {100 * forward:F0}% of official")));
+            text.Append(FormatVsPytorchRow(row));
         }
+    }
+
+    /// <summary>One case of the vs-pytorch part: its setup, both sides' figures, the ratios and the targets.</summary>
+    public static string FormatVsPytorchRow(VsPytorchRow row)
+    {
+        ArgumentNullException.ThrowIfNull(row);
+        var text = new StringBuilder();
+        text.AppendLine(row.Case + ": " + row.Setup);
+        var sides = new List<SideFigures> { row.Ours };
+        if (row.Official is { } official)
+        {
+            sides.Add(official);
+        }
+        var cells = sides.Select(side => new[]
+        {
+            side.Implementation, Ms(side.IterationMs), Ms(side.SelectionMs), Ms(side.ForwardBackwardMs), Ms(side.OptimizerMs),
+            Bytes(side.PeakBytes), Bytes(side.RssBeforeDataBytes), side.Iterations.ToString(CultureInfo.InvariantCulture),
+        }).ToList();
+        if (row.Official is { } theirs)
+        {
+            cells.Add(
+            [
+                "official / ours", Ratio(theirs.IterationMs, row.Ours.IterationMs), Ratio(theirs.SelectionMs, row.Ours.SelectionMs),
+                Ratio(theirs.ForwardBackwardMs, row.Ours.ForwardBackwardMs), Ratio(theirs.OptimizerMs, row.Ours.OptimizerMs),
+                Ratio(theirs.PeakBytes, row.Ours.PeakBytes), "", "",
+            ]);
+        }
+        text.Append(Table(["implementation", "iteration ms", "selection ms", "fwd+bwd ms", "optimiser ms", "peak RSS", "RSS before data", "iterations"], cells));
+        if (row.Official is not { } other)
+        {
+            if (row.OfficialFailure is { } failure)
+            {
+                text.AppendLine("official side failed: " + failure);
+            }
+            return text.ToString();
+        }
+        if (other.Blas is { } blas)
+        {
+            text.AppendLine("official BLAS: " + blas + (VsPytorchBench.IsReferenceBlas(blas)
+                ? " (the unoptimised reference BLAS: the official times are not comparable; apt-get install libopenblas0-pthread)"
+                : ""));
+        }
+        var speedup = row.Ours.IterationMs > 0 ? other.IterationMs / row.Ours.IterationMs : 0;
+        var lighter = row.Ours.PeakBytes <= other.PeakBytes;
+        var isMnist = row.Case.StartsWith("Megapixel", StringComparison.Ordinal);
+        text.AppendLine(isMnist
+            ? Target("iteration >= 2x faster than official at equal or lower peak", speedup >= 2 && lighter, Invariant($"{speedup:F2}x, peak {100.0 * row.Ours.PeakBytes / other.PeakBytes:F0}% of official"))
+            : Target("iteration at least as fast as official at lower peak", speedup >= 1 && row.Ours.PeakBytes < other.PeakBytes, Invariant($"{speedup:F2}x, peak {100.0 * row.Ours.PeakBytes / other.PeakBytes:F0}% of official")));
+        var forward = other.ForwardBackwardMs > 0 ? row.Ours.ForwardBackwardMs / other.ForwardBackwardMs : 0;
+        text.AppendLine(Target("forward+backward within 10% of official", forward <= 1.10, Invariant($"ours {100 * forward:F0}% of official")));
+        return text.ToString();
     }
 
     private static string Ratio(double official, double ours) => ours > 0 ? Invariant($"{official / ours:F2}x") : "n/a";

@@ -4,6 +4,7 @@ using Ips.Configuration;
 using Ips.Data;
 using Ips.Data.MegapixelMnist;
 using Ips.Data.Mnist;
+using Ips.Modeling;
 using Ips.Patches;
 using Ips.Selection;
 using Ips.Training;
@@ -51,6 +52,12 @@ internal sealed class TimeBench(BenchOptions options, TextWriter log)
 
             log.WriteLine("time: selection of one batch with and without identical-patch reuse");
             var comparison = CompareReuse(trainer, dataset, config, device);
+            log.WriteLine("time: selection with the encoder in float32 and in bfloat16");
+            var precision = new List<SelectionDtypeRow>
+            {
+                CompareDtypes(dataset, config, side, trainer, device),
+                CompareFeatureDtypes(configPath, device),
+            };
             var outside = Math.Max(0, efficiency.MeanIterationMs - efficiency.MeanSelectionMs - efficiency.MeanForwardBackwardMs - efficiency.MeanOptimizerMs);
             var setup = string.Create(CultureInfo.InvariantCulture,
                 $"configs/mnist.yml, {side}x{side} canvases, {digits} digits, n_worker {config.NWorker} ({trainer.Workers.Chosen} loader thread{(trainer.Workers.Chosen == 1 ? "" : "s")}), {(config.Eager ? "eager" : "lazy")}{(options.ConfigOverrides.Count > 0 ? ", --set " + string.Join(" ", options.ConfigOverrides) : "")}");
@@ -73,6 +80,7 @@ internal sealed class TimeBench(BenchOptions options, TextWriter log)
                 SelectionNoReuseMs = comparison.NoReuseMs,
                 SelectionsIdentical = comparison.Identical,
                 DistinctPatchShare = comparison.DistinctShare,
+                SelectionDtype = precision,
             };
             if (!withEfficiency)
             {
@@ -130,6 +138,53 @@ internal sealed class TimeBench(BenchOptions options, TextWriter log)
             foreach (var sample in samples)
             {
                 sample.Dispose();
+            }
+        }
+    }
+
+    /// <summary>The first batch of the data set, selected by the trained network with the encoder in float32 and in bfloat16.</summary>
+    private static SelectionDtypeRow CompareDtypes(IIpsDataset dataset, IpsConfig config, int side, Trainer trainer, Device device)
+    {
+        var samples = Enumerable.Range(0, config.B).Select(i => dataset.Load(i, train: true)).ToList();
+        try
+        {
+            var name = string.Create(CultureInfo.InvariantCulture,
+                $"Megapixel MNIST {side}x{side}, N {config.N}, M {config.M}, I {config.I}, network after the timed iterations");
+            return SelectionDtypeBench.Compare(name, trainer.Net, samples.Select(sample => sample.Patches).ToList(), device);
+        }
+        finally
+        {
+            foreach (var sample in samples)
+            {
+                sample.Dispose();
+            }
+        }
+    }
+
+    /// <summary>
+    /// configs/camelyon.yml's feature projector, freshly initialised (seed 0), on a few slides of random non-negative
+    /// 2048-feature rows: the feature path, where the encoder is one large matrix product.
+    /// </summary>
+    private SelectionDtypeRow CompareFeatureDtypes(string mnistConfigPath, Device device)
+    {
+        var (slides, n, overrides) = options.Quick ? (2, 2000, new[] { "N=2000", "M=500", "I=500" }) : (4, 20_000, ["N=20000"]);
+        var config = ConfigLoader.Load(Path.Combine(Path.GetDirectoryName(mnistConfigPath)!, "camelyon.yml"), overrides);
+        torch.manual_seed(0);
+        using var net = new IpsNet(config);
+        net.to(device);
+        var generator = new Generator(7);
+        var features = Enumerable.Range(0, slides).Select(_ => randn([n, config.NChanIn], generator: generator).relu_()).ToList(); // [N, 2048] each
+        try
+        {
+            var name = string.Create(CultureInfo.InvariantCulture,
+                $"CAMELYON16 features, {slides} slides of N {n}, M {config.M}, I {config.I}, initialised network");
+            return SelectionDtypeBench.Compare(name, net, features.Select(f => (IPatchSource)TensorPatchSource.FromPatches(f)).ToList(), device);
+        }
+        finally
+        {
+            foreach (var tensor in features)
+            {
+                tensor.Dispose();
             }
         }
     }

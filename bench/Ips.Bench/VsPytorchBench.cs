@@ -46,13 +46,12 @@ internal sealed class VsPytorchBench(BenchOptions options, TextWriter log)
             var rows = new List<VsPytorchRow>();
             foreach (var spec in Cases(root, directory.FullName, threads))
             {
-                log.WriteLine($"vs-pytorch: {spec.Name}: ours");
+                log.WriteLine($"vs-pytorch: {spec.Name}: {spec.Setup}");
                 var ours = RunSide(spec, official: null);
                 SideFigures? theirs = null;
                 string? failure = null;
                 if (missing is null)
                 {
-                    log.WriteLine($"vs-pytorch: {spec.Name}: official");
                     try
                     {
                         theirs = RunSide(spec, official);
@@ -64,13 +63,17 @@ internal sealed class VsPytorchBench(BenchOptions options, TextWriter log)
                         log.WriteLine("vs-pytorch: " + failure);
                     }
                 }
-                rows.Add(new VsPytorchRow { Case = spec.Name, Setup = spec.Setup, Ours = ours, Official = theirs, OfficialFailure = failure });
+                var row = new VsPytorchRow { Case = spec.Name, Setup = spec.Setup, Ours = ours, Official = theirs, OfficialFailure = failure };
+                rows.Add(row);
+                // Each row as soon as both sides ran: a long run shows its figures as they come, and a stopped one keeps them.
+                log.Write(BenchTables.FormatVsPytorchRow(row));
             }
             return new VsPytorchPart
             {
                 OfficialDir = official,
                 OfficialSkipped = missing,
                 Allocator = ProcessAllocator.State.ToString(),
+                OpenMpWait = OpenMpWaitPolicy.State.ToString(),
                 Threads = threads,
                 Rows = rows,
             };
@@ -82,14 +85,14 @@ internal sealed class VsPytorchBench(BenchOptions options, TextWriter log)
     }
 
     /// <summary>The child side: trains <c>iterations</c> batches of the spec's data with the trainer and prints one result line.</summary>
-    public static void RunChild(string specPath, Device device, TextWriter output)
+    public static void RunChild(string specPath, Device device, TextWriter output, TextWriter progress)
     {
         var spec = JsonSerializer.Deserialize<CaseSpec>(File.ReadAllText(specPath), Json)
             ?? throw new ArgumentException($"--child vs:{specPath}: not a benchmark case.");
         var config = ConfigLoader.Load(spec.OursConfig, spec.OursOverrides);
         var before = ProcessMemory.CurrentResidentBytes();
         using var dataset = new NpyImages(spec, config);
-        using var trainer = new Trainer(config, device);
+        using var trainer = new Trainer(config, device) { Progress = new IterationLog(progress, spec.Iterations) };
         trainer.TrainEpoch(dataset);
         var efficiency = trainer.Efficiency ?? throw new InvalidOperationException("the trainer produced no efficiency report.");
         var figures = new SideFigures
@@ -140,7 +143,15 @@ internal sealed class VsPytorchBench(BenchOptions options, TextWriter log)
         var mnistOverrides = quick
             ? new Dictionary<string, object> { ["B"] = 2, ["B_seq"] = 2, ["N"] = 100, ["M"] = 10, ["I"] = 10 }
             : new Dictionary<string, object>();
-        yield return MnistCase(root, directory, threads, mnistOverrides, quick ? 3 : 4);
+        var cases = options.VsPytorchCases;
+        if (cases.HasFlag(VsCases.Mnist))
+        {
+            yield return MnistCase(root, directory, threads, mnistOverrides, quick ? 3 : 4);
+        }
+        if (!cases.HasFlag(VsCases.Camelyon))
+        {
+            yield break;
+        }
         foreach (var n in quick ? [2000] : options.CamelyonRows)
         {
             var overrides = quick
@@ -237,9 +248,13 @@ internal sealed class VsPytorchBench(BenchOptions options, TextWriter log)
         return spec with { SpecPath = path };
     }
 
-    /// <summary>Runs one side in its own process; the official one with the allocator settings this process has.</summary>
+    /// <summary>
+    /// Runs one side in its own process, its progress lines passed on to the log as they come; the official one with
+    /// the allocator settings and threads this process has.
+    /// </summary>
     private SideFigures RunSide(CaseSpec spec, string? official)
     {
+        var side = official is null ? "ours" : "official";
         ProcessStartInfo start;
         if (official is null)
         {
@@ -252,30 +267,85 @@ internal sealed class VsPytorchBench(BenchOptions options, TextWriter log)
             {
                 start.ArgumentList.Add(argument);
             }
-            foreach (var (name, value) in ProcessAllocator.EquivalentEnvironment())
+            foreach (var (name, value) in ProcessAllocator.EquivalentEnvironment().Concat(OpenMpWaitPolicy.EquivalentEnvironment()))
             {
                 start.Environment[name] = value;
             }
-            start.Environment["OMP_NUM_THREADS"] = spec.Threads.ToString(CultureInfo.InvariantCulture);
+            var threads = spec.Threads.ToString(CultureInfo.InvariantCulture);
+            start.Environment["OMP_NUM_THREADS"] = threads;
+            // Debian's PyTorch does its matrix products in whichever libblas.so.3 the system provides; OpenBLAS would
+            // otherwise start one thread per core whatever the intra-op setting.
+            start.Environment["OPENBLAS_NUM_THREADS"] = threads;
         }
         start.RedirectStandardOutput = true;
         start.RedirectStandardError = true;
         start.UseShellExecute = false;
-        using var child = Process.Start(start) ?? throw new InvalidOperationException($"could not start {start.FileName}.");
-        var errors = child.StandardError.ReadToEndAsync();
+        log.WriteLine($"vs-pytorch: {spec.Name}: {side}: running...");
+        var clock = Stopwatch.StartNew();
+        var tail = new Queue<string>();
+        using var child = new Process { StartInfo = start };
+        child.ErrorDataReceived += (_, line) =>
+        {
+            if (line.Data is not { } text)
+            {
+                return;
+            }
+            lock (tail)
+            {
+                tail.Enqueue(text.Trim());
+                if (tail.Count > 4)
+                {
+                    tail.Dequeue();
+                }
+                log.WriteLine("  " + text.TrimEnd());
+            }
+        };
+        if (!child.Start())
+        {
+            throw new InvalidOperationException($"could not start {start.FileName}.");
+        }
+        child.BeginErrorReadLine();
         var output = child.StandardOutput.ReadToEnd();
         child.WaitForExit();
         var marker = official is null ? OursMarker : OfficialMarker;
         var line = output.Split('\n').Select(l => l.Trim()).LastOrDefault(l => l.StartsWith(marker, StringComparison.Ordinal));
         if (child.ExitCode != 0 || line is null)
         {
-            var tail = string.Join(" | ", errors.Result.Trim().Split('\n').TakeLast(4).Select(l => l.Trim()));
-            throw new InvalidOperationException(
-                $"{spec.Name} ({(official is null ? "ours" : "official")}) failed with exit code {child.ExitCode}: {tail}");
+            string lines;
+            lock (tail)
+            {
+                lines = string.Join(" | ", tail);
+            }
+            throw new InvalidOperationException($"{spec.Name} ({side}) failed with exit code {child.ExitCode}: {lines}");
         }
         var figures = JsonSerializer.Deserialize<SideFigures>(line[marker.Length..], Json)
             ?? throw new InvalidOperationException($"vs-pytorch {spec.Name}: empty result line.");
+        log.WriteLine(Invariant($"vs-pytorch: {spec.Name}: {side}: done in {clock.Elapsed.TotalSeconds:F0} s (iteration {figures.IterationMs / 1000:F1} s)"));
+        if (figures.Blas is { } blas && IsReferenceBlas(blas))
+        {
+            log.WriteLine($"vs-pytorch: warning: the official side ran on the reference BLAS ({blas}), whose matrix products are " +
+                "tens of times slower than an optimised BLAS: apt-get install libopenblas0-pthread");
+        }
         return official is null ? figures : figures with { Implementation = "official (Python, PyTorch " + figures.Torch + ")" };
+    }
+
+    /// <summary>Whether <paramref name="blas"/> (a library path) is Netlib's unoptimised reference BLAS (Debian's libblas3).</summary>
+    internal static bool IsReferenceBlas(string blas) => blas.Contains("/blas/libblas", StringComparison.Ordinal);
+
+    /// <summary>Our child's progress: one line per training iteration with its wall time.</summary>
+    private sealed class IterationLog(TextWriter progress, int iterations) : IProgress<PassProgress>
+    {
+        private readonly Stopwatch clock = Stopwatch.StartNew();
+        private int done;
+
+        public void Report(PassProgress value)
+        {
+            // The trainer reports after each optimiser step; its counts are data-loader iterations (B / B_seq per step).
+            done++;
+            progress.WriteLine(Invariant($"ours: iteration {done}/{iterations} {clock.Elapsed.TotalSeconds:F1} s"));
+            progress.Flush();
+            clock.Restart();
+        }
     }
 
     /// <summary>The repository: the folder above the working directory or the harness holding configs/mnist.yml.</summary>

@@ -49,6 +49,11 @@ public sealed class BenchSettings : CommandSettings
     [DefaultValue("20000")]
     public string CamelyonN { get; init; } = "20000";
 
+    [CommandOption("--vs-cases <LIST>")]
+    [Description("vs-pytorch: which cases to run, comma-separated: mnist, camelyon (default both).")]
+    [DefaultValue("mnist,camelyon")]
+    public string VsCases { get; init; } = "mnist,camelyon";
+
     [CommandOption("--child <SPEC>", IsHidden = true)]
     public string? Child { get; init; }
 
@@ -59,9 +64,19 @@ public sealed class BenchSettings : CommandSettings
         {
             return ValidationResult.Error("--budget-gib must be positive.");
         }
-        return ParseRows(CamelyonN) is null
-            ? ValidationResult.Error($"--camelyon-n {CamelyonN}: expected positive whole numbers separated by commas, e.g. 20000,200000.")
-            : ValidationResult.Success();
+        if (ParseRows(CamelyonN) is null)
+        {
+            return ValidationResult.Error($"--camelyon-n {CamelyonN}: expected positive whole numbers separated by commas, e.g. 20000,200000.");
+        }
+        try
+        {
+            BenchOptions.ParseVsCases(VsCases);
+        }
+        catch (ArgumentException error)
+        {
+            return ValidationResult.Error(error.Message);
+        }
+        return ValidationResult.Success();
     }
 
     /// <summary>The rows of <c>--camelyon-n</c>, or null when the list is not positive whole numbers.</summary>
@@ -88,7 +103,7 @@ public sealed class BenchCommand : Command<BenchSettings>
     {
         if (settings.Child is { } spec)
         {
-            BenchRunner.RunChild(spec, settings.Device, settings.Threads, Console.Out);
+            BenchRunner.RunChild(spec, settings.Device, settings.Threads, Console.Out, Console.Error);
             return 0;
         }
         var options = new BenchOptions(
@@ -100,7 +115,8 @@ public sealed class BenchCommand : Command<BenchSettings>
             settings.Set,
             settings.Threads,
             settings.Official,
-            BenchSettings.ParseRows(settings.CamelyonN));
+            BenchSettings.ParseRows(settings.CamelyonN),
+            BenchOptions.ParseVsCases(settings.VsCases));
         var report = BenchRunner.Run(options, Console.Error);
         Console.Out.Write(BenchTables.Format(report));
         if (settings.Out is { } path)

@@ -27,6 +27,7 @@ internal sealed class DoctorCommand : Command
         table.AddRow("TorchSharp", info.TorchSharpVersion);
         table.AddRow("libtorch", $"{info.LibtorchVersion} ({info.LibtorchPackage})");
         table.AddRow("allocator", ProcessAllocator.State.ToString());
+        table.AddRow("OpenMP waiting", OpenMpWaitPolicy.State.ToString());
         table.AddRow("threads", info.Threads.ToString(System.Globalization.CultureInfo.InvariantCulture));
         table.AddRow("device", "cpu");
         foreach (var (name, memory) in info.CudaDevices)

@@ -17,7 +17,8 @@ namespace Ips.Configuration;
 /// (the official code gives every head <c>n_class</c> outputs; the per-task key is this implementation's addition).</para>
 /// <para><b>Defaulted keys</b>: <c>B_seq</c> = <c>B</c>; <c>n_worker</c> 2; <c>pin_memory</c> False; <c>eager</c> True;
 /// <c>eps</c> 1e-6; <c>seed</c> 0; <c>track_efficiency</c> False; <c>track_epoch</c> 0; <c>pretrained</c> False;
-/// <c>shuffle</c> True; <c>shuffle_style</c> batch; <c>attn_dropout</c> 0.1; <c>dropout</c> 0.1; <c>N</c>,
+/// <c>shuffle</c> True; <c>shuffle_style</c> batch; <c>selection_dtype</c> float32 (this implementation's addition:
+/// <c>bfloat16</c> runs the selection pass's encoder in bfloat16); <c>attn_dropout</c> 0.1; <c>dropout</c> 0.1; <c>N</c>,
 /// <c>train_fname</c>, <c>test_fname</c>, <c>labels_csv</c>, <c>pretrained_weights</c> absent (null); <c>enc_type</c> resnet18 and
 /// <c>n_res_blocks</c> 4 when <c>is_image: False</c> (unused then).</para>
 /// <para><b>Types</b> follow PyYAML: booleans True/False/true/false (and yes/no/on/off), numbers 0.000001 or 1e-3,
@@ -28,14 +29,14 @@ namespace Ips.Configuration;
 /// </remarks>
 public static class ConfigLoader
 {
-    /// <summary>The official top-level keys plus <c>pretrained_weights</c>, in the order <see cref="ToYaml"/> writes them.</summary>
+    /// <summary>The official top-level keys plus <c>pretrained_weights</c> and <c>selection_dtype</c>, in the order <see cref="ToYaml"/> writes them.</summary>
     internal static readonly string[] Keys =
     [
         "n_epoch", "B", "B_seq", "n_epoch_warmup", "lr", "wd",
         "n_class", "data_dir", "train_fname", "test_fname", "labels_csv", "n_worker", "pin_memory", "eager",
         "eps", "seed", "track_efficiency", "track_epoch",
         "is_image", "enc_type", "pretrained", "pretrained_weights", "n_chan_in", "n_res_blocks",
-        "shuffle", "shuffle_style", "n_token", "N", "M", "I", "patch_size", "patch_stride",
+        "shuffle", "shuffle_style", "selection_dtype", "n_token", "N", "M", "I", "patch_size", "patch_stride",
         "use_pos", "H", "D", "D_k", "D_v", "D_inner", "attn_dropout", "dropout", "tasks",
     ];
 
@@ -227,6 +228,7 @@ public static class ConfigLoader
             NResBlocks = Int("n_res_blocks", 4),
             Shuffle = Bool("shuffle", true),
             ShuffleStyle = String("shuffle_style", "batch"),
+            SelectionDtype = String("selection_dtype", "float32"),
             NToken = Int("n_token", 0),
             N = e.TryGetValue("N", out var nNode) ? v.NullableInt("N", nNode) : null,
             M = Int("M", 0),
@@ -321,6 +323,8 @@ public static class ConfigLoader
         Line("n_res_blocks", Int(config.NResBlocks));
         Line("shuffle", Bool(config.Shuffle));
         Line("shuffle_style", Quote(config.ShuffleStyle));
+        // Not an official key: written only when set, so a default config stays the official key set.
+        Optional("selection_dtype", config.SelectionDtype == "float32" ? null : Quote(config.SelectionDtype));
         Line("n_token", Int(config.NToken));
         Optional("N", config.N is { } n ? Int(n) : null);
         Line("M", Int(config.M));

@@ -8,6 +8,7 @@ internal static class ConfigValidator
 {
     internal static readonly string[] EncTypes = ["resnet18", "resnet50"];
     internal static readonly string[] ShuffleStyles = ["batch", "instance"];
+    internal static readonly string[] SelectionDtypes = ["float32", "bfloat16"];
     internal static readonly string[] ActFns = ["softmax", "sigmoid"];
     internal static readonly string[] Metrics = ["accuracy", "multilabel_accuracy", "auc"];
 
@@ -74,6 +75,8 @@ internal static class ConfigValidator
             throw v.Error($"enc_type '{c.EncType}' must be one of {string.Join(", ", EncTypes)}");
         if (!ShuffleStyles.Contains(c.ShuffleStyle))
             throw v.Error($"shuffle_style '{c.ShuffleStyle}' must be one of {string.Join(", ", ShuffleStyles)}");
+        if (!SelectionDtypes.Contains(c.SelectionDtype))
+            throw v.Error($"selection_dtype '{c.SelectionDtype}' must be one of {string.Join(", ", SelectionDtypes)}");
         if (c.IsImage) ValidateImageEncoder(c, v);
         // resnet18 has packaged ImageNet weights (Modeling/Pretrained); resnet50 needs the user's file.
         if (c.Pretrained && string.IsNullOrWhiteSpace(c.PretrainedWeights) && c.IsImage && c.EncType != "resnet18")

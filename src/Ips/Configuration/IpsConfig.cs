@@ -137,6 +137,12 @@ public sealed record IpsConfig
     /// <summary><c>shuffle_style</c>: <c>batch</c> (same permutation for the batch) or <c>instance</c>.</summary>
     public string ShuffleStyle { get; init; } = "batch";
 
+    /// <summary>
+    /// <c>selection_dtype</c> (this implementation's addition): <c>float32</c>, or <c>bfloat16</c> to run the patch
+    /// encoder of the no-grad selection pass in bfloat16 (the scores, the memory buffer and training stay float32).
+    /// </summary>
+    public string SelectionDtype { get; init; } = "float32";
+
     /// <summary><c>n_token</c>: learnable query tokens.</summary>
     public int NToken { get; init; } = 1;
 

@@ -13,6 +13,7 @@ namespace Ips.Selection;
 public sealed class IterativePatchSelector
 {
     private readonly IpsNet model;
+    private Bfloat16Encoder? bfloat16Encoder;
 
     /// <summary>
     /// Creates a selector for <paramref name="model"/> with memory size <paramref name="memorySize"/> and chunk size
@@ -29,7 +30,16 @@ public sealed class IterativePatchSelector
             throw new ArgumentException($"config {model.Config.Source}: M ({M}) and I ({I}) must be positive.");
         }
         ReuseIdenticalPatches = model.Config.IsImage;
+        EncodeInBfloat16 = model.Config.SelectionDtype == "bfloat16";
     }
+
+    /// <summary>
+    /// Run the patch encoder of the selection pass in bfloat16 (config <c>selection_dtype: bfloat16</c>): a copy of the
+    /// encoder rounded to bfloat16 embeds the chunks, the scores and the selected patches stay float32. Faster where
+    /// the CPU computes in bfloat16 natively (AVX512-BF16, AMX) or on a GPU; the selection can differ from float32's
+    /// among patches whose scores are within the rounding.
+    /// </summary>
+    public bool EncodeInBfloat16 { get; set; }
 
     /// <summary>
     /// Encode each distinct patch of a chunk once and share its embedding with identical patches (exact: in evaluation
@@ -74,15 +84,16 @@ public sealed class IterativePatchSelector
             model.Encoder.eval();
             model.Transformer.eval();
 
+            var encode = Encoder(device);
             var memIdx = orderTensor.narrow(1, 0, M).contiguous();             // [B, M]
-            var memEmb = Embed(ReadChunk(batch, order, 0, M, config.Shuffle, device));       // [B, M, D]
+            var memEmb = Embed(encode, ReadChunk(batch, order, 0, M, config.Shuffle, device));       // [B, M, D]
             Tensor? memScores = null;
 
             for (var start = M; start < n; start += I)
             {
                 using var step = NewDisposeScope();
                 var count = Math.Min(I, n - start);
-                var iterEmb = Embed(ReadChunk(batch, order, start, count, config.Shuffle, device));       // [B, c, D]
+                var iterEmb = Embed(encode, ReadChunk(batch, order, start, count, config.Shuffle, device)); // [B, c, D]
                 var allEmb = cat(new[] { memEmb, iterEmb }, 1);                                        // [B, M+c, D]
                 var allIdx = cat(new[] { memIdx, orderTensor.narrow(1, start, count) }, 1);            // [B, M+c]
 
@@ -111,17 +122,32 @@ public sealed class IterativePatchSelector
         }
     }
 
+    /// <summary>The float32 model's encoder, or its bfloat16 copy with the current weights.</summary>
+    private Func<Tensor, Tensor> Encoder(Device device)
+    {
+        if (!EncodeInBfloat16)
+        {
+            return model.Embed;
+        }
+        if (bfloat16Encoder is null || bfloat16Encoder.Device.type != device.type || bfloat16Encoder.Device.index != device.index)
+        {
+            bfloat16Encoder = new Bfloat16Encoder(model.Config, device);
+        }
+        bfloat16Encoder.Refresh(model.Encoder);
+        return bfloat16Encoder.Embed;
+    }
+
     /// <summary>Embeds a chunk <c>[B, c, *shape]</c> to <c>[B, c, D]</c>, encoding identical patches once when enabled.</summary>
-    private Tensor Embed(Tensor chunk)
+    private Tensor Embed(Func<Tensor, Tensor> encode, Tensor chunk)
     {
         if (!ReuseIdenticalPatches)
         {
-            return model.Embed(chunk);
+            return encode(chunk);
         }
         using var scope = NewDisposeScope();
         var rows = chunk.flatten(0, 1);                                                      // [B*c, *shape]
         var (distinct, inverse, _) = unique(rows.flatten(1), sorted: true, return_inverse: true, dim: 0); // [U, prod(shape)], [B*c]
-        var embedded = model.Embed(distinct.view(new[] { 1L, distinct.shape[0] }.Concat(rows.shape.Skip(1)).ToArray())); // [1, U, D]
+        var embedded = encode(distinct.view(new[] { 1L, distinct.shape[0] }.Concat(rows.shape.Skip(1)).ToArray())); // [1, U, D]
         return embedded[0].index_select(0, inverse!)                                         // [B*c, D]
             .view(chunk.shape[0], chunk.shape[1], -1)
             .MoveToOuterDisposeScope();

@@ -29,6 +29,10 @@ public sealed class BenchHarnessTests
             Setup = "configs/mnist.yml", B = 16, N = 900, M = 100, I = 100, Iterations = 2, IterationMs = 1000, DataMs = 10, SelectionMs = 400,
             ForwardBackwardMs = 450, OptimizerMs = 50, OutsideMs = 100, ImagesPerSecond = 16, SelectionReuseMs = reuseMs, SelectionNoReuseMs = 1000,
             SelectionsIdentical = identical, DistinctPatchShare = 0.2,
+            SelectionDtype =
+            [
+                new SelectionDtypeRow { Case = "features", Images = 4, M = 5000, Float32Ms = 4292.4, Bfloat16Ms = 2527.2, MeanJaccard = 0.9954, MinJaccard = 0.9939, DifferingIndices = 46, MaxProbabilityDifference = 7.84e-5 },
+            ],
         },
         Efficiency = new EfficiencyPart { EncoderMflopPerPatch = 105.1, SelectionGflops = 10, SelectionReuseEffectiveGflops = 40, TrainingGflops = 12, MatmulPeakGflops = 50, MatmulSize = 2048, OutsideShare = 0.1 },
     };
@@ -62,6 +66,8 @@ public sealed class BenchHarnessTests
         Assert.Contains("target: time outside the model's work < 10% of an iteration: MISSED (10.0 %)", met);
         Assert.Contains("target: selection with reuse >= 2x faster, identical selections: met (2.50x, identical: yes)", met);
         Assert.Contains("exceeds budget (est. 5.0 GiB)", met);
+
+        Assert.Matches(@"\n  features +4 +4292\.4 +2527\.2 +1\.70x +0\.995 \(0\.994\) +46 of 20000 +7\.84E-05\n", met.Replace("\r\n", "\n", StringComparison.Ordinal));
 
         var notIdentical = BenchTables.Format(SampleReport(400, identical: false));
         Assert.Contains("selection with reuse >= 2x faster, identical selections: MISSED (2.50x, identical: no)", notIdentical);

@@ -51,6 +51,35 @@ public sealed class VsPytorchTableTests
     }
 
     [Fact]
+    public void A_row_formats_alone_and_names_the_official_sides_blas()
+    {
+        var official = Side("official", 10000, 3200, 1000) with { Blas = "/usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0" };
+        var row = new VsPytorchRow { Case = "CAMELYON16 features, N 20000", Setup = "M 5000", Ours = Side("ours", 4000, 3000, 900), Official = official };
+
+        var text = BenchTables.FormatVsPytorchRow(row);
+
+        Assert.StartsWith("CAMELYON16 features, N 20000: M 5000", text, StringComparison.Ordinal);
+        Assert.Contains("official BLAS: /usr/lib/x86_64-linux-gnu/blas/libblas.so.3.11.0 (the unoptimised reference BLAS", text);
+        Assert.Contains("target: iteration at least as fast as official at lower peak: met (2.50x", text);
+        Assert.Contains(text, BenchTables.Format(Report(row)));
+        var openBlas = BenchTables.FormatVsPytorchRow(row with { Official = official with { Blas = "/usr/lib/x86_64-linux-gnu/openblas-pthread/libblas.so.3" } });
+        Assert.DoesNotContain("reference BLAS", openBlas);
+    }
+
+    [Theory]
+    [InlineData("mnist", VsCases.Mnist)]
+    [InlineData("camelyon", VsCases.Camelyon)]
+    [InlineData(" camelyon , MNIST", VsCases.All)]
+    [InlineData("all", VsCases.All)]
+    public void Vs_cases_parse(string text, VsCases expected) => Assert.Equal(expected, BenchOptions.ParseVsCases(text));
+
+    [Theory]
+    [InlineData("traffic", "--vs-cases: unknown case 'traffic'")]
+    [InlineData(",", "--vs-cases: name at least one of mnist, camelyon")]
+    public void Unknown_vs_cases_are_refused(string text, string message) =>
+        Assert.StartsWith(message, Assert.Throws<ArgumentException>(() => BenchOptions.ParseVsCases(text)).Message, StringComparison.Ordinal);
+
+    [Fact]
     public void Parts_and_rows_parse()
     {
         Assert.Equal(BenchParts.VsPytorch | BenchParts.Time, BenchOptions.ParseParts("vs-pytorch,time"));

@@ -212,6 +212,7 @@ public sealed class ConfigLoaderTests
     [InlineData("n_res_blocks=4", "D (128) must equal the encoder's output width 512 (resnet18 with n_res_blocks 4)")]
     [InlineData("enc_type=resnet50", "D (128) must equal the encoder's output width 512 (resnet50 with n_res_blocks 2)")]
     [InlineData("shuffle_style=random", "shuffle_style 'random' must be one of batch, instance")]
+    [InlineData("selection_dtype=float16", "selection_dtype 'float16' must be one of float32, bfloat16")]
     [InlineData("tasks.task0.act_fn=relu", "tasks.task0.act_fn 'relu' must be one of softmax, sigmoid")]
     [InlineData("tasks.task0.metric=f1", "tasks.task0.metric 'f1' must be one of accuracy, multilabel_accuracy, auc")]
     [InlineData("tasks.task2.id=4", "tasks.task2.id (4) must be in [0, n_token) = [0, 4)")]
@@ -332,6 +333,18 @@ public sealed class ConfigLoaderTests
         Assert.Contains("eps: 1.0e-12\n", yaml, StringComparison.Ordinal); // PyYAML needs the '.' to read a float
         Assert.Contains("wd: 0.0\n", yaml, StringComparison.Ordinal);
         AssertSameFields(original, ConfigLoader.Parse(yaml, original.Source));
+    }
+
+    [Fact]
+    public void Selection_dtype_defaults_to_float32_and_is_written_only_when_set()
+    {
+        var official = Official();
+        var bfloat16 = Official("selection_dtype=bfloat16");
+
+        Assert.Equal(("float32", "bfloat16"), (official.SelectionDtype, bfloat16.SelectionDtype));
+        Assert.DoesNotContain("selection_dtype", ConfigLoader.ToYaml(official), StringComparison.Ordinal);
+        Assert.Contains("selection_dtype: 'bfloat16'\n", ConfigLoader.ToYaml(bfloat16), StringComparison.Ordinal);
+        AssertSameFields(bfloat16, ConfigLoader.Parse(ConfigLoader.ToYaml(bfloat16), bfloat16.Source));
     }
 
     [Fact]
