@@ -19,11 +19,6 @@ public sealed class EndToEndTests : IDisposable
 
     public void Dispose() => _dir.Dispose();
 
-    private static string RepoFile(string relative)
-    {
-        return RepositoryFiles.Path(relative);
-    }
-
     private static int Ips(params string[] args) => CliApp.Create().Run(args);
 
     [Fact]
@@ -35,7 +30,7 @@ public sealed class EndToEndTests : IDisposable
         var data = Path.Combine(_dir.Path, "mpm");
         Assert.Equal(0, Ips("data", "megapixel-mnist", data, "--n-train", "12", "--n-test", "6", "--width", "100", "--height", "100", "--n-noise", "2", "--mnist", mnist, "--plain"));
 
-        var config = RepoFile("configs/mnist-small.yml");
+        var config = RepositoryFiles.Path("configs/mnist-small.yml");
         string[] overrides = ["--set", $"data_dir={data}", "--set", "N=4", "--set", "M=2", "--set", "I=1", "--set", "B=4", "--set", "B_seq=4",
             "--set", "n_epoch=1", "--set", "n_epoch_warmup=0", "--set", "shuffle=false"];
         var run = Path.Combine(_dir.Path, "run");
@@ -147,7 +142,7 @@ public sealed class EndToEndTests : IDisposable
     [Fact]
     public void A_bad_config_value_is_reported_with_exit_code_1_not_a_stack_trace()
     {
-        Assert.Equal(1, Ips("train", "-c", RepoFile("configs/mnist-small.yml"), "--set", "M=1000", "--run-dir", Path.Combine(_dir.Path, "r"), "--plain"));
+        Assert.Equal(1, Ips("train", "-c", RepositoryFiles.Path("configs/mnist-small.yml"), "--set", "M=1000", "--run-dir", Path.Combine(_dir.Path, "r"), "--plain"));
         Assert.False(File.Exists(Path.Combine(_dir.Path, "r", TrainingRun.LastCheckpoint)));
         Assert.Equal(1, Ips("train", "--resume", Path.Combine(_dir.Path, "nowhere")));
     }

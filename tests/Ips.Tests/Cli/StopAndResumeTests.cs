@@ -44,16 +44,11 @@ public sealed class TrainProcessFixture : IDisposable
     /// <summary>Arguments of <c>ips train</c> starting a run in <paramref name="runDir"/>.</summary>
     public static string[] NewRun(string runDir, params string[] more) =>
     [
-        "train", "-c", RepoFile("configs/mnist-small.yml"), "--set", "data_dir=mpm", "--set", "patch_size=[42,42]", "--set", "patch_stride=[42,42]",
+        "train", "-c", RepositoryFiles.Path("configs/mnist-small.yml"), "--set", "data_dir=mpm", "--set", "patch_size=[42,42]", "--set", "patch_stride=[42,42]",
         "--set", "N=4", "--set", "M=2", "--set", "I=2",
         "--set", "B=1", "--set", "B_seq=1", "--set", "n_epoch=2", "--set", "n_epoch_warmup=0.5", "--set", "n_worker=1",
         "--run-dir", runDir, "--plain", .. more,
     ];
-
-    public static string RepoFile(string relative)
-    {
-        return RepositoryFiles.Path(relative);
-    }
 
     public void Dispose() => _dir.Dispose();
 }

@@ -34,7 +34,7 @@ public sealed partial class NotebookTests(ITestOutputHelper output) : IDisposabl
         var version = ProjectVersion();
         var packages = Path.Combine(_work, "packages");
         var configuration = Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd('/'))) ?? "Release";
-        _ = Run("dotnet", ["pack", RepoPath("src/Ips/Ips.csproj"), "-c", configuration, "--no-build", "-o", packages, "--nologo"], RepoPath("."), environment: null);
+        _ = Run("dotnet", ["pack", RepositoryFiles.Path("src/Ips/Ips.csproj"), "-c", configuration, "--no-build", "-o", packages, "--nologo"], RepositoryFiles.Path("."), environment: null);
         // The global package folder keeps a version once restored; drop ours so that this run uses the fresh pack.
         var cached = Path.Combine(NuGetPackagesFolder(), "ips", version);
         if (Directory.Exists(cached))
@@ -44,8 +44,8 @@ public sealed partial class NotebookTests(ITestOutputHelper output) : IDisposabl
 
         var executed = Path.Combine(_work, "executed.ipynb");
         // dotnet-repl exits non-zero when a cell fails; the cells' own errors below say more, so they are checked first.
-        var exitCode = Run("dotnet", ["tool", "run", "dotnet-repl", "--", "--run", RepoPath("examples/ips_example.ipynb"), "--exit-after-run", "--output-path", executed],
-            RepoPath("examples"), new Dictionary<string, string> { ["RestoreAdditionalProjectSources"] = packages }, mustSucceed: false);
+        var exitCode = Run("dotnet", ["tool", "run", "dotnet-repl", "--", "--run", RepositoryFiles.Path("examples/ips_example.ipynb"), "--exit-after-run", "--output-path", executed],
+            RepositoryFiles.Path("examples"), new Dictionary<string, string> { ["RestoreAdditionalProjectSources"] = packages }, mustSucceed: false);
         Assert.True(File.Exists(executed), $"dotnet-repl wrote no executed notebook (exit code {exitCode})");
 
         using var notebook = JsonDocument.Parse(File.ReadAllText(executed));
@@ -107,11 +107,11 @@ public sealed partial class NotebookTests(ITestOutputHelper output) : IDisposabl
     }
 
     private static string ProjectVersion() =>
-        XDocument.Load(RepoPath("Directory.Build.props")).Descendants("Version").Single().Value;
+        XDocument.Load(RepositoryFiles.Path("Directory.Build.props")).Descendants("Version").Single().Value;
 
     private static string NotebookPackageVersion()
     {
-        var source = File.ReadAllText(RepoPath("examples/ips_example.ipynb"));
+        var source = File.ReadAllText(RepositoryFiles.Path("examples/ips_example.ipynb"));
         var reference = PackageReference().Match(source);
         Assert.True(reference.Success, "examples/ips_example.ipynb has no #r \"nuget: Ips, VERSION\" line");
         return reference.Groups[1].Value;
@@ -121,11 +121,6 @@ public sealed partial class NotebookTests(ITestOutputHelper output) : IDisposabl
         Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } folder
             ? folder
             : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
-
-    private static string RepoPath(string relative)
-    {
-        return RepositoryFiles.Path(relative);
-    }
 
     [GeneratedRegex(@"test accuracy: ([0-9]+(?:\.[0-9]+)?)%")]
     private static partial Regex TestAccuracyLine();

@@ -24,7 +24,7 @@ public sealed class EncodedSlideFixture : IDisposable
     /// <summary>The scaled-down camelyon config: ResNet-18 features (512-d), D 16, M 3, I 2.</summary>
     public static readonly string[] Model =
     [
-        "-c", TrainProcessFixture.RepoFile("configs/camelyon.yml"), "--set", "n_chan_in=512", "--set", "D=16", "--set", "H=2",
+        "-c", RepositoryFiles.Path("configs/camelyon.yml"), "--set", "n_chan_in=512", "--set", "D=16", "--set", "H=2",
         "--set", "D_k=4", "--set", "D_v=4", "--set", "D_inner=32", "--set", "M=3", "--set", "I=2",
     ];
 
@@ -181,7 +181,7 @@ public sealed class SlideEncoderPredictionTests(EncodedSlideFixture fixture) : I
     [Fact]
     public void An_image_config_refuses_an_encoder_whatever_the_input()
     {
-        var config = TrainProcessFixture.RepoFile("configs/mnist-small.yml");
+        var config = RepositoryFiles.Path("configs/mnist-small.yml");
         var weights = fixture.File("mnist.pt");
         using (var net = new IpsNet(ConfigLoader.Load(config)))
         {

@@ -17,11 +17,6 @@ public sealed class Camelyon16DatasetTests(ITestOutputHelper output) : IDisposab
 
     public void Dispose() => _files.Dispose();
 
-    private static string RepoFile(string relative)
-    {
-        return RepositoryFiles.Path(relative);
-    }
-
     /// <summary>
     /// A cohort of generated slide features: N from 20 to 60 rows of Gaussian noise per slide; a tumour slide carries
     /// its signal in only 6 rows (a fixed pattern, +2 on the first half of the 32 channels and -2 on the second, added
@@ -69,7 +64,7 @@ public sealed class Camelyon16DatasetTests(ITestOutputHelper output) : IDisposab
 
     /// <summary>configs/camelyon.yml scaled down in D, M, I (and the epochs) to run in seconds on a CPU.</summary>
     /// <remarks>The test's own settings come last, so they win over the scaled defaults.</remarks>
-    private static IpsConfig ScaledCamelyon(params string[] settings) => ConfigLoader.Load(RepoFile("configs/camelyon.yml"),
+    private static IpsConfig ScaledCamelyon(params string[] settings) => ConfigLoader.Load(RepositoryFiles.Path("configs/camelyon.yml"),
     [
         $"n_chan_in={Width}", "D=16", "D_k=8", "D_v=8", "D_inner=32", "H=2", "M=16", "I=32", "B=2", "B_seq=1",
         "n_epoch=10", "n_epoch_warmup=1", "lr=0.005", "n_worker=1", "attn_dropout=0", "dropout=0", .. settings,
