@@ -102,8 +102,7 @@ public sealed class IterativePatchSelector
                 var scores = model.Transformer.Scores(toScore);                                         // [B, M+c]
                 var top = scores.topk(M, dim: -1).indexes;                                              // [B, M]
 
-                var width = allEmb.shape[2];
-                var nextEmb = allEmb.gather(1, top.unsqueeze(-1).expand(-1, -1, width)).MoveToOuterDisposeScope();
+                var nextEmb = GatherRows(allEmb, top).MoveToOuterDisposeScope();                         // [B, M, D]
                 var nextIdx = allIdx.gather(1, top).MoveToOuterDisposeScope();
                 var nextScores = scores.gather(1, top).MoveToOuterDisposeScope();
                 memEmb.Dispose();
@@ -233,8 +232,28 @@ public sealed class IterativePatchSelector
                 : batch[b].Read(start, count);
             chunks[b] = chunk.to(device);
         }
-        return stack(chunks, 0).MoveToOuterDisposeScope();
+        return Batched(chunks).MoveToOuterDisposeScope();
     }
+
+    /// <summary>
+    /// Rows <paramref name="top"/> <c>[B, k]</c> of each image's <paramref name="rows"/> <c>[B, L, D]</c>: one
+    /// index_select over the flattened batch, which copies whole rows where <c>gather</c> with an expanded index
+    /// moves element by element (3 % of a feature selection's time in a profile).
+    /// </summary>
+    private static Tensor GatherRows(Tensor rows, Tensor top)
+    {
+        using var scope = NewDisposeScope();
+        var (batch, length) = (rows.shape[0], rows.shape[1]);
+        var offsets = arange(batch, dtype: int64, device: top.device).mul_(length).unsqueeze(1); // [B, 1]
+        var flat = (top + offsets).flatten();                                                   // [B*k]
+        return rows.flatten(0, 1).index_select(0, flat)
+            .view(batch, top.shape[1], rows.shape[2])
+            .MoveToOuterDisposeScope();
+    }
+
+    /// <summary>The images' tensors stacked into a batch; a single image (B_seq 1) becomes a view, not a copy.</summary>
+    private static Tensor Batched(Tensor[] perImage) =>
+        perImage.Length == 1 ? perImage[0].unsqueeze(0) : stack(perImage, 0);
 
     private static Tensor GatherSelected(IReadOnlyList<IPatchSource> batch, Tensor memIdx, Device device)
     {
@@ -247,7 +266,7 @@ public sealed class IterativePatchSelector
         {
             patches[b] = batch[b].Gather(rows.AsSpan(b * m, m)).to(device);
         }
-        return stack(patches, 0).MoveToOuterDisposeScope();
+        return Batched(patches).MoveToOuterDisposeScope();
     }
 
     private static SelectionResult MoveOut(SelectionResult result)
