@@ -55,27 +55,13 @@ public sealed class MultiHeadCrossAttention : Module<Tensor, Tensor>
     /// <summary>
     /// Attention weights <c>[B, H, n_token, L]</c> of the queries over <paramref name="x"/> <c>[B, L, D]</c>:
     /// softmax((q_h / sqrt(D_k)) . k_h^T) over the patches, then attention dropout (active in train mode only).
+    /// The keys' projection is folded into the queries: <c>(q_h / sqrt(D_k)) . (W_k,h x) = ((W_k,h^T q_h) / sqrt(D_k))
+    /// . x</c>, so each patch costs one <c>[D, n_token x H]</c> product instead of the <c>[D, H x D_k]</c> key
+    /// projection (D_k / n_token times fewer multiply-adds, 64 with CAMELYON16's one token). The same function as the
+    /// official code's up to float rounding; on pre-extracted features the key projection was a third of a
+    /// selection's arithmetic.
     /// </summary>
     public Tensor Attention(Tensor x)
-    {
-        using var scope = NewDisposeScope();
-        var (batch, length) = (x.shape[0], x.shape[1]);
-        var qh = q_w.forward(q).view(1, nToken, heads, dK).transpose(1, 2);      // [1, H, n_token, D_k]
-        var kh = k_w.forward(x).view(batch, length, heads, dK).transpose(1, 2);  // [B, H, L, D_k]
-        var logits = matmul(qh / Math.Sqrt(dK), kh.transpose(2, 3));             // [B, H, n_token, L]
-        var attn = attn_dropout.forward(softmax(logits, dim: -1));
-        return attn.MoveToOuterDisposeScope();
-    }
-
-    /// <summary>
-    /// The same weights as <see cref="Attention"/>, computed for scoring: the keys' projection is folded into the
-    /// queries first. Each head's logit is <c>(q_h / sqrt(D_k)) . (W_k,h x) = ((W_k,h^T q_h) / sqrt(D_k)) . x</c>, so
-    /// one <c>[D, n_token x H]</c> product per patch replaces the <c>[D, H x D_k]</c> key projection (D_k / n_token
-    /// times fewer multiply-adds: 64 with CAMELYON16's one token); equal to <see cref="Attention"/> up to float
-    /// rounding. Selection scores every chunk and its memory this way; on pre-extracted features the key projection
-    /// was a third of its arithmetic.
-    /// </summary>
-    public Tensor FoldedAttention(Tensor x)
     {
         using var scope = NewDisposeScope();
         var (batch, length) = (x.shape[0], x.shape[1]);
@@ -95,9 +81,15 @@ public sealed class MultiHeadCrossAttention : Module<Tensor, Tensor>
         using var scope = NewDisposeScope();
         var (batch, length) = (x.shape[0], x.shape[1]);
         var attn = Attention(x);                                                  // [B, H, n_token, L]
-        var vh = v_w.forward(x).view(batch, length, heads, dV).transpose(1, 2);   // [B, H, L, D_v]
-        var perHead = matmul(attn, vh);                                         // [B, H, n_token, D_v]
-        var concat = perHead.transpose(1, 2).contiguous().view(batch, nToken, -1); // [B, n_token, H*D_v]
+        // The values' projection folds the same way: sum_l a_l (W_v,h x_l) = W_v,h (sum_l a_l x_l), so the patches
+        // are mixed first and only the n_token x H mixtures are projected, not all L patches.
+        var mixed = bmm(attn.reshape(batch, heads * nToken, length), x)          // [B, H*n_token, D]
+            .view(batch, heads, nToken, -1)
+            .permute(1, 0, 2, 3)
+            .reshape(heads, batch * nToken, -1);                                  // [H, B*n_token, D]
+        var values = v_w.weight!.view(heads, dV, -1).transpose(1, 2);             // [H, D, D_v]
+        var perHead = bmm(mixed, values).view(heads, batch, nToken, dV);          // [H, B, n_token, D_v]
+        var concat = perHead.permute(1, 2, 0, 3).reshape(batch, nToken, -1);      // [B, n_token, H*D_v]
         var y = dropout.forward(fc.forward(concat)) + q;                          // residual on the raw queries
         return layer_norm.forward(y).MoveToOuterDisposeScope();
     }
@@ -165,7 +157,7 @@ public sealed class CrossAttentionTransformer : Module<Tensor, Tensor>
     /// <summary>Patch scores for selection <c>[B, L]</c>: attention averaged over heads, then over tokens.</summary>
     public Tensor Scores(Tensor x)
     {
-        using var attn = crs_attn.FoldedAttention(x);    // [B, H, n_token, L]
+        using var attn = crs_attn.Attention(x);    // [B, H, n_token, L]
         using var perToken = attn.mean(new long[] { 1 });  // [B, n_token, L]
         return perToken.mean(new long[] { 1 });    // [B, L]
     }
