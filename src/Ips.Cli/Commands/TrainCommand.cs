@@ -71,9 +71,9 @@ public sealed class TrainCommand : Command<TrainSettings>
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
             "[bold]ips train[/] {0}: {1} training / {2} test images, mode {3}, device {4}, run dir [blue]{5}[/]",
             Markup.Escape(Path.GetFileName(run.Config.Source)), train.Count, test.Count, run.Trainer.Mode, device, Markup.Escape(run.Directory));
-        if (run.Trainer.Workers.Note is { } workers)
+        foreach (var note in new[] { run.Trainer.Workers.Note, run.Trainer.SelectionNote }.OfType<string>())
         {
-            AnsiConsole.WriteLine(workers);
+            AnsiConsole.WriteLine(note);
         }
         if (run.Trainer.Epoch > 0 || run.Trainer.IterationsDoneInEpoch > 0)
         {

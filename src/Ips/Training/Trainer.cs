@@ -40,6 +40,7 @@ public sealed class Trainer : IDisposable
         Net.to(device);
         _selector = new IterativePatchSelector(Net);
         Workers = LoaderWorkers.Choose(config.NWorker, device);
+        SelectionNote = Bfloat16Encoder.SlowCpuNote(config, device, Native.CpuFeatures.NativeBfloat16);
         // The learning rate is set before every step from the schedule; 0 here as in the official code.
         _optimizer = torch.optim.AdamW(Net.parameters(), lr: 0, weight_decay: config.Wd);
     }
@@ -49,6 +50,9 @@ public sealed class Trainer : IDisposable
 
     /// <summary>Background loader threads: the config's <c>n_worker</c>, or fewer where it would take cores from compute.</summary>
     public LoaderWorkers Workers { get; }
+
+    /// <summary>A warning about the config's selection precision on this machine, or null (see <see cref="Bfloat16Encoder.SlowCpuNote"/>).</summary>
+    public string? SelectionNote { get; }
 
     /// <summary>The loading mode derived from the config.</summary>
     public LoadingMode Mode => _mode;

@@ -84,4 +84,20 @@ public sealed class Bfloat16SelectionTests
         Assert.True(now.Intersect(reference.Indices[0].data<long>()).Count() >= 17, "the bfloat16 copy did not take the new weights");
         Assert.True(now.Intersect(first.Indices[0].data<long>()).Count() < 17, "the weight change should have changed the selection");
     }
+
+    [Fact]
+    public void Training_warns_where_the_cpu_would_emulate_bfloat16()
+    {
+        var float32 = ModelFixtures.SmallFeatureConfig();
+        var bfloat16 = float32 with { SelectionDtype = "bfloat16", Source = "feat.yml" };
+
+        var note = Bfloat16Encoder.SlowCpuNote(bfloat16, CPU, nativeBfloat16: false);
+        Assert.NotNull(note);
+        Assert.Contains("config feat.yml", note);
+        Assert.Contains("selection_dtype float32 is the faster choice here", note);
+        Assert.Null(Bfloat16Encoder.SlowCpuNote(bfloat16, CPU, nativeBfloat16: true));
+        Assert.Null(Bfloat16Encoder.SlowCpuNote(bfloat16, CPU, nativeBfloat16: null));
+        Assert.Null(Bfloat16Encoder.SlowCpuNote(bfloat16, new Device(DeviceType.CUDA, 0), nativeBfloat16: false));
+        Assert.Null(Bfloat16Encoder.SlowCpuNote(float32, CPU, nativeBfloat16: false));
+    }
 }
