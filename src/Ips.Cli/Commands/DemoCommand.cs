@@ -86,9 +86,9 @@ public sealed class DemoCommand : Command<DemoSettings>
         {
             var train = DatasetCatalog.Open(config, train: true);
             var test = DatasetCatalog.Open(config, train: false);
-            if (run.Trainer.Workers.Note is { } workers)
+            foreach (var note in new[] { run.Trainer.Workers.Note, run.Trainer.SelectionNote }.OfType<string>())
             {
-                AnsiConsole.MarkupLine($"  [grey]{Markup.Escape(workers)}[/]");
+                AnsiConsole.MarkupLine($"  [grey]{Markup.Escape(note)}[/]");
             }
             while (!run.IsComplete)
             {
