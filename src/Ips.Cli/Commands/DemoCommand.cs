@@ -86,7 +86,7 @@ public sealed class DemoCommand : Command<DemoSettings>
         {
             var train = DatasetCatalog.Open(config, train: true);
             var test = DatasetCatalog.Open(config, train: false);
-            foreach (var note in new[] { run.Trainer.Workers.Note, run.Trainer.SelectionNote }.OfType<string>())
+            foreach (var note in run.Trainer.Notes)
             {
                 AnsiConsole.MarkupLine($"  [grey]{Markup.Escape(note)}[/]");
             }

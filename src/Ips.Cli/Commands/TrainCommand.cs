@@ -71,7 +71,7 @@ public sealed class TrainCommand : Command<TrainSettings>
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
             "[bold]ips train[/] {0}: {1} training / {2} test images, mode {3}, device {4}, run dir [blue]{5}[/]",
             Markup.Escape(Path.GetFileName(run.Config.Source)), train.Count, test.Count, run.Trainer.Mode, device, Markup.Escape(run.Directory));
-        foreach (var note in new[] { run.Trainer.Workers.Note, run.Trainer.SelectionNote }.OfType<string>())
+        foreach (var note in run.Trainer.Notes)
         {
             AnsiConsole.WriteLine(note);
         }

@@ -40,7 +40,8 @@ public sealed class Trainer : IDisposable
         Net.to(device);
         _selector = new IterativePatchSelector(Net);
         Workers = LoaderWorkers.Choose(config.NWorker, device);
-        SelectionNote = Bfloat16Encoder.SlowCpuNote(config, device, Native.CpuFeatures.NativeBfloat16);
+        Notes = new[] { Workers.Note, Bfloat16Encoder.SlowCpuNote(config, device, Native.CpuFeatures.NativeBfloat16) }
+            .OfType<string>().ToArray();
         // The learning rate is set before every step from the schedule; 0 here as in the official code.
         _optimizer = torch.optim.AdamW(Net.parameters(), lr: 0, weight_decay: config.Wd);
     }
@@ -51,8 +52,11 @@ public sealed class Trainer : IDisposable
     /// <summary>Background loader threads: the config's <c>n_worker</c>, or fewer where it would take cores from compute.</summary>
     public LoaderWorkers Workers { get; }
 
-    /// <summary>A warning about the config's selection precision on this machine, or null (see <see cref="Bfloat16Encoder.SlowCpuNote"/>).</summary>
-    public string? SelectionNote { get; }
+    /// <summary>
+    /// What a command says once before training: the loader threads chosen instead of the config's, a selection
+    /// precision this CPU would emulate (<see cref="Bfloat16Encoder.SlowCpuNote"/>); empty when the config fits the machine.
+    /// </summary>
+    public IReadOnlyList<string> Notes { get; }
 
     /// <summary>The loading mode derived from the config.</summary>
     public LoadingMode Mode => _mode;

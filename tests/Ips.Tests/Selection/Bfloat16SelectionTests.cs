@@ -1,7 +1,9 @@
 using Ips.Modeling;
+using Ips.Native;
 using Ips.Patches;
 using Ips.Selection;
 using Ips.Tests.Modeling;
+using Ips.Training;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -99,5 +101,17 @@ public sealed class Bfloat16SelectionTests
         Assert.Null(Bfloat16Encoder.SlowCpuNote(bfloat16, CPU, nativeBfloat16: null));
         Assert.Null(Bfloat16Encoder.SlowCpuNote(bfloat16, new Device(DeviceType.CUDA, 0), nativeBfloat16: false));
         Assert.Null(Bfloat16Encoder.SlowCpuNote(float32, CPU, nativeBfloat16: false));
+    }
+
+    [Fact]
+    public void The_trainer_hands_its_notes_to_the_commands()
+    {
+        var config = ModelFixtures.SmallFeatureConfig() with { SelectionDtype = "bfloat16", NWorker = 1024, Source = "feat.yml" };
+        using var trainer = new Trainer(config, CPU);
+
+        Assert.Contains(trainer.Notes, note => note.StartsWith("n_worker 1024: loading on", StringComparison.Ordinal));
+        Assert.Equal(CpuFeatures.NativeBfloat16 == false, trainer.Notes.Any(note => note.StartsWith("selection_dtype bfloat16", StringComparison.Ordinal)));
+        using var fitting = new Trainer(config with { SelectionDtype = "float32", NWorker = 1 }, CPU);
+        Assert.Empty(fitting.Notes);
     }
 }
