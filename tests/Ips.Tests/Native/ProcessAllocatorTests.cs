@@ -29,4 +29,51 @@ public sealed class ProcessAllocatorTests
             Assert.Empty(ProcessAllocator.EquivalentEnvironment());
         }
     }
+
+    private const string Debian = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
+
+    [Fact]
+    public void Jemalloc_is_preloaded_only_where_installed_and_nothing_else_was_chosen()
+    {
+        static string? Decide(Dictionary<string, string> environment, params string[] files) =>
+            ProcessAllocator.JemallocToPreload(name => environment.GetValueOrDefault(name), files.Contains);
+
+        Assert.Equal(Debian, Decide([], Debian));
+        Assert.Equal("/usr/lib64/libjemalloc.so.2", Decide([], "/usr/lib64/libjemalloc.so.2"));
+        Assert.Equal(Debian, Decide(new() { ["IPS_ALLOCATOR"] = "jemalloc" }, Debian));
+        Assert.Null(Decide([]));
+        // The user's choices win: glibc asked for, a preload of their own (or the restart already done), allocator settings.
+        Assert.Null(Decide(new() { ["IPS_ALLOCATOR"] = "glibc" }, Debian));
+        Assert.Null(Decide(new() { ["LD_PRELOAD"] = "/opt/libtcmalloc.so" }, Debian));
+        Assert.Null(Decide(new() { ["MALLOC_CONF"] = "narenas:1" }, Debian));
+        Assert.Null(Decide(new() { ["MALLOC_MMAP_MAX_"] = "0" }, Debian));
+        Assert.Null(Decide(new() { ["GLIBC_TUNABLES"] = "glibc.malloc.hugetlb=1" }, Debian));
+        // Empty values count as unset.
+        Assert.Equal(Debian, Decide(new() { ["LD_PRELOAD"] = "", ["IPS_ALLOCATOR"] = "" }, Debian));
+    }
+
+    [Fact]
+    public void A_bad_allocator_choice_names_the_variable_and_what_it_takes()
+    {
+        var unknown = Assert.Throws<ArgumentException>(() =>
+            ProcessAllocator.JemallocToPreload(name => name == "IPS_ALLOCATOR" ? "tcmalloc" : null, _ => true));
+        Assert.Equal("IPS_ALLOCATOR=tcmalloc: expected jemalloc or glibc.", unknown.Message);
+
+        var missing = Assert.Throws<ArgumentException>(() =>
+            ProcessAllocator.JemallocToPreload(name => name == "IPS_ALLOCATOR" ? "jemalloc" : null, _ => false));
+        Assert.StartsWith("IPS_ALLOCATOR=jemalloc: libjemalloc.so.2 is not installed", missing.Message, StringComparison.Ordinal);
+        Assert.Contains("apt-get install libjemalloc2", missing.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void The_command_line_is_read_back_argument_by_argument()
+    {
+        static byte[] Bytes(string text) => System.Text.Encoding.UTF8.GetBytes(text);
+
+        Assert.Equal(["dotnet", "/x/Ips.Cli.dll", "train", "-c", "a b.yml"],
+            ProcessAllocator.CommandLine(Bytes("dotnet\0/x/Ips.Cli.dll\0train\0-c\0a b.yml\0")));
+        // An empty argument is an argument; non-ASCII survives.
+        Assert.Equal(["ips", "", "café"], ProcessAllocator.CommandLine(Bytes("ips\0\0café\0")));
+    }
 }
+
