@@ -68,7 +68,7 @@ public static partial class ProcessAllocator
     /// replaces the process (<c>execve</c>, same program, arguments and id) with one that preloads it, with
     /// <see cref="JemallocConfig"/>. Its size classes keep the memory of one training step reusable by the next
     /// without the fragmentation glibc shows with mmap off (on Megapixel MNIST the peak fell from about 4.6 to 2.5
-    /// GiB at the same speed, docs/performance.md). Call it first thing in <c>Main</c>, before anything else runs: the
+    /// GB at the same speed, docs/performance.md). Call it first thing in <c>Main</c>, before anything else runs: the
     /// <c>ips</c> command does. Returns only when the process stays as it is: already on jemalloc or another
     /// preloaded library (<c>LD_PRELOAD</c> set), allocator settings in the environment (<c>MALLOC_CONF</c>,
     /// <c>MALLOC_*</c>, <c>GLIBC_TUNABLES</c>), <c>IPS_ALLOCATOR=glibc</c>, jemalloc not installed, not Linux, or
@@ -171,8 +171,9 @@ public static partial class ProcessAllocator
     }
 
     /// <summary>
-    /// The <c>MALLOC_*</c> variables that give a child process that is not .NET (a Python benchmark, say) the
-    /// settings <see cref="Configure"/> applied here; empty when it applied none (the child inherits the environment).
+    /// The variables that give a child process that is not .NET (a Python benchmark, say) the allocator ips chose
+    /// here: jemalloc's <c>LD_PRELOAD</c> and <c>MALLOC_CONF</c> after <see cref="RestartOnJemalloc"/>, else the
+    /// <c>MALLOC_*</c> settings <see cref="Configure"/> applied; empty when ips chose none (the child inherits the environment).
     /// </summary>
     public static IReadOnlyDictionary<string, string> EquivalentEnvironment() => State switch
     {
