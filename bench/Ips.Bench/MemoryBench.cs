@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
-using Ips.Patches;
-using TorchSharp;
+using Ips.Features;
 using static TorchSharp.torch;
 
 namespace Ips.Bench;

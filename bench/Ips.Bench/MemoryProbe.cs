@@ -2,6 +2,7 @@ using System.Diagnostics;
 using System.Globalization;
 using System.Text.Json;
 using Ips.Configuration;
+using Ips.Features;
 using Ips.Modeling;
 using Ips.Native;
 using Ips.Patches;

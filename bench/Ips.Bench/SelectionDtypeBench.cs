@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Ips.Modeling;
 using Ips.Patches;
 using Ips.Selection;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ips.Bench;

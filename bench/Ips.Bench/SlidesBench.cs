@@ -3,6 +3,8 @@ using System.Globalization;
 using System.Text;
 using System.Text.Json;
 using Ips.Configuration;
+using Ips.Data.Camelyon16;
+using Ips.IO;
 using Ips.Modeling;
 using Ips.Selection;
 using Ips.Slides;

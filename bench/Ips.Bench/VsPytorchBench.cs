@@ -4,10 +4,10 @@ using System.Text.Json;
 using Ips.Configuration;
 using Ips.Data;
 using Ips.Data.MegapixelMnist;
+using Ips.Features;
 using Ips.Native;
 using Ips.Patches;
 using Ips.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ips.Bench;

@@ -1,7 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using Ips.Data.Camelyon16;
-using Ips.Patches;
+using Ips.Features;
 using Spectre.Console;
 using Spectre.Console.Cli;
 

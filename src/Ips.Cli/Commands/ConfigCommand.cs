@@ -3,7 +3,6 @@ using System.Globalization;
 using Ips.Configuration;
 using Ips.Data;
 using Ips.Training;
-using Spectre.Console;
 using Spectre.Console.Cli;
 
 namespace Ips.Cli.Commands;

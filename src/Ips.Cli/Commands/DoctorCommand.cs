@@ -36,7 +36,7 @@ internal sealed class DoctorCommand : Command
         }
         table.AddRow("system libstdc++ lacks GLIBCXX_3.4.32", info.SystemLacksGlibcxx ? "yes" : "no");
         table.AddRow("libLibTorchSharp.so GLIBCXX_3.4.32 need", info.FixState);
-        foreach (var (encoder, source) in Ips.Modeling.Pretrained.PretrainedWeights.Describe())
+        foreach (var (encoder, source) in Ips.Encoders.PretrainedWeights.Describe())
         {
             table.AddRow($"pretrained {encoder}", Markup.Escape(source));
         }

@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using Ips.Data;
+using Ips.IO;
 using Ips.Inference;
 using Ips.Training;
 using Spectre.Console;

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Text.Json;
+using Ips.IO;
 using Ips.Inference;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -99,7 +100,7 @@ public sealed class PredictCommand : Command<PredictSettings>
         var json = JsonSerializer.Serialize(predictions, Json);
         if (settings.Out is { } path)
         {
-            Training.AtomicFile.Write(path, temporary => File.WriteAllText(temporary, json));
+            AtomicFile.Write(path, temporary => File.WriteAllText(temporary, json));
             AnsiConsole.MarkupLine($"wrote {predictions.Count} prediction(s) to [blue]{Markup.Escape(path)}[/]");
         }
         else

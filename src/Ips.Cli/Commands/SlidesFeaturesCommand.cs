@@ -1,8 +1,9 @@
 using System.ComponentModel;
 using System.Globalization;
+using Ips.Encoders;
+using Ips.Features;
 using Ips.Native;
 using Ips.Slides;
-using Ips.Slides.Features;
 using Ips.Slides.Tiling;
 using Spectre.Console;
 using Spectre.Console.Cli;

@@ -1,7 +1,6 @@
 using System.Xml.Linq;
 using Ips.Configuration;
 using Spectre.Console;
-using Spectre.Console.Cli;
 
 namespace Ips.Cli.Hosting;
 

@@ -119,7 +119,7 @@ public sealed record IpsConfig
     /// <summary>
     /// <c>pretrained_weights</c> (this implementation's addition): path of a torchvision ImageNet state_dict
     /// (.pth/.pt/.safetensors) used when <see cref="Pretrained"/> is true; when absent, resnet18 uses the packaged
-    /// ImageNet ResNet-18 (Ips.Modeling.Pretrained.PretrainedWeights).
+    /// ImageNet ResNet-18 (Ips.Encoders.PretrainedWeights).
     /// </summary>
     public string? PretrainedWeights { get; init; }
 

@@ -1,7 +1,6 @@
 using System.Runtime.InteropServices;
 using BitMiracle.LibTiff.Classic;
 using SkiaSharp;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ips.Imaging;

@@ -1,6 +1,7 @@
-using Ips.Checkpoints;
 using Ips.Configuration;
 using Ips.Data;
+using Ips.Features;
+using Ips.IO;
 using Ips.Imaging;
 using Ips.Modeling;
 using Ips.Patches;

@@ -1,9 +1,9 @@
 using System.Globalization;
-using Ips.Imaging;
+using Ips.Encoders;
+using Ips.Features;
 using Ips.Patches;
 using Ips.Slides;
 using Ips.Slides.Annotations;
-using Ips.Slides.Features;
 using Ips.Slides.Tiling;
 
 namespace Ips.Inference;

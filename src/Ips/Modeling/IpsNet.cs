@@ -1,8 +1,8 @@
 using Ips.Configuration;
-using TorchSharp;
+using Ips.Encoders;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using static TorchSharp.torch;
 
 namespace Ips.Modeling;
 

@@ -1,7 +1,6 @@
 using System.Text.Json;
 using System.Text.Json.Serialization;
-using Ips.Checkpoints;
-using Ips.Training;
+using Ips.IO;
 
 namespace Ips.Pretraining;
 

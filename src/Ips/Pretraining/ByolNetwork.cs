@@ -1,8 +1,8 @@
-using Ips.Modeling;
+using Ips.Encoders;
 using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using static TorchSharp.torch;
 
 namespace Ips.Pretraining;
 

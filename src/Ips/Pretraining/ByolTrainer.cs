@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ips.IO;
 using Ips.Training;
 using TorchSharp;
 using static TorchSharp.torch;

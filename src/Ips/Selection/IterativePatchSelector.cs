@@ -1,6 +1,6 @@
+using Ips.Encoders;
 using Ips.Modeling;
 using Ips.Patches;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ips.Selection;

@@ -1,6 +1,6 @@
 using System.Text.Json;
-using Ips.Checkpoints;
 using Ips.Configuration;
+using Ips.IO;
 using Ips.Modeling;
 using TorchSharp.Modules;
 

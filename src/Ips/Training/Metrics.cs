@@ -1,5 +1,4 @@
 using Ips.Configuration;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ips.Training;

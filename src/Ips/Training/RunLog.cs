@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Ips.Configuration;
+using Ips.IO;
 using ScottPlot;
 using TorchSharp;
 

@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Ips.Configuration;
 using Ips.Data;
+using Ips.Encoders;
 using Ips.Modeling;
 using Ips.Patches;
 using Ips.Selection;

@@ -1,7 +1,8 @@
-using Ips.Configuration;
-using Ips.Data;
 using System.Diagnostics;
 using System.Text.Json;
+using Ips.Configuration;
+using Ips.Data;
+using Ips.IO;
 using static TorchSharp.torch;
 
 namespace Ips.Training;

@@ -1,6 +1,6 @@
 using Ips.Bench;
+using Ips.Features;
 using Ips.Modeling;
-using Ips.Patches;
 using Ips.Tests.Data;
 using static TorchSharp.torch;
 

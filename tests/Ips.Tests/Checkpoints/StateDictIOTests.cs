@@ -1,7 +1,6 @@
-using Ips.Checkpoints;
+using Ips.IO;
 using Ips.Modeling;
 using Ips.Tests.Modeling;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ips.Tests.Checkpoints;

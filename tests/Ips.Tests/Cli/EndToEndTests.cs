@@ -1,11 +1,11 @@
 using System.Text.Json;
-using Ips.Checkpoints;
 using Ips.Cli;
 using Ips.Configuration;
 using Ips.Data.MegapixelMnist;
+using Ips.Features;
+using Ips.IO;
 using Ips.Imaging;
 using Ips.Modeling;
-using Ips.Patches;
 using Ips.Tests.Data;
 using Ips.Training;
 using static TorchSharp.torch;

@@ -1,9 +1,9 @@
 using System.Text.Json;
-using Ips.Checkpoints;
 using Ips.Configuration;
+using Ips.Features;
+using Ips.IO;
 using Ips.Imaging;
 using Ips.Modeling;
-using Ips.Patches;
 using Ips.Tests.Data;
 using Ips.Training;
 using static TorchSharp.torch;

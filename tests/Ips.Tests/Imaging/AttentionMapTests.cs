@@ -1,4 +1,4 @@
-using Ips.Imaging;
+using Ips.Inference;
 using Ips.Patches;
 using Ips.Tests.Patches;
 using SkiaSharp;

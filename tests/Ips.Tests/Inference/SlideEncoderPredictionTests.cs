@@ -1,7 +1,6 @@
 using System.Text.Json;
-using Ips.Checkpoints;
-using Ips.Cli;
 using Ips.Configuration;
+using Ips.IO;
 using Ips.Modeling;
 using Ips.Slides.Tiling;
 using Ips.Tests.Cli;

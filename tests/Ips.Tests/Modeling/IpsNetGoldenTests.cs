@@ -1,5 +1,4 @@
 using Ips.Modeling;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ips.Tests.Modeling;

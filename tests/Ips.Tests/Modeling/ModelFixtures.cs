@@ -1,5 +1,4 @@
 using Ips.Configuration;
-using Ips.Modeling;
 using Ips.Patches;
 using TorchSharp;
 using static TorchSharp.torch;

@@ -1,8 +1,7 @@
-using Ips.Checkpoints;
-using Ips.Configuration;
+using Ips.Encoders;
+using Ips.IO;
 using Ips.Modeling;
 using TorchSharp;
-using static TorchSharp.torch;
 
 namespace Ips.Tests.Modeling;
 

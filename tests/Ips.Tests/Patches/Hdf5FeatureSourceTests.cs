@@ -1,5 +1,5 @@
 using System.Runtime.CompilerServices;
-using Ips.Patches;
+using Ips.Features;
 using static TorchSharp.torch;
 
 namespace Ips.Tests.Patches;

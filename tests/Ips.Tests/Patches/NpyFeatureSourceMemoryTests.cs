@@ -1,4 +1,4 @@
-using Ips.Patches;
+using Ips.Features;
 using static TorchSharp.torch;
 
 namespace Ips.Tests.Patches;

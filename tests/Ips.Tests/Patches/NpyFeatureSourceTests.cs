@@ -1,5 +1,5 @@
 using System.Text;
-using Ips.Patches;
+using Ips.Features;
 using static TorchSharp.torch;
 
 namespace Ips.Tests.Patches;

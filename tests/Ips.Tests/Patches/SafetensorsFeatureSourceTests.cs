@@ -1,5 +1,5 @@
 using System.Text;
-using Ips.Patches;
+using Ips.Features;
 
 namespace Ips.Tests.Patches;
 

@@ -1,5 +1,4 @@
 using Ips.Pretraining;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ips.Tests.Pretraining;

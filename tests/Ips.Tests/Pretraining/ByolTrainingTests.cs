@@ -1,6 +1,7 @@
-using Ips.Checkpoints;
 using Ips.Cli;
 using Ips.Configuration;
+using Ips.Data.Camelyon16;
+using Ips.IO;
 using Ips.Pretraining;
 using Ips.Slides;
 using Ips.Slides.Tiling;

@@ -1,6 +1,6 @@
+using Ips.Encoders;
 using Ips.Modeling;
 using Ips.Native;
-using Ips.Patches;
 using Ips.Selection;
 using Ips.Tests.Modeling;
 using Ips.Training;

@@ -1,4 +1,5 @@
 using Ips.Configuration;
+using Ips.Features;
 using Ips.Modeling;
 using Ips.Patches;
 using Ips.Selection;

@@ -1,4 +1,4 @@
-using Ips.Slides;
+using Ips.Data.Camelyon16;
 
 namespace Ips.Tests.Slides;
 

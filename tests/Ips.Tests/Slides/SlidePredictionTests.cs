@@ -1,4 +1,5 @@
-using Ips.Checkpoints;
+using Ips.Data.Camelyon16;
+using Ips.IO;
 using Ips.Inference;
 using Ips.Modeling;
 using Ips.Slides;

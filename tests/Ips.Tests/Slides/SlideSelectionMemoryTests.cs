@@ -1,3 +1,4 @@
+using Ips.Data.Camelyon16;
 using Ips.Modeling;
 using Ips.Selection;
 using Ips.Slides;

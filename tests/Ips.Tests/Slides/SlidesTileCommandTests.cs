@@ -1,4 +1,5 @@
 using Ips.Cli;
+using Ips.Data.Camelyon16;
 using Ips.Slides;
 using Ips.Slides.Tiling;
 using Ips.Slides.Tissue;

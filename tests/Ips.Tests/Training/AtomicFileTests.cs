@@ -1,4 +1,4 @@
-using Ips.Training;
+using Ips.IO;
 
 namespace Ips.Tests.Training;
 

@@ -1,6 +1,5 @@
 using Ips.Configuration;
 using Ips.Training;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ips.Tests.Training;

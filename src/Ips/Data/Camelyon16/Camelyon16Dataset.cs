@@ -1,6 +1,6 @@
 using System.Globalization;
 using Ips.Configuration;
-using Ips.Patches;
+using Ips.Features;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,6 +1,6 @@
 using System.Globalization;
 using System.Text;
-using Ips.Training;
+using Ips.IO;
 
 namespace Ips.Data.Camelyon16;
 

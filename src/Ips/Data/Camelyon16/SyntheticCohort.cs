@@ -1,7 +1,6 @@
 using System.Globalization;
-using Ips.Slides;
+using Ips.IO;
 using Ips.Slides.Annotations;
-using Ips.Training;
 
 namespace Ips.Data.Camelyon16;
 

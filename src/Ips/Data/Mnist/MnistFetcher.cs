@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Diagnostics;
 using System.Formats.Tar;
 using System.IO.Compression;
+using Ips.IO;
 
 namespace Ips.Data.Mnist;
 

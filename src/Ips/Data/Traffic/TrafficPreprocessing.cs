@@ -1,6 +1,6 @@
 using System.Globalization;
 using Ips.Configuration;
-using Ips.Modeling.Pretrained;
+using Ips.Encoders;
 using TorchSharp;
 using static TorchSharp.torch;
 

@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Xml;
 using System.Xml.Linq;
+using Ips.IO;
 
 namespace Ips.Slides.Annotations;
 
@@ -103,7 +104,7 @@ public static class AsapAnnotations
             new XElement("AnnotationGroups", new XElement("Group",
                 new XAttribute("Name", "Tumor"), new XAttribute("PartOfGroup", "None"), new XAttribute("Color", "#00ff00"), new XElement("Attributes")))));
         // Written as text so that the file has no byte-order mark, as ASAP's own files.
-        Training.AtomicFile.Write(path, temporary => File.WriteAllText(temporary, "<?xml version=\"1.0\"?>\n" + document.ToString()));
+        AtomicFile.Write(path, temporary => File.WriteAllText(temporary, "<?xml version=\"1.0\"?>\n" + document.ToString()));
     }
 
     private static double Number(XElement coordinate, string attribute, string where)

@@ -1,3 +1,4 @@
+using Ips.IO;
 using Ips.Imaging;
 using Ips.Slides.Annotations;
 using SkiaSharp;
@@ -36,7 +37,7 @@ public static class QcThumbnail
             DrawPolygons(canvas, tumour.Tumour, TumourColour, (1 / thumbnail.Downsample));
             DrawPolygons(canvas, tumour.Exclusions, ExclusionColour, (1 / thumbnail.Downsample));
         }
-        Training.AtomicFile.Write(path, temporary => ImageFile.WritePng(bitmap, temporary));
+        AtomicFile.Write(path, temporary => ImageFile.WritePng(bitmap, temporary));
     }
 
     /// <summary>The thumbnail as an opaque RGBA bitmap, optionally with the tissue mask blended in.</summary>

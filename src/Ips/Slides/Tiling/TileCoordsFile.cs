@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ips.IO;
 using PureHDF;
 
 namespace Ips.Slides.Tiling;
@@ -81,7 +82,7 @@ public static class TileCoordsFile
         };
         file.Attributes["otsu_threshold"] = tiles.Threshold;
         file.Attributes["slide"] = Path.GetFileName(slide.Path);
-        Training.AtomicFile.Write(path, temporary => file.Write(temporary));
+        AtomicFile.Write(path, temporary => file.Write(temporary));
     }
 
     /// <summary>Reads a tile coordinates file written by <see cref="Write"/>, or by CLAM/TRIDENT (missing extras read as defaults).</summary>

@@ -1,7 +1,7 @@
 using Ips.Configuration;
 using Ips.Data;
 using Ips.Data.Camelyon16;
-using Ips.Patches;
+using Ips.Features;
 using Ips.Tests.Patches;
 using Ips.Training;
 using Xunit.Abstractions;

@@ -1,12 +1,14 @@
-using Ips.Checkpoints;
 using Ips.Cli;
 using Ips.Configuration;
+using Ips.Data.Camelyon16;
+using Ips.Encoders;
+using Ips.Features;
+using Ips.IO;
 using Ips.Modeling;
 using Ips.Patches;
 using Ips.Pretraining;
 using Ips.Selection;
 using Ips.Slides;
-using Ips.Slides.Features;
 using Ips.Slides.Tiling;
 using Ips.Tests.Patches;
 using Ips.Tests.Slides;

@@ -1,9 +1,8 @@
 using Ips.Data;
 using Ips.Data.Traffic;
+using Ips.Features;
 using Ips.Imaging;
-using Ips.Patches;
 using Ips.Tests.Patches;
-using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 

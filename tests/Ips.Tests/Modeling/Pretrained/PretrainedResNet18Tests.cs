@@ -1,9 +1,8 @@
+using DenseTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>;
 using Ips.Configuration;
-using Ips.Modeling;
-using Ips.Modeling.Pretrained;
+using Ips.Encoders;
 using Microsoft.ML.OnnxRuntime;
 using Tensor = TorchSharp.torch.Tensor;
-using DenseTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>;
 using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -35,7 +34,7 @@ public sealed class PretrainedResNet18Tests(ITestOutputHelper output)
                 Assert.Equal(shape, state[key].shape);
             }
             // Loading checks every key both ways (only fc, absent from the export, is left out).
-            Ips.Checkpoints.StateDictIO.LoadInto(resnet, state, "converted", key => key.StartsWith("fc.", StringComparison.Ordinal));
+            Ips.IO.StateDictIO.LoadInto(resnet, state, "converted", key => key.StartsWith("fc.", StringComparison.Ordinal));
         }
         finally
         {
@@ -144,7 +143,7 @@ public sealed class PretrainedResNet18Tests(ITestOutputHelper output)
             var path = PretrainedWeights.EnsureResNet18(cache);
             Assert.Equal(Path.Combine(cache, "pretrained", "resnet18-imagenet-dnnimagefeaturizer-0.23.1.pth"), path);
             var written = File.GetLastWriteTimeUtc(path);
-            var cached = Ips.Checkpoints.StateDictIO.ReadStateDict(path);
+            var cached = Ips.IO.StateDictIO.ReadStateDict(path);
             try
             {
                 Assert.Equal(120, cached.Count);
@@ -174,7 +173,7 @@ public sealed class PretrainedResNet18Tests(ITestOutputHelper output)
         var resnet = torchvision.models.resnet18();
         try
         {
-            Ips.Checkpoints.StateDictIO.LoadInto(resnet, state, "converted", key => key.StartsWith("fc.", StringComparison.Ordinal));
+            Ips.IO.StateDictIO.LoadInto(resnet, state, "converted", key => key.StartsWith("fc.", StringComparison.Ordinal));
         }
         finally
         {

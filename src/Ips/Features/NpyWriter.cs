@@ -2,10 +2,9 @@ using System.Buffers.Binary;
 using System.Globalization;
 using System.Runtime.InteropServices;
 using System.Text;
-using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Ips.Patches;
+namespace Ips.Features;
 
 /// <summary>Writes float32 matrices as NumPy <c>.npy</c> files (format 1.0, <c>&lt;f4</c>, C order) that
 /// <see cref="NpyFeatureSource"/> and <c>numpy.load</c> read.</summary>

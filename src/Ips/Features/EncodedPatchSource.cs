@@ -1,7 +1,8 @@
+using Ips.Encoders;
 using Ips.Patches;
 using static TorchSharp.torch;
 
-namespace Ips.Slides.Features;
+namespace Ips.Features;
 
 /// <summary>
 /// An image source seen through a frozen encoder (DESIGN.md "Sources compose"): <see cref="Read"/> and

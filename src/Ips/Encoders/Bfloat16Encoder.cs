@@ -1,9 +1,8 @@
 using Ips.Configuration;
-using Ips.Modeling;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Ips.Selection;
+namespace Ips.Encoders;
 
 /// <summary>
 /// A bfloat16 copy of a model's patch encoder for the no-grad selection pass (<c>selection_dtype: bfloat16</c>). The

@@ -1,9 +1,11 @@
+using Ips.IO;
+using Ips.Imaging;
 using Ips.Patches;
 using Ips.Slides;
 using Ips.Slides.Tiling;
 using SkiaSharp;
 
-namespace Ips.Imaging;
+namespace Ips.Inference;
 
 /// <summary>
 /// The attention picture of a prediction on a whole slide: the slide's thumbnail, each selected tile tinted by its
@@ -71,7 +73,7 @@ public static class SlideAttentionMap
                 canvas.DrawRect(new SKRect(left + 0.5f, top + 0.5f, Math.Max(left + 0.5f, right - 0.5f), Math.Max(top + 0.5f, bottom - 0.5f)), pen);
             }
         }
-        Training.AtomicFile.Write(pngPath, temporary => ImageFile.WritePng(bitmap, temporary));
+        AtomicFile.Write(pngPath, temporary => ImageFile.WritePng(bitmap, temporary));
     }
 
     // Thumbnail pixels [left, right) x [top, bottom) under a level-0 box; at least one pixel.

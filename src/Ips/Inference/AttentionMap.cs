@@ -1,8 +1,9 @@
+using Ips.Imaging;
 using Ips.Patches;
 using SkiaSharp;
 using static TorchSharp.torch;
 
-namespace Ips.Imaging;
+namespace Ips.Inference;
 
 /// <summary>
 /// A picture of one prediction: the image under a heat map of the patch scores (selected patches carry their scores,

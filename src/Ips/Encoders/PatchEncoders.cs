@@ -1,12 +1,11 @@
-using Ips.Checkpoints;
 using Ips.Configuration;
-using Ips.Modeling.Pretrained;
+using Ips.IO;
 using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch;
 using static TorchSharp.torch.nn;
+using static TorchSharp.torch;
 
-namespace Ips.Modeling;
+namespace Ips.Encoders;
 
 /// <summary>
 /// The patch encoders of SPEC.md section 2, built as <c>nn.Sequential</c>s whose indices match the official

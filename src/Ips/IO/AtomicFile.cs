@@ -1,7 +1,7 @@
 using System.Runtime.InteropServices;
 using System.Text.RegularExpressions;
 
-namespace Ips.Training;
+namespace Ips.IO;
 
 /// <summary>
 /// Replaces a file all at once, so that a crash or a failing writer never leaves a half-written checkpoint or plot:

@@ -1,10 +1,11 @@
 using System.Collections.Concurrent;
+using Ips.Encoders;
 using Ips.Patches;
 using Ips.Pretraining;
 using Ips.Slides.Tiling;
 using static TorchSharp.torch;
 
-namespace Ips.Slides.Features;
+namespace Ips.Features;
 
 /// <summary>What happened to one slide of a feature-extraction run.</summary>
 /// <param name="Slide">The slide's name.</param>

@@ -1,10 +1,9 @@
 using System.Reflection;
-using Ips.Data;
-using Ips.Training;
+using Ips.IO;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
-namespace Ips.Modeling.Pretrained;
+namespace Ips.Encoders;
 
 /// <summary>
 /// The ImageNet weights an image encoder starts from when a config says <c>pretrained: true</c>: the user's

@@ -2,7 +2,7 @@ using System.Globalization;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Ips.Modeling.Pretrained;
+namespace Ips.Encoders;
 
 /// <summary>
 /// Converts the ImageNet ResNet-18 of the NuGet package <c>Microsoft.ML.DnnImageFeaturizer.ResNet18</c> (an ONNX

@@ -1,10 +1,9 @@
 using System.Collections;
 using System.Text;
-using TorchSharp;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
-namespace Ips.Checkpoints;
+namespace Ips.IO;
 
 /// <summary>
 /// Reads and writes a module's weights as a PyTorch <c>state_dict</c> file, so checkpoints move between this

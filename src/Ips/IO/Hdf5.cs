@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using PureHDF;
 using PureHDF.VOL.Native;
 
-namespace Ips.Patches;
+namespace Ips.IO;
 
 /// <summary>
 /// Opens HDF5 files with PureHDF after checking what PureHDF does not: that the file starts with an HDF5 superblock

@@ -1,7 +1,7 @@
 using System.Buffers.Binary;
 using System.Text;
 
-namespace Ips.Modeling.Pretrained;
+namespace Ips.Encoders;
 
 /// <summary>One node of an ONNX graph: operator, input and output value names, and its int/float attributes.</summary>
 /// <param name="OpType">The operator, e.g. <c>Conv</c>.</param>

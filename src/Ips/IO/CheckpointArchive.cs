@@ -1,6 +1,6 @@
 using System.IO.Compression;
 
-namespace Ips.Training;
+namespace Ips.IO;
 
 /// <summary>
 /// The container of every checkpoint kind (IPS training, BYOL pre-training): one zip whose entries are state_dict

@@ -1,9 +1,9 @@
-using Ips.Checkpoints;
+using Ips.IO;
 using Ips.Pretraining;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Ips.Slides.Features;
+namespace Ips.Encoders;
 
 /// <summary>
 /// A frozen feature encoder for tiles (SPEC.md section 5): a torchvision-layout ResNet whose pooled output is the

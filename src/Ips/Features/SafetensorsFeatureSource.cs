@@ -2,7 +2,7 @@ using System.Buffers.Binary;
 using System.Text.Json;
 using Microsoft.Win32.SafeHandles;
 
-namespace Ips.Patches;
+namespace Ips.Features;
 
 /// <summary>
 /// Pre-extracted features <c>[N, n_chan_in]</c> in a <c>.safetensors</c> file holding exactly one 2-D <c>F32</c>

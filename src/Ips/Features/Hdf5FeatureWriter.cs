@@ -1,11 +1,12 @@
-using Ips.Training;
+using Ips.IO;
+using Ips.Patches;
 using PureHDF;
 using PureHDF.Filters;
 using PureHDF.Selections;
 using PureHDF.VOL.Native;
 using static TorchSharp.torch;
 
-namespace Ips.Patches;
+namespace Ips.Features;
 
 /// <summary>One slide of an official IPS split file: where its features come from and its label.</summary>
 /// <param name="Slide">Group name (the slide id, e.g. <c>tumor_001</c>).</param>

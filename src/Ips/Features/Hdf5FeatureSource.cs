@@ -1,10 +1,12 @@
+using Ips.IO;
+using Ips.Patches;
 using PureHDF;
 using PureHDF.Selections;
 using PureHDF.VOL.Native;
 using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Ips.Patches;
+namespace Ips.Features;
 
 /// <summary>
 /// Pre-extracted features <c>[N, D]</c> float32 in an HDF5 dataset, read row slice by row slice with hyperslab

@@ -2,7 +2,7 @@ using Ips.Patches;
 using Ips.Pretraining;
 using static TorchSharp.torch;
 
-namespace Ips.Slides.Features;
+namespace Ips.Features;
 
 /// <summary>
 /// The tiles of a tile set (a slide's kept tiles, <see cref="SlideTiles"/>) as an image patch source: a read decodes

@@ -1,4 +1,4 @@
-namespace Ips.Slides;
+namespace Ips.Data.Camelyon16;
 
 /// <summary>
 /// The pixels of a slide to be written, given as a function of position rather than held in memory, so that

@@ -1,4 +1,4 @@
-namespace Ips.Slides;
+namespace Ips.Data.Camelyon16;
 
 /// <summary>
 /// One tissue-like region of a <see cref="SyntheticTissue"/>: an ellipse centred at (<see cref="CenterX"/>,

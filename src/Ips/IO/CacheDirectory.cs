@@ -1,4 +1,4 @@
-namespace Ips.Data;
+namespace Ips.IO;
 
 /// <summary>Where fetched and derived files live: <c>$IPS_CACHE</c>, else <c>~/.cache/ips</c>.</summary>
 public static class CacheDirectory

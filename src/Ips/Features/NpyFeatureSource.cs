@@ -4,7 +4,7 @@ using System.Text;
 using System.Text.RegularExpressions;
 using Microsoft.Win32.SafeHandles;
 
-namespace Ips.Patches;
+namespace Ips.Features;
 
 /// <summary>
 /// Pre-extracted features <c>[N, n_chan_in]</c> in a NumPy <c>.npy</c> file (format 1.0, 2.0 or 3.0, dtype

@@ -1,6 +1,7 @@
+using Ips.IO;
 using PureHDF;
 
-namespace Ips.Patches;
+namespace Ips.Features;
 
 /// <summary>A slide listed in an official IPS split file.</summary>
 /// <param name="Slide">The group name.</param>

@@ -1,9 +1,9 @@
 using System.Globalization;
 using BitMiracle.LibTiff.Classic;
+using Ips.IO;
 using Ips.Imaging;
-using Ips.Training;
 
-namespace Ips.Slides;
+namespace Ips.Data.Camelyon16;
 
 /// <summary>How the tiles of a written slide are compressed.</summary>
 public enum SlideCompression

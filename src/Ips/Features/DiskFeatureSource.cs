@@ -1,8 +1,8 @@
+using Ips.Patches;
 using Microsoft.Win32.SafeHandles;
-using TorchSharp;
 using static TorchSharp.torch;
 
-namespace Ips.Patches;
+namespace Ips.Features;
 
 /// <summary>
 /// A float32 feature matrix <c>[N, n_chan_in]</c> stored row-major at a byte offset of a file and read from disk on
