@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using Ips.Pretraining;
+using Ips.Slides.TileSets;
 using Spectre.Console;
 using Spectre.Console.Cli;
 

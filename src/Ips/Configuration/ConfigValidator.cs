@@ -1,3 +1,5 @@
+using Ips.Encoders;
+
 namespace Ips.Configuration;
 
 /// <summary>
@@ -6,21 +8,10 @@ namespace Ips.Configuration;
 /// </summary>
 internal static class ConfigValidator
 {
-    internal static readonly string[] EncTypes = ["resnet18", "resnet50"];
     internal static readonly string[] ShuffleStyles = ["batch", "instance"];
     internal static readonly string[] SelectionDtypes = ["float32", "bfloat16"];
     internal static readonly string[] ActFns = ["softmax", "sigmoid"];
     internal static readonly string[] Metrics = ["accuracy", "multilabel_accuracy", "auc"];
-
-    /// <summary>Width of the pooled output of a torchvision ResNet cut after layer2 or layer4.</summary>
-    internal static int EncoderWidth(string encType, int nResBlocks) => (encType, nResBlocks) switch
-    {
-        ("resnet18", 2) => 128,
-        ("resnet18", 4) => 512,
-        ("resnet50", 2) => 512,
-        ("resnet50", 4) => 2048,
-        _ => throw new ArgumentException($"no ResNet encoder {encType} with {nResBlocks} blocks"),
-    };
 
     public static void Validate(IpsConfig c, YamlValues v)
     {
@@ -71,15 +62,15 @@ internal static class ConfigValidator
         if (c.UsePos && c.D % 2 != 0)
             throw v.Error($"D ({c.D}) must be even when use_pos is True (sin and cos fill pairs of dimensions)");
 
-        if (!EncTypes.Contains(c.EncType))
-            throw v.Error($"enc_type '{c.EncType}' must be one of {string.Join(", ", EncTypes)}");
+        if (EncoderRegistry.Find(c.EncType) is null)
+            throw v.Error($"enc_type '{c.EncType}' must be one of {string.Join(", ", EncoderRegistry.Names)}");
         if (!ShuffleStyles.Contains(c.ShuffleStyle))
             throw v.Error($"shuffle_style '{c.ShuffleStyle}' must be one of {string.Join(", ", ShuffleStyles)}");
         if (!SelectionDtypes.Contains(c.SelectionDtype))
             throw v.Error($"selection_dtype '{c.SelectionDtype}' must be one of {string.Join(", ", SelectionDtypes)}");
         if (c.IsImage) ValidateImageEncoder(c, v);
-        // resnet18 has packaged ImageNet weights (Modeling/Pretrained); resnet50 needs the user's file.
-        if (c.Pretrained && string.IsNullOrWhiteSpace(c.PretrainedWeights) && c.IsImage && c.EncType != "resnet18")
+        // Only architectures with packaged ImageNet weights (Encoders/PretrainedWeights) do without the user's file.
+        if (c.Pretrained && string.IsNullOrWhiteSpace(c.PretrainedWeights) && c.IsImage && !EncoderRegistry.Get(c.EncType).PackagedWeights)
             throw v.Error($"pretrained is True but pretrained_weights is not set: only resnet18 ships with ImageNet weights, give the path of torchvision's {c.EncType} state_dict file (e.g. weights/resnet50-0676ba61.pth)");
 
         ValidateTasks(c, v);
@@ -92,9 +83,9 @@ internal static class ConfigValidator
 
     private static void ValidateImageEncoder(IpsConfig c, YamlValues v)
     {
-        if (c.NResBlocks is not (2 or 4))
+        if (!PatchEncoders.StageCounts.Contains(c.NResBlocks))
             throw v.Error($"n_res_blocks ({c.NResBlocks}) must be 2 (cut after layer2) or 4 (after layer4)");
-        var width = EncoderWidth(c.EncType, c.NResBlocks);
+        var width = PatchEncoders.ConvOutputWidth(c.EncType, c.NResBlocks);
         if (c.D != width)
             throw v.Error($"D ({c.D}) must equal the encoder's output width {width} ({c.EncType} with n_res_blocks {c.NResBlocks})");
         foreach (var (key, pair) in new[] { ("patch_size", c.PatchSize), ("patch_stride", c.PatchStride) })

@@ -1,4 +1,3 @@
-using Ips.Configuration;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -17,22 +16,12 @@ internal sealed class Bfloat16Encoder
     private readonly Dictionary<string, Tensor> state;
 
     /// <summary>
-    /// What to tell the user before training with <paramref name="config"/> on <paramref name="device"/>: null, or that
-    /// <c>selection_dtype: bfloat16</c> will be slower than float32 because the CPU has no bfloat16 arithmetic
-    /// (<paramref name="nativeBfloat16"/> false). Measured on a Zen 3 without AVX-512 (docs/performance.md):
-    /// selection 20x slower on Megapixel MNIST and 7x on CAMELYON16 features.
+    /// Takes <paramref name="encoder"/>, a fresh module of the trained encoder's architecture (its weights arrive at
+    /// every <see cref="Refresh"/>), and keeps it in bfloat16 on <paramref name="device"/>.
     /// </summary>
-    public static string? SlowCpuNote(IpsConfig config, Device device, bool? nativeBfloat16) =>
-        config.SelectionDtype == "bfloat16" && device.type == DeviceType.CPU && nativeBfloat16 == false
-            ? $"selection_dtype bfloat16 (config {config.Source}): this CPU has no bfloat16 arithmetic (no avx512_bf16 " +
-              "or amx_bf16 flag), so libtorch emulates it and selection runs several times slower than in float32 " +
-              "(7x to 20x measured); selection_dtype float32 is the faster choice here"
-            : null;
-
-    public Bfloat16Encoder(IpsConfig config, Device device)
+    public Bfloat16Encoder(nn.Module<Tensor, Tensor> encoder, Device device)
     {
-        // Its weights come from the trained encoder at every Refresh, so no pretrained file is read here.
-        encoder = PatchEncoders.Create(config with { Pretrained = false });
+        this.encoder = encoder;
         encoder.to(bfloat16).to(device);
         encoder.eval();
         state = encoder.state_dict();

@@ -23,12 +23,6 @@ namespace Ips.Encoders;
 /// </remarks>
 internal static class OnnxResNet18
 {
-    /// <summary>ImageNet mean of RGB in [0, 1], as torchvision's weights and the official data sets use.</summary>
-    internal static readonly float[] ImageNetMean = [0.485f, 0.456f, 0.406f];
-
-    /// <summary>ImageNet standard deviation of RGB in [0, 1].</summary>
-    internal static readonly float[] ImageNetStd = [0.229f, 0.224f, 0.225f];
-
     /// <summary>
     /// The network of <paramref name="model"/> as a torchvision-layout state_dict (no <c>fc</c>; batch counters 0)
     /// that takes the export's own input (CNTK's convention). The caller owns the tensors.
@@ -101,7 +95,7 @@ internal static class OnnxResNet18
 
     /// <summary>
     /// Rewrites <paramref name="state"/> (CNTK input convention) in place so that it takes torchvision's input:
-    /// RGB in [0, 1], normalised by <see cref="ImageNetMean"/> and <see cref="ImageNetStd"/>.
+    /// RGB in [0, 1], normalised by <see cref="ImageNetNormalisation"/>.
     /// </summary>
     /// <remarks>
     /// The export reads <c>u[2 - c] = 255 p_c - m[2 - c]</c> (BGR) where <c>p_c = std_c x_c + mean_c</c> is the pixel the
@@ -120,8 +114,8 @@ internal static class OnnxResNet18
         using var scope = NewDisposeScope();
         var weight = state["conv1.weight"]; // [64, 3 (BGR), 7, 7]
         var rgbWeight = weight.flip(1); // [64, 3 (RGB), 7, 7]
-        var a = torch.tensor(ImageNetStd).mul(255f); // [3]
-        var b = torch.tensor(ImageNetMean).mul(255f).sub(torch.tensor(meanBgr).flip(0)); // [3]
+        var a = torch.tensor(ImageNetNormalisation.Std).mul(255f); // [3]
+        var b = torch.tensor(ImageNetNormalisation.Mean).mul(255f).sub(torch.tensor(meanBgr).flip(0)); // [3]
         var folded = rgbWeight.mul(a.reshape(1, 3, 1, 1)); // [64, 3, 7, 7]
         var k = rgbWeight.sum([2, 3]).mul(b.reshape(1, 3)).sum(1); // [64]
         var runningMean = state["bn1.running_mean"].sub(k);

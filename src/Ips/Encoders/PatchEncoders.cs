@@ -1,32 +1,39 @@
-using Ips.Configuration;
 using Ips.IO;
-using TorchSharp;
 using TorchSharp.Modules;
-using static TorchSharp.torch.nn;
 using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
 
 namespace Ips.Encoders;
 
+/// <summary>What the image patch encoder of an IPS network is: the config keys it is built from.</summary>
+/// <param name="EncType">The architecture (<c>enc_type</c>), a name of <see cref="EncoderRegistry"/>.</param>
+/// <param name="NResBlocks">Residual stages kept (<c>n_res_blocks</c>): 2 (cut after <c>layer2</c>) or 4.</param>
+/// <param name="NChanIn">Input channels (<c>n_chan_in</c>): 1 (grey, a fresh first convolution) or 3.</param>
+/// <param name="D">The model width (<c>D</c>), which must equal the encoder's output width.</param>
+/// <param name="Pretrained">Start from ImageNet weights (<c>pretrained</c>).</param>
+/// <param name="PretrainedWeights">The user's torchvision state_dict file (<c>pretrained_weights</c>), or null.</param>
+/// <param name="Source">The config file, for messages.</param>
+public sealed record PatchEncoderSpec(
+    string EncType, int NResBlocks, int NChanIn, int D, bool Pretrained, string? PretrainedWeights, string Source);
+
 /// <summary>
-/// The patch encoders of SPEC.md section 2, built as <c>nn.Sequential</c>s whose indices match the official
+/// The patch encoders of docs/design.md section 2, built as <c>nn.Sequential</c>s whose indices match the official
 /// implementation so that state_dict names carry over (<c>encoder.0.weight</c>, <c>encoder.4.0.conv1.weight</c>, ...).
 /// </summary>
 public static class PatchEncoders
 {
-    /// <summary>The encoder for <paramref name="config"/>: a cut ResNet when <c>is_image</c>, else the feature projector.</summary>
-    public static Sequential Create(IpsConfig config)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        return config.IsImage ? ConvEncoder(config) : Projector(config.NChanIn, config.D);
-    }
+    /// <summary>The residual stages an image encoder may keep (<c>n_res_blocks</c>), as the official code allows.</summary>
+    public static IReadOnlyList<int> StageCounts { get; } = [2, 4];
 
     /// <summary>Width of the image encoder's output for <paramref name="encType"/> cut after <paramref name="nResBlocks"/> stages.</summary>
     /// <exception cref="ArgumentException">Unknown encoder type or block count.</exception>
     public static int ConvOutputWidth(string encType, int nResBlocks)
     {
-        CheckConv(encType, nResBlocks);
-        var expansion = encType == "resnet50" ? 4 : 1;
-        return (nResBlocks == 2 ? 128 : 512) * expansion;
+        if (!StageCounts.Contains(nResBlocks))
+        {
+            throw new ArgumentException($"n_res_blocks {nResBlocks} is not supported; expected 2 or 4.", nameof(nResBlocks));
+        }
+        return EncoderRegistry.Get(encType).WidthAfter(nResBlocks);
     }
 
     /// <summary>
@@ -39,49 +46,38 @@ public static class PatchEncoders
         BatchNorm1d(D),
         ReLU());
 
-    private static void CheckConv(string encType, int nResBlocks)
+    /// <summary>The image encoder of <paramref name="spec"/>: a torchvision ResNet cut after its stages, then pooled.</summary>
+    /// <exception cref="ArgumentException">The spec names no known encoder, or its width or channels do not fit.</exception>
+    public static Sequential Image(PatchEncoderSpec spec)
     {
-        if (encType is not ("resnet18" or "resnet50"))
-        {
-            throw new ArgumentException($"enc_type '{encType}' is not supported; expected resnet18 or resnet50.", nameof(encType));
-        }
-        if (nResBlocks is not (2 or 4))
-        {
-            throw new ArgumentException($"n_res_blocks {nResBlocks} is not supported; expected 2 or 4.", nameof(nResBlocks));
-        }
-    }
-
-    private static Sequential ConvEncoder(IpsConfig config)
-    {
-        var width = ConvOutputWidth(config.EncType, config.NResBlocks);
-        if (width != config.D)
+        ArgumentNullException.ThrowIfNull(spec);
+        var width = ConvOutputWidth(spec.EncType, spec.NResBlocks);
+        if (width != spec.D)
         {
             throw new ArgumentException(
-                $"config {config.Source}: D ({config.D}) must equal the output width of {config.EncType} cut after " +
-                $"{config.NResBlocks} blocks ({width}).");
+                $"config {spec.Source}: D ({spec.D}) must equal the output width of {spec.EncType} cut after " +
+                $"{spec.NResBlocks} blocks ({width}).");
         }
 
-        var resnet = config.EncType == "resnet18"
-            ? torchvision.models.resnet18()
-            : torchvision.models.resnet50();
+        var resnet = EncoderRegistry.Get(spec.EncType).Create();
         var parts = resnet.named_children().ToDictionary(child => child.name, child => (Module<Tensor, Tensor>)child.module);
 
-        if (config.Pretrained)
+        if (spec.Pretrained)
         {
-            LoadPretrained(resnet, config);
+            LoadPretrained(resnet, spec);
         }
-        if (config.NChanIn == 1)
+        if (spec.NChanIn == 1)
         {
             // ImageNet ResNets read 3 channels; grey images get a fresh first convolution, like the official code.
             parts["conv1"] = Conv2d(1, 64, kernel_size: 7, stride: 2, padding: 3, bias: false);
         }
-        else if (config.NChanIn != 3)
+        else if (spec.NChanIn != 3)
         {
-            throw new ArgumentException($"config {config.Source}: n_chan_in must be 1 or 3 for an image encoder (got {config.NChanIn}).");
+            throw new ArgumentException($"config {spec.Source}: n_chan_in must be 1 or 3 for an image encoder (got {spec.NChanIn}).");
         }
 
         var names = new List<string> { "conv1", "bn1", "relu", "maxpool", "layer1", "layer2" };
-        if (config.NResBlocks == 4)
+        if (spec.NResBlocks == 4)
         {
             names.AddRange(new[] { "layer3", "layer4" });
         }
@@ -89,14 +85,14 @@ public static class PatchEncoders
         return Sequential(names.Select(name => parts[name]));
     }
 
-    private static void LoadPretrained(nn.Module resnet, IpsConfig config)
+    private static void LoadPretrained(nn.Module resnet, PatchEncoderSpec spec)
     {
         string path;
-        if (!string.IsNullOrWhiteSpace(config.PretrainedWeights))
+        if (!string.IsNullOrWhiteSpace(spec.PretrainedWeights))
         {
-            path = config.PretrainedWeights;
+            path = spec.PretrainedWeights;
         }
-        else if (config.EncType == "resnet18")
+        else if (EncoderRegistry.Get(spec.EncType).PackagedWeights)
         {
             // The packaged ImageNet ResNet-18, converted to torchvision's layout and input convention.
             path = PretrainedWeights.EnsureResNet18();
@@ -104,16 +100,16 @@ public static class PatchEncoders
         else
         {
             throw new ArgumentException(
-                $"config {config.Source}: pretrained is true but pretrained_weights is not set. Only resnet18 ships with ImageNet " +
-                $"weights; set pretrained_weights to a torchvision {config.EncType} ImageNet state_dict (.pth, .pt or .safetensors).");
+                $"config {spec.Source}: pretrained is true but pretrained_weights is not set. Only resnet18 ships with ImageNet " +
+                $"weights; set pretrained_weights to a torchvision {spec.EncType} ImageNet state_dict (.pth, .pt or .safetensors).");
         }
         if (!File.Exists(path))
         {
-            throw new FileNotFoundException($"config {config.Source}: pretrained_weights file not found: {path}", path);
+            throw new FileNotFoundException($"config {spec.Source}: pretrained_weights file not found: {path}", path);
         }
 
         // A 1-channel conv1 is replaced, so it is not taken from the file.
-        LoadTorchvisionResNet(resnet, path, key => config.NChanIn == 1 && key.StartsWith("conv1.", StringComparison.Ordinal));
+        LoadTorchvisionResNet(resnet, path, key => spec.NChanIn == 1 && key.StartsWith("conv1.", StringComparison.Ordinal));
     }
 
     /// <summary>

@@ -1,5 +1,4 @@
 using Ips.IO;
-using Ips.Pretraining;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -13,12 +12,6 @@ namespace Ips.Encoders;
 /// </summary>
 public sealed class TileEncoder : IDisposable
 {
-    /// <summary>ImageNet's per-channel (RGB) mean, as torchvision's models were trained with.</summary>
-    public static readonly float[] ImageNetMean = [0.485f, 0.456f, 0.406f];
-
-    /// <summary>ImageNet's per-channel (RGB) standard deviation.</summary>
-    public static readonly float[] ImageNetStd = [0.229f, 0.224f, 0.225f];
-
     private readonly ResNetBackbone _backbone;
     private readonly Tensor? _mean;
     private readonly Tensor? _std;
@@ -66,13 +59,13 @@ public sealed class TileEncoder : IDisposable
         {
             throw new ArgumentException($"--normalize '{normalize}' must be auto, imagenet or none");
         }
-        if (ByolCheckpoint.IsCheckpoint(path))
+        if (ByolEncoderFile.IsCheckpoint(path))
         {
-            var (encoder, state) = ByolCheckpoint.LoadEncoder(path);
+            var (encoder, state) = ByolEncoderFile.Load(path);
             return normalize switch
             {
                 "none" => new TileEncoder(encoder, null, null, "none", crop, device),
-                "imagenet" => new TileEncoder(encoder, ImageNetMean, ImageNetStd, "imagenet", crop, device),
+                "imagenet" => new TileEncoder(encoder, ImageNetNormalisation.Mean, ImageNetNormalisation.Std, "imagenet", crop, device),
                 _ => new TileEncoder(encoder, state.Mean, state.Std, "byol", crop, device),
             };
         }
@@ -88,12 +81,8 @@ public sealed class TileEncoder : IDisposable
         }
         return normalize == "none"
             ? new TileEncoder(backbone, null, null, "none", crop, device)
-            : new TileEncoder(backbone, ImageNetMean, ImageNetStd, "imagenet", crop, device);
+            : new TileEncoder(backbone, ImageNetNormalisation.Mean, ImageNetNormalisation.Std, "imagenet", crop, device);
     }
-
-    /// <summary>Wraps an encoder built in code (tests, or a caller that already holds one).</summary>
-    public static TileEncoder Wrap(ResNetBackbone backbone, float[]? mean, float[]? std, Device device, int crop = 224) =>
-        new(backbone, mean, std, mean is null ? "none" : "custom", crop, device);
 
     /// <summary>Features of <paramref name="tiles"/> <c>[B, 3, H, W]</c> in [0, 1]: <c>[B, D]</c> on the CPU.</summary>
     public Tensor Encode(Tensor tiles)
@@ -125,13 +114,22 @@ public sealed class TileEncoder : IDisposable
         _std?.Dispose();
     }
 
-    /// <summary>resnet50 when the file has bottleneck blocks (<c>layer1.0.conv3</c>), else resnet18.</summary>
+    /// <summary>
+    /// The architecture of <see cref="EncoderRegistry"/> that shares the most parameter names and shapes with the
+    /// state_dict at <paramref name="path"/> (its classifier and batch-norm counters aside). Loading then reports
+    /// any key the file lacks or has in excess against that architecture.
+    /// </summary>
     private static string ArchitectureOf(string path)
     {
         var state = StateDictIO.ReadStateDict(path);
         try
         {
-            return state.ContainsKey("layer1.0.conv3.weight") ? "resnet50" : "resnet18";
+            var shapes = Shapes(state);
+            return EncoderRegistry.Names.MaxBy(name =>
+            {
+                using var candidate = new ResNetBackbone(name);
+                return Shapes(candidate.state_dict()).Count(pair => shapes.TryGetValue(pair.Key, out var shape) && shape == pair.Value);
+            })!;
         }
         finally
         {
@@ -141,4 +139,10 @@ public sealed class TileEncoder : IDisposable
             }
         }
     }
+
+    /// <summary>Parameter and buffer shapes by name, without <c>fc.*</c> and <c>num_batches_tracked</c>.</summary>
+    private static Dictionary<string, string> Shapes(IReadOnlyDictionary<string, Tensor> state) =>
+        state.Where(pair => !pair.Key.StartsWith("fc.", StringComparison.Ordinal)
+                            && !pair.Key.EndsWith(".num_batches_tracked", StringComparison.Ordinal))
+            .ToDictionary(pair => pair.Key, pair => string.Join('x', pair.Value.shape));
 }

@@ -1,7 +1,7 @@
 using System.Collections.Concurrent;
 using Ips.Encoders;
 using Ips.Patches;
-using Ips.Pretraining;
+using Ips.Slides.TileSets;
 using Ips.Slides.Tiling;
 using static TorchSharp.torch;
 

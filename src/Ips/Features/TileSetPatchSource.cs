@@ -1,5 +1,5 @@
 using Ips.Patches;
-using Ips.Pretraining;
+using Ips.Slides.TileSets;
 using static TorchSharp.torch;
 
 namespace Ips.Features;

@@ -43,7 +43,7 @@ public sealed class IpsNet : Module<Tensor, Tensor?, Dictionary<string, Tensor>>
         }
 
         Config = config;
-        encoder = PatchEncoders.Create(config);
+        encoder = CreateEncoder(config);
         transf = new CrossAttentionTransformer(
             config.NToken, config.H, config.D, config.DK, config.DV, config.DInner, config.AttnDropout, config.Dropout);
         output_layers = ModuleDict(config.Tasks
@@ -63,6 +63,19 @@ public sealed class IpsNet : Module<Tensor, Tensor?, Dictionary<string, Tensor>>
             }
             PositionalEncoding = Modeling.PositionalEncoding.Sinusoidal1d(config.D, n);
         }
+    }
+
+    /// <summary>
+    /// The patch encoder of <paramref name="config"/>: the image encoder of <see cref="PatchEncoders"/> when
+    /// <c>is_image</c>, else the projector of pre-extracted features.
+    /// </summary>
+    public static Sequential CreateEncoder(IpsConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return config.IsImage
+            ? PatchEncoders.Image(new PatchEncoderSpec(
+                config.EncType, config.NResBlocks, config.NChanIn, config.D, config.Pretrained, config.PretrainedWeights, config.Source))
+            : PatchEncoders.Projector(config.NChanIn, config.D);
     }
 
     /// <summary>The configuration the network was built from.</summary>

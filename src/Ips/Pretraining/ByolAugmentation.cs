@@ -1,3 +1,4 @@
+using Ips.Encoders;
 using Ips.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -17,7 +18,7 @@ namespace Ips.Pretraining;
 /// <item>greyscale with p <c>grey_p</c> (0.2989 R + 0.587 G + 0.114 B in all three channels);</item>
 /// <item>Gaussian blur (kernel <c>blur_kernel</c>, sigma in <c>blur_sigma</c>, reflect padding) with p <c>blur_p</c> of the view;</item>
 /// <item>solarisation (values >= 0.5 become 1 - value) with p <c>solarize_p</c> of the view;</item>
-/// <item>ImageNet normalisation (<see cref="Mean"/>, <see cref="Std"/>).</item>
+/// <item>ImageNet normalisation (<see cref="ImageNetNormalisation"/>), as torchvision's weights.</item>
 /// </list>
 /// Every random draw comes from a <see cref="Random"/> seeded from the caller's seed and the view, so a step's views
 /// are reproducible (exact resume). The crop resamples with bilinear interpolation without antialiasing, unlike
@@ -25,12 +26,6 @@ namespace Ips.Pretraining;
 /// </summary>
 public sealed class ByolAugmentation
 {
-    /// <summary>ImageNet channel means (RGB), the normalisation of torchvision's weights and of this pre-training.</summary>
-    public static readonly float[] Mean = [0.485f, 0.456f, 0.406f];
-
-    /// <summary>ImageNet channel standard deviations (RGB).</summary>
-    public static readonly float[] Std = [0.229f, 0.224f, 0.225f];
-
     private static readonly double[] LogRatio = [Math.Log(3.0 / 4.0), Math.Log(4.0 / 3.0)];
 
     private readonly ByolConfig _config;
@@ -318,8 +313,8 @@ public sealed class ByolAugmentation
     public static Tensor Normalize(Tensor x)
     {
         ArgumentNullException.ThrowIfNull(x);
-        using var mean = tensor(Mean).to(x.device).view(1, 3, 1, 1);
-        using var std = tensor(Std).to(x.device).view(1, 3, 1, 1);
+        using var mean = tensor(ImageNetNormalisation.Mean).to(x.device).view(1, 3, 1, 1);
+        using var std = tensor(ImageNetNormalisation.Std).to(x.device).view(1, 3, 1, 1);
         return (x - mean) / std;
     }
 

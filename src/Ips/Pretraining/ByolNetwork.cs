@@ -1,57 +1,9 @@
 using Ips.Encoders;
-using TorchSharp;
 using TorchSharp.Modules;
 using static TorchSharp.torch.nn;
 using static TorchSharp.torch;
 
 namespace Ips.Pretraining;
-
-/// <summary>
-/// A torchvision ResNet without its classifier: <c>conv1, bn1, relu, maxpool, layer1..layer4, avgpool</c> under
-/// torchvision's names, so its state_dict is torchvision's minus <c>fc.*</c> and loads into
-/// <c>torchvision.models.resnet50()</c> with <c>strict=False</c>. Maps <c>[B, 3, H, W]</c> to the pooled <c>[B, D]</c>
-/// (D 2048 for resnet50, 512 for resnet18).
-/// </summary>
-public sealed class ResNetBackbone : Module<Tensor, Tensor>
-{
-    private static readonly string[] PartNames = ["conv1", "bn1", "relu", "maxpool", "layer1", "layer2", "layer3", "layer4", "avgpool"];
-
-    private readonly Module<Tensor, Tensor>[] _parts;
-
-    /// <summary>A randomly initialised backbone of <paramref name="architecture"/> (<c>resnet50</c> or <c>resnet18</c>).</summary>
-    public ResNetBackbone(string architecture) : base(architecture)
-    {
-        var resnet = architecture switch
-        {
-            "resnet50" => torchvision.models.resnet50(),
-            "resnet18" => torchvision.models.resnet18(),
-            _ => throw new ArgumentException($"backbone '{architecture}' is not supported; expected resnet50 or resnet18.", nameof(architecture)),
-        };
-        var children = resnet.named_children().ToDictionary(child => child.name, child => (Module<Tensor, Tensor>)child.module);
-        _parts = [.. PartNames.Select(name => children[name])];
-        for (var i = 0; i < PartNames.Length; i++)
-        {
-            register_module(PartNames[i], _parts[i]);
-        }
-        OutputDim = architecture == "resnet50" ? 2048 : 512;
-    }
-
-    /// <summary>Width of the pooled output.</summary>
-    public int OutputDim { get; }
-
-    /// <summary>Loads torchvision ImageNet weights (a <c>resnet50-....pth</c> file; its <c>fc</c> is ignored).</summary>
-    public void LoadTorchvisionWeights(string path) => PatchEncoders.LoadTorchvisionResNet(this, path);
-
-    /// <inheritdoc />
-    public override Tensor forward(Tensor x) // [B, 3, H, W]
-    {
-        foreach (var part in _parts)
-        {
-            x = part.call(x);
-        }
-        return x.flatten(1); // [B, D]
-    }
-}
 
 /// <summary>BYOL's projector and predictor MLP: Linear(in, hidden) -> BatchNorm1d -> ReLU -> Linear(hidden, out).</summary>
 public static class ByolMlp

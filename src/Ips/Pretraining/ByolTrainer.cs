@@ -1,5 +1,7 @@
 using System.Globalization;
+using Ips.Encoders;
 using Ips.IO;
+using Ips.Slides.TileSets;
 using Ips.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -140,7 +142,7 @@ public sealed class ByolTrainer : IDisposable
     /// <summary>Writes networks, optimiser, step, normalisation and config to <paramref name="path"/> atomically.</summary>
     public void Save(string path, long totalSteps) =>
         ByolCheckpoint.Save(path, Net, Optimizer, Config, new ByolState(
-            Step, totalSteps, Config.Backbone, Config.FeatureDim, ByolAugmentation.Mean, ByolAugmentation.Std, Config.ImageSize, LastLoss));
+            Step, totalSteps, Config.Backbone, Config.FeatureDim, ImageNetNormalisation.Mean, ImageNetNormalisation.Std, Config.ImageSize, LastLoss));
 
     /// <summary>Restores networks, optimiser and step from a checkpoint written by <see cref="Save"/>.</summary>
     public ByolState Load(string path)
@@ -189,7 +191,7 @@ public sealed class ByolRun : IDisposable
     public string CheckpointPath => Path.Combine(Directory, ByolCheckpoint.FileName);
 
     /// <summary>Path of the exported encoder.</summary>
-    public string EncoderPath => Path.Combine(Directory, ByolCheckpoint.EncoderEntry);
+    public string EncoderPath => Path.Combine(Directory, ByolEncoderFile.EncoderEntry);
 
     /// <summary>Reports every step (on the training thread).</summary>
     public IProgress<ByolProgress>? Progress { get; set; }

@@ -1,6 +1,8 @@
+using Ips.Configuration;
 using Ips.Encoders;
 using Ips.Modeling;
 using Ips.Patches;
+using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ips.Selection;
@@ -121,6 +123,19 @@ public sealed class IterativePatchSelector
         }
     }
 
+    /// <summary>
+    /// What to tell the user before training with <paramref name="config"/> on <paramref name="device"/>: null, or that
+    /// <c>selection_dtype: bfloat16</c> will be slower than float32 because the CPU has no bfloat16 arithmetic
+    /// (<paramref name="nativeBfloat16"/> false). Measured on a Zen 3 without AVX-512 (docs/performance.md):
+    /// selection 20x slower on Megapixel MNIST and 7x on CAMELYON16 features.
+    /// </summary>
+    public static string? SlowCpuNote(IpsConfig config, Device device, bool? nativeBfloat16) =>
+        config.SelectionDtype == "bfloat16" && device.type == DeviceType.CPU && nativeBfloat16 == false
+            ? $"selection_dtype bfloat16 (config {config.Source}): this CPU has no bfloat16 arithmetic (no avx512_bf16 " +
+              "or amx_bf16 flag), so libtorch emulates it and selection runs several times slower than in float32 " +
+              "(7x to 20x measured); selection_dtype float32 is the faster choice here"
+            : null;
+
     /// <summary>The float32 model's encoder, or its bfloat16 copy with the current weights.</summary>
     private Func<Tensor, Tensor> Encoder(Device device)
     {
@@ -130,7 +145,8 @@ public sealed class IterativePatchSelector
         }
         if (bfloat16Encoder is null || bfloat16Encoder.Device.type != device.type || bfloat16Encoder.Device.index != device.index)
         {
-            bfloat16Encoder = new Bfloat16Encoder(model.Config, device);
+            // Its weights come from the trained encoder at every Refresh, so no pretrained file is read here.
+            bfloat16Encoder = new Bfloat16Encoder(IpsNet.CreateEncoder(model.Config with { Pretrained = false }), device);
         }
         bfloat16Encoder.Refresh(model.Encoder);
         return bfloat16Encoder.Embed;

@@ -1,7 +1,6 @@
 using System.Diagnostics;
 using Ips.Configuration;
 using Ips.Data;
-using Ips.Encoders;
 using Ips.Modeling;
 using Ips.Patches;
 using Ips.Selection;
@@ -41,7 +40,7 @@ public sealed class Trainer : IDisposable
         Net.to(device);
         _selector = new IterativePatchSelector(Net);
         Workers = LoaderWorkers.Choose(config.NWorker, device);
-        Notes = new[] { Workers.Note, Bfloat16Encoder.SlowCpuNote(config, device, Native.CpuFeatures.NativeBfloat16) }
+        Notes = new[] { Workers.Note, IterativePatchSelector.SlowCpuNote(config, device, Native.CpuFeatures.NativeBfloat16) }
             .OfType<string>().ToArray();
         // The learning rate is set before every step from the schedule; 0 here as in the official code.
         _optimizer = torch.optim.AdamW(Net.parameters(), lr: 0, weight_decay: config.Wd);
@@ -55,7 +54,7 @@ public sealed class Trainer : IDisposable
 
     /// <summary>
     /// What a command says once before training: the loader threads chosen instead of the config's, a selection
-    /// precision this CPU would emulate (<see cref="Bfloat16Encoder.SlowCpuNote"/>); empty when the config fits the machine.
+    /// precision this CPU would emulate (<see cref="IterativePatchSelector.SlowCpuNote"/>); empty when the config fits the machine.
     /// </summary>
     public IReadOnlyList<string> Notes { get; }
 

@@ -1,3 +1,4 @@
+using Ips.Encoders;
 using Ips.Pretraining;
 using Ips.Tests.Data;
 using Ips.Tests.Pretraining;
@@ -36,6 +37,6 @@ public sealed class PretrainStopTests : IDisposable
             Assert.Contains($"stopped; byol.ckpt saved; continue with ips pretrain byol --resume {runDir}", run.Text, StringComparison.Ordinal);
         }
         // At a step boundary after the first epoch's two steps: the checkpoint holds whole steps only.
-        Assert.InRange(ByolCheckpoint.ReadState(checkpoint).Step, 2, 999);
+        Assert.InRange(ByolEncoderFile.ReadState(checkpoint).Step, 2, 999);
     }
 }

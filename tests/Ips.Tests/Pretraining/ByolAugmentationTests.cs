@@ -1,3 +1,4 @@
+using Ips.Encoders;
 using Ips.Pretraining;
 using static TorchSharp.torch;
 
@@ -156,11 +157,11 @@ public sealed class ByolAugmentationTests
     public void Normalisation_is_imagenet_mean_and_std()
     {
         using var scope = NewDisposeScope();
-        var mean = tensor(ByolAugmentation.Mean).view(1, 3, 1, 1).expand(1, 3, 2, 2);
+        var mean = tensor(ImageNetNormalisation.Mean).view(1, 3, 1, 1).expand(1, 3, 2, 2);
         Assert.True(ByolAugmentation.Normalize(mean).abs().max().item<float>() < 1e-6f);
-        var plusStd = mean + tensor(ByolAugmentation.Std).view(1, 3, 1, 1);
+        var plusStd = mean + tensor(ImageNetNormalisation.Std).view(1, 3, 1, 1);
         Assert.True(ByolAugmentation.Normalize(plusStd).allclose(ones(1, 3, 2, 2), rtol: 0, atol: 1e-6));
-        Assert.Equal(new[] { 0.485f, 0.456f, 0.406f }, ByolAugmentation.Mean);
-        Assert.Equal(new[] { 0.229f, 0.224f, 0.225f }, ByolAugmentation.Std);
+        Assert.Equal(new[] { 0.485f, 0.456f, 0.406f }, ImageNetNormalisation.Mean);
+        Assert.Equal(new[] { 0.229f, 0.224f, 0.225f }, ImageNetNormalisation.Std);
     }
 }

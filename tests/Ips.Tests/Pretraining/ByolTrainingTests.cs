@@ -1,9 +1,11 @@
 using Ips.Cli;
 using Ips.Configuration;
 using Ips.Data.Camelyon16;
+using Ips.Encoders;
 using Ips.IO;
 using Ips.Pretraining;
 using Ips.Slides;
+using Ips.Slides.TileSets;
 using Ips.Slides.Tiling;
 using Ips.Tests.Patches;
 using TorchSharp;
@@ -147,29 +149,29 @@ public sealed class ByolTrainingTests(ITestOutputHelper output) : IDisposable
         Assert.Equal(0, CliApp.Create().Run(["pretrain", "byol", "--tiles", tilesDir, "--tiles", coordsDir, "--slides", slides, "--out", run, .. tiny, "--plain"]));
 
         var steps = (8 + coords.Count) / 8;
-        foreach (var name in new[] { ByolCheckpoint.FileName, ByolCheckpoint.EncoderEntry, "config.yml", "metrics.csv" })
+        foreach (var name in new[] { ByolCheckpoint.FileName, ByolEncoderFile.EncoderEntry, "config.yml", "metrics.csv" })
         {
             Assert.True(File.Exists(Path.Combine(run, name)), $"{name} missing");
         }
         Assert.NotEmpty(Directory.GetFiles(Path.Combine(run, "tensorboard")));
         var checkpoint = Path.Combine(run, ByolCheckpoint.FileName);
-        Assert.True(ByolCheckpoint.IsCheckpoint(checkpoint));
-        var state = ByolCheckpoint.ReadState(checkpoint);
+        Assert.True(ByolEncoderFile.IsCheckpoint(checkpoint));
+        var state = ByolEncoderFile.ReadState(checkpoint);
         Assert.Equal(((long)steps, (long)steps, "resnet18", 512), (state.Step, state.TotalSteps, state.Backbone, state.FeatureDim));
-        Assert.Equal(ByolAugmentation.Mean, state.Mean);
-        Assert.Equal(ByolAugmentation.Std, state.Std);
+        Assert.Equal(ImageNetNormalisation.Mean, state.Mean);
+        Assert.Equal(ImageNetNormalisation.Std, state.Std);
         Assert.Equal(2, File.ReadAllLines(Path.Combine(run, "metrics.csv")).Length);
 
         // encoder.pt has torchvision's names and loads into a fresh backbone; it equals the checkpoint's encoder.
-        var (encoder, _) = ByolCheckpoint.LoadEncoder(checkpoint);
+        var (encoder, _) = ByolEncoderFile.Load(checkpoint);
         using (encoder)
         using (var fresh = new ResNetBackbone("resnet18"))
         {
-            var keys = StateDictIO.ReadStateDict(Path.Combine(run, ByolCheckpoint.EncoderEntry));
+            var keys = StateDictIO.ReadStateDict(Path.Combine(run, ByolEncoderFile.EncoderEntry));
             Assert.Contains("conv1.weight", keys.Keys);
             Assert.Contains("layer4.1.bn2.running_var", keys.Keys);
             Assert.DoesNotContain(keys.Keys, k => k.StartsWith("fc.", StringComparison.Ordinal));
-            StateDictIO.Load(fresh, Path.Combine(run, ByolCheckpoint.EncoderEntry));
+            StateDictIO.Load(fresh, Path.Combine(run, ByolEncoderFile.EncoderEntry));
             fresh.eval();
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();

@@ -1,4 +1,3 @@
-using Ips.Encoders;
 using Ips.Modeling;
 using Ips.Native;
 using Ips.Selection;
@@ -93,14 +92,14 @@ public sealed class Bfloat16SelectionTests
         var float32 = ModelFixtures.SmallFeatureConfig();
         var bfloat16 = float32 with { SelectionDtype = "bfloat16", Source = "feat.yml" };
 
-        var note = Bfloat16Encoder.SlowCpuNote(bfloat16, CPU, nativeBfloat16: false);
+        var note = IterativePatchSelector.SlowCpuNote(bfloat16, CPU, nativeBfloat16: false);
         Assert.NotNull(note);
         Assert.Contains("config feat.yml", note);
         Assert.Contains("selection_dtype float32 is the faster choice here", note);
-        Assert.Null(Bfloat16Encoder.SlowCpuNote(bfloat16, CPU, nativeBfloat16: true));
-        Assert.Null(Bfloat16Encoder.SlowCpuNote(bfloat16, CPU, nativeBfloat16: null));
-        Assert.Null(Bfloat16Encoder.SlowCpuNote(bfloat16, new Device(DeviceType.CUDA, 0), nativeBfloat16: false));
-        Assert.Null(Bfloat16Encoder.SlowCpuNote(float32, CPU, nativeBfloat16: false));
+        Assert.Null(IterativePatchSelector.SlowCpuNote(bfloat16, CPU, nativeBfloat16: true));
+        Assert.Null(IterativePatchSelector.SlowCpuNote(bfloat16, CPU, nativeBfloat16: null));
+        Assert.Null(IterativePatchSelector.SlowCpuNote(bfloat16, new Device(DeviceType.CUDA, 0), nativeBfloat16: false));
+        Assert.Null(IterativePatchSelector.SlowCpuNote(float32, CPU, nativeBfloat16: false));
     }
 
     [Fact]

@@ -86,8 +86,8 @@ public sealed record TrafficPreprocessing(int Height, int Width) : IImagePreproc
     {
         ArgumentNullException.ThrowIfNull(image);
         using var scope = NewDisposeScope();
-        var mean = torch.tensor(OnnxResNet18.ImageNetMean).reshape(3, 1, 1);
-        var std = torch.tensor(OnnxResNet18.ImageNetStd).reshape(3, 1, 1);
+        var mean = torch.tensor(ImageNetNormalisation.Mean).reshape(3, 1, 1);
+        var std = torch.tensor(ImageNetNormalisation.Std).reshape(3, 1, 1);
         return image.sub(mean).div(std).MoveToOuterDisposeScope();
     }
 

@@ -1,6 +1,7 @@
 using DenseTensor = Microsoft.ML.OnnxRuntime.Tensors.DenseTensor<float>;
 using Ips.Configuration;
 using Ips.Encoders;
+using Ips.Modeling;
 using Microsoft.ML.OnnxRuntime;
 using Tensor = TorchSharp.torch.Tensor;
 using TorchSharp;
@@ -95,8 +96,8 @@ public sealed class PretrainedResNet18Tests(ITestOutputHelper output)
         float[] actual;
         using (no_grad())
         using (var x = torch.tensor(rgb, [1, 3, 224, 224]))
-        using (var mean = torch.tensor(OnnxResNet18.ImageNetMean).reshape(1, 3, 1, 1))
-        using (var std = torch.tensor(OnnxResNet18.ImageNetStd).reshape(1, 3, 1, 1))
+        using (var mean = torch.tensor(ImageNetNormalisation.Mean).reshape(1, 3, 1, 1))
+        using (var std = torch.tensor(ImageNetNormalisation.Std).reshape(1, 3, 1, 1))
         using (var normalised = x.sub(mean).div(std))
         using (var y = encoder.call(normalised))
         {
@@ -119,7 +120,7 @@ public sealed class PretrainedResNet18Tests(ITestOutputHelper output)
         {
             Source = "pretrained.yml", IsImage = true, EncType = "resnet18", Pretrained = true, NChanIn = 3, NResBlocks = 4, D = 512,
         };
-        using var encoder = PatchEncoders.Create(config);
+        using var encoder = IpsNet.CreateEncoder(config);
         var folded = PretrainedWeights.ConvertPackage(Package(), foldImageNetInput: true);
         try
         {

@@ -1,0 +1,14 @@
+namespace Ips.Encoders;
+
+/// <summary>
+/// ImageNet's per-channel (RGB) mean and standard deviation, with which torchvision's models were trained: an encoder
+/// of torchvision weights reads <c>(pixel - Mean) / Std</c> for pixels in [0, 1]. The one copy of these numbers.
+/// </summary>
+public static class ImageNetNormalisation
+{
+    /// <summary>The mean of each channel (R, G, B); a fresh array on each call, so no caller can change it.</summary>
+    public static float[] Mean => [0.485f, 0.456f, 0.406f];
+
+    /// <summary>The standard deviation of each channel (R, G, B); a fresh array on each call.</summary>
+    public static float[] Std => [0.229f, 0.224f, 0.225f];
+}
