@@ -335,16 +335,16 @@ internal sealed class VsPytorchBench(BenchOptions options, TextWriter log)
     /// <summary>Our child's progress: one line per training iteration with its wall time.</summary>
     private sealed class IterationLog(TextWriter progress, int iterations) : IProgress<PassProgress>
     {
-        private readonly Stopwatch clock = Stopwatch.StartNew();
-        private int done;
+        private readonly Stopwatch _clock = Stopwatch.StartNew();
+        private int _done;
 
         public void Report(PassProgress value)
         {
             // The trainer reports after each optimiser step; its counts are data-loader iterations (B / B_seq per step).
-            done++;
-            progress.WriteLine(Invariant($"ours: iteration {done}/{iterations} {clock.Elapsed.TotalSeconds:F1} s"));
+            _done++;
+            progress.WriteLine(Invariant($"ours: iteration {_done}/{iterations} {_clock.Elapsed.TotalSeconds:F1} s"));
             progress.Flush();
-            clock.Restart();
+            _clock.Restart();
         }
     }
 

@@ -63,7 +63,7 @@ public sealed class PredictSettings : ModelSettings
     [CommandOption("--normalize <MODE>")]
     [Description("With --encoder: auto (as the encoder was trained), imagenet or none; as `ips slides features`.")]
     [DefaultValue("auto")]
-    public string Normalize { get; init; } = "auto";
+    public string Normalisation { get; init; } = "auto";
 
     [CommandOption("--annotations <XML_OR_DIR>")]
     [Description("Slides: ASAP XML lesion annotations (a file, or a folder of NAME.xml); the JSON gives each selected tile's tumour fraction and how many have >= 0.5.")]
@@ -73,7 +73,7 @@ public sealed class PredictSettings : ModelSettings
     public SlideInputOptions SlideOptions() => new()
     {
         ForceSlide = Slide, Coords = Coords, Level = Level, OtsuLevel = OtsuLevel, TileSize = TileSize,
-        Reader = Slides.SlideOpener.ParseReader(SlideReader), Encoder = Encoder, Normalize = Normalize, Annotations = Annotations,
+        Reader = Slides.SlideOpener.ParseReader(SlideReader), Encoder = Encoder, Normalisation = Normalisation, Annotations = Annotations,
     };
 
     /// <inheritdoc />

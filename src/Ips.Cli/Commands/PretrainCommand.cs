@@ -8,7 +8,7 @@ using Spectre.Console.Cli;
 namespace Ips.Cli.Commands;
 
 /// <summary>Options of <c>ips pretrain byol</c>.</summary>
-public sealed class PretrainByolSettings : ModelSettings
+public sealed class PretrainByolSettings : ConfiguredSettings
 {
     [CommandOption("--tiles <DIR_OR_COORDS>")]
     [Description("Tiles to pre-train on: directories of PNG/JPEG/TIFF tiles, or tile coordinates .h5 files (or their folder, from ips slides tile) with --slides (repeatable; default: the config's 'tiles').")]

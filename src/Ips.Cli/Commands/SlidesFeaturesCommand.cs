@@ -36,7 +36,7 @@ public sealed class SlidesFeaturesSettings : CommandSettings
     [CommandOption("--normalize <MODE>")]
     [Description("auto (as the encoder was trained: the BYOL checkpoint's mean/std, ImageNet's for .pth), imagenet, or none ([0, 1] pixels, as the official extraction).")]
     [DefaultValue("auto")]
-    public string Normalize { get; init; } = "auto";
+    public string Normalisation { get; init; } = "auto";
 
     [CommandOption("--batch-size <N>")]
     [Description("Tiles encoded at once.")]
@@ -79,7 +79,7 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
             throw new ArgumentException($"no slides found in {string.Join(", ", settings.Inputs)}{(settings.Shard is null ? "" : $" for shard {shard}")}");
         }
         Directory.CreateDirectory(settings.Out!);
-        using var encoder = TileEncoder.Open(settings.Encoder!, settings.Normalize, TorchRuntime.ResolveDevice(settings.Device));
+        using var encoder = TileEncoder.Open(settings.Encoder!, settings.Normalisation, TorchRuntime.ResolveDevice(settings.Device));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"embedding {slides.Count} slide(s) with {Path.GetFileName(settings.Encoder)} ({encoder.OutputDim}-d, normalisation {encoder.Normalisation}) into {settings.Out}"));
 

@@ -12,8 +12,8 @@ namespace Ips.Encoders;
 /// </summary>
 internal sealed class Bfloat16Encoder
 {
-    private readonly nn.Module<Tensor, Tensor> encoder;
-    private readonly Dictionary<string, Tensor> state;
+    private readonly nn.Module<Tensor, Tensor> _encoder;
+    private readonly Dictionary<string, Tensor> _state;
 
     /// <summary>
     /// Takes <paramref name="encoder"/>, a fresh module of the trained encoder's architecture (its weights arrive at
@@ -21,10 +21,10 @@ internal sealed class Bfloat16Encoder
     /// </summary>
     public Bfloat16Encoder(nn.Module<Tensor, Tensor> encoder, Device device)
     {
-        this.encoder = encoder;
+        _encoder = encoder;
         encoder.to(bfloat16).to(device);
         encoder.eval();
-        state = encoder.state_dict();
+        _state = encoder.state_dict();
         Device = device;
     }
 
@@ -37,7 +37,7 @@ internal sealed class Bfloat16Encoder
         using var noGrad = no_grad();
         foreach (var (name, tensor) in source.state_dict())
         {
-            state[name].copy_(tensor);
+            _state[name].copy_(tensor);
         }
     }
 
@@ -47,6 +47,6 @@ internal sealed class Bfloat16Encoder
         using var scope = NewDisposeScope();
         var (batch, count) = (patches.shape[0], patches.shape[1]);
         var flat = patches.reshape([batch * count, .. patches.shape.Skip(2)]).to(bfloat16); // [B*K, *patchShape]
-        return encoder.call(flat).to(float32).view(batch, count, -1).MoveToOuterDisposeScope(); // [B, K, D]
+        return _encoder.call(flat).to(float32).view(batch, count, -1).MoveToOuterDisposeScope(); // [B, K, D]
     }
 }

@@ -1,3 +1,5 @@
+using static TorchSharp.torch;
+
 namespace Ips.Encoders;
 
 /// <summary>
@@ -11,4 +13,16 @@ public static class ImageNetNormalisation
 
     /// <summary>The standard deviation of each channel (R, G, B); a fresh array on each call.</summary>
     public static float[] Std => [0.229f, 0.224f, 0.225f];
+
+    /// <summary>
+    /// <c>(x - Mean) / Std</c> per channel for RGB in [0, 1], <paramref name="x"/> being <c>[3, H, W]</c> or
+    /// <c>[B, 3, H, W]</c> on any device. The caller owns the result.
+    /// </summary>
+    public static Tensor Apply(Tensor x)
+    {
+        ArgumentNullException.ThrowIfNull(x);
+        using var mean = tensor(Mean).to(x.device).view(3, 1, 1);
+        using var std = tensor(Std).to(x.device).view(3, 1, 1);
+        return (x - mean) / std;
+    }
 }

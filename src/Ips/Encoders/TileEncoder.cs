@@ -45,24 +45,24 @@ public sealed class TileEncoder : IDisposable
     /// <summary>
     /// Opens an encoder file: a BYOL checkpoint (<c>byol.ckpt</c>) or a torchvision ResNet-18/50 state_dict
     /// (<c>.pth</c>/<c>.pt</c>/<c>.safetensors</c>, e.g. ImageNet weights or the <c>encoder.pt</c> BYOL writes).
-    /// <paramref name="normalize"/> is <c>auto</c> (as the encoder was trained), <c>imagenet</c> or <c>none</c>.
+    /// <paramref name="normalisation"/> is <c>auto</c> (as the encoder was trained), <c>imagenet</c> or <c>none</c>.
     /// </summary>
     /// <exception cref="FileNotFoundException">The file is missing.</exception>
     /// <exception cref="ArgumentException">An unknown normalisation, or weights of no supported ResNet.</exception>
-    public static TileEncoder Open(string path, string normalize, Device device, int crop = 224)
+    public static TileEncoder Open(string path, string normalisation, Device device, int crop = 224)
     {
         if (!File.Exists(path))
         {
             throw new FileNotFoundException($"--encoder {path}: file not found (a byol.ckpt or a torchvision resnet50/resnet18 .pth)", path);
         }
-        if (normalize is not ("auto" or "imagenet" or "none"))
+        if (normalisation is not ("auto" or "imagenet" or "none"))
         {
-            throw new ArgumentException($"--normalize '{normalize}' must be auto, imagenet or none");
+            throw new ArgumentException($"--normalize '{normalisation}' must be auto, imagenet or none");
         }
         if (ByolEncoderFile.IsCheckpoint(path))
         {
             var (encoder, state) = ByolEncoderFile.Load(path);
-            return normalize switch
+            return normalisation switch
             {
                 "none" => new TileEncoder(encoder, null, null, "none", crop, device),
                 "imagenet" => new TileEncoder(encoder, ImageNetNormalisation.Mean, ImageNetNormalisation.Std, "imagenet", crop, device),
@@ -79,7 +79,7 @@ public sealed class TileEncoder : IDisposable
             backbone.Dispose();
             throw;
         }
-        return normalize == "none"
+        return normalisation == "none"
             ? new TileEncoder(backbone, null, null, "none", crop, device)
             : new TileEncoder(backbone, ImageNetNormalisation.Mean, ImageNetNormalisation.Std, "imagenet", crop, device);
     }

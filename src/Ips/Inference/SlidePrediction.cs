@@ -39,7 +39,7 @@ public sealed record SlideInputOptions
     public string? Encoder { get; init; }
 
     /// <summary>How tiles are normalised for <see cref="Encoder"/>: <c>auto</c>, <c>imagenet</c> or <c>none</c>.</summary>
-    public string Normalize { get; init; } = "auto";
+    public string Normalisation { get; init; } = "auto";
 
     /// <summary>Tiles embedded at once by <see cref="Encoder"/>.</summary>
     public int EncoderBatchSize { get; init; } = 64;
@@ -183,7 +183,7 @@ public sealed partial class Predictor
         }
         if (_tileEncoder is null)
         {
-            var encoder = TileEncoder.Open(path, Slides.Normalize, _device);
+            var encoder = TileEncoder.Open(path, Slides.Normalisation, _device);
             if (encoder.OutputDim != _config.NChanIn)
             {
                 encoder.Dispose();

@@ -10,10 +10,10 @@ namespace Ips.Modeling;
 /// </summary>
 public sealed class MultiHeadCrossAttention : Module<Tensor, Tensor>
 {
-    private readonly int nToken;
-    private readonly int heads;
-    private readonly int dK;
-    private readonly int dV;
+    private readonly int _nToken;
+    private readonly int _heads;
+    private readonly int _dK;
+    private readonly int _dV;
 
 #pragma warning disable IDE1006 // Field names are the official state_dict names.
     private readonly Parameter q;
@@ -30,10 +30,10 @@ public sealed class MultiHeadCrossAttention : Module<Tensor, Tensor>
     public MultiHeadCrossAttention(int nToken, int H, int D, int dK, int dV, double attnDropout, double dropout)
         : base("MultiHeadCrossAttention")
     {
-        this.nToken = nToken;
-        heads = H;
-        this.dK = dK;
-        this.dV = dV;
+        _nToken = nToken;
+        _heads = H;
+        _dK = dK;
+        _dV = dV;
 
         var bound = Math.Sqrt(1.0 / dK);
         q = new Parameter(empty(1, nToken, D));
@@ -64,11 +64,11 @@ public sealed class MultiHeadCrossAttention : Module<Tensor, Tensor>
     {
         using var scope = NewDisposeScope();
         var (batch, length) = (x.shape[0], x.shape[1]);
-        var qh = q_w.forward(q).view(nToken, heads, 1, dK) / Math.Sqrt(dK);             // [n_token, H, 1, D_k]
-        var keys = k_w.weight!.view(1, heads, dK, -1);                                  // [1, H, D_k, D]
-        var folded = matmul(qh, keys).view(nToken * heads, -1);                         // [n_token*H, D]
+        var qh = q_w.forward(q).view(_nToken, _heads, 1, _dK) / Math.Sqrt(_dK);             // [n_token, H, 1, D_k]
+        var keys = k_w.weight!.view(1, _heads, _dK, -1);                                  // [1, H, D_k, D]
+        var folded = matmul(qh, keys).view(_nToken * _heads, -1);                         // [n_token*H, D]
         var logits = matmul(x, folded.t())                                              // [B, L, n_token*H]
-            .view(batch, length, nToken, heads)
+            .view(batch, length, _nToken, _heads)
             .permute(0, 3, 2, 1);                                                       // [B, H, n_token, L]
         var attn = attn_dropout.forward(softmax(logits, dim: -1));
         return attn.MoveToOuterDisposeScope();
@@ -82,13 +82,13 @@ public sealed class MultiHeadCrossAttention : Module<Tensor, Tensor>
         var attn = Attention(x);                                                  // [B, H, n_token, L]
         // The values' projection folds the same way: sum_l a_l (W_v,h x_l) = W_v,h (sum_l a_l x_l), so the patches
         // are mixed first and only the n_token x H mixtures are projected, not all L patches.
-        var mixed = bmm(attn.reshape(batch, heads * nToken, length), x)          // [B, H*n_token, D]
-            .view(batch, heads, nToken, -1)
+        var mixed = bmm(attn.reshape(batch, _heads * _nToken, length), x)          // [B, H*n_token, D]
+            .view(batch, _heads, _nToken, -1)
             .permute(1, 0, 2, 3)
-            .reshape(heads, batch * nToken, -1);                                  // [H, B*n_token, D]
-        var values = v_w.weight!.view(heads, dV, -1).transpose(1, 2);             // [H, D, D_v]
-        var perHead = bmm(mixed, values).view(heads, batch, nToken, dV);          // [H, B, n_token, D_v]
-        var concat = perHead.permute(1, 2, 0, 3).reshape(batch, nToken, -1);      // [B, n_token, H*D_v]
+            .reshape(_heads, batch * _nToken, -1);                                  // [H, B*n_token, D]
+        var values = v_w.weight!.view(_heads, _dV, -1).transpose(1, 2);             // [H, D, D_v]
+        var perHead = bmm(mixed, values).view(_heads, batch, _nToken, _dV);          // [H, B, n_token, D_v]
+        var concat = perHead.permute(1, 2, 0, 3).reshape(batch, _nToken, -1);      // [B, n_token, H*D_v]
         var y = dropout.forward(fc.forward(concat)) + q;                          // residual on the raw queries
         return layer_norm.forward(y).MoveToOuterDisposeScope();
     }

@@ -60,16 +60,16 @@ public static class TorchRuntime
     public static torch.Device ResolveDevice(string name)
     {
         EnsureLoaded();
-        var normalized = name.Trim().ToLowerInvariant();
-        if (normalized == "auto")
+        var normalised = name.Trim().ToLowerInvariant();
+        if (normalised == "auto")
         {
             return torch.cuda.is_available() ? torch.CUDA : torch.CPU;
         }
-        if (normalized == "cpu")
+        if (normalised == "cpu")
         {
             return torch.CPU;
         }
-        if (normalized == "cuda" || normalized.StartsWith("cuda:", StringComparison.Ordinal))
+        if (normalised == "cuda" || normalised.StartsWith("cuda:", StringComparison.Ordinal))
         {
             if (!torch.cuda.is_available())
             {
@@ -77,7 +77,7 @@ public static class TorchRuntime
                     $"--device {name}: CUDA is not available (this build uses the '{LibtorchPackageName()}' package, or no GPU/driver was found). " +
                     "Use --device cpu, or build with -p:IpsTorchBackend=cuda on a machine with an NVIDIA driver.");
             }
-            return new torch.Device(normalized);
+            return new torch.Device(normalised);
         }
         throw new ArgumentException($"--device {name}: expected auto, cpu, cuda or cuda:N.");
     }

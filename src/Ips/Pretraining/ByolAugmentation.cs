@@ -42,9 +42,9 @@ public sealed class ByolAugmentation
 
     /// <summary>
     /// View <paramref name="view"/> (0 or 1) of <paramref name="tiles"/> <c>[B, 3, H, W]</c> in [0, 1]:
-    /// <c>[B, 3, S, S]</c>, ImageNet-normalised unless <paramref name="normalize"/> is false (then in [0, 1]).
+    /// <c>[B, 3, S, S]</c>, ImageNet-normalised unless <paramref name="normalise"/> is false (then in [0, 1]).
     /// </summary>
-    public Tensor View(Tensor tiles, int view, long seed, bool normalize = true)
+    public Tensor View(Tensor tiles, int view, long seed, bool normalise = true)
     {
         ArgumentNullException.ThrowIfNull(tiles);
         if (tiles.dim() != 4 || tiles.shape[1] != 3)
@@ -59,9 +59,9 @@ public sealed class ByolAugmentation
         x = Greyscale(x, random);
         x = Blur(x, random, _config.BlurP[view]);
         x = Solarize(x, random, _config.SolarizeP[view]);
-        if (normalize)
+        if (normalise)
         {
-            x = Normalize(x);
+            x = ImageNetNormalisation.Apply(x);
         }
         return x.MoveToOuterDisposeScope();
     }
@@ -307,15 +307,6 @@ public sealed class ByolAugmentation
         using var scope = NewDisposeScope();
         var mask = Mask(chosen, x).logical_and(x >= 0.5);
         return where(mask, 1 - x, x).MoveToOuterDisposeScope();
-    }
-
-    /// <summary><c>(x - mean) / std</c> per channel with the ImageNet statistics.</summary>
-    public static Tensor Normalize(Tensor x)
-    {
-        ArgumentNullException.ThrowIfNull(x);
-        using var mean = tensor(ImageNetNormalisation.Mean).to(x.device).view(1, 3, 1, 1);
-        using var std = tensor(ImageNetNormalisation.Std).to(x.device).view(1, 3, 1, 1);
-        return (x - mean) / std;
     }
 
     private static int[] Draw(Tensor x, Random random, double p) =>

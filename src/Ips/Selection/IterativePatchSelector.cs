@@ -14,8 +14,8 @@ namespace Ips.Selection;
 /// </summary>
 public sealed class IterativePatchSelector
 {
-    private readonly IpsNet model;
-    private Bfloat16Encoder? bfloat16Encoder;
+    private readonly IpsNet _model;
+    private Bfloat16Encoder? _bfloat16Encoder;
 
     /// <summary>
     /// Creates a selector for <paramref name="model"/> with memory size <paramref name="memorySize"/> and chunk size
@@ -24,7 +24,7 @@ public sealed class IterativePatchSelector
     public IterativePatchSelector(IpsNet model, int? memorySize = null, int? iterationSize = null)
     {
         ArgumentNullException.ThrowIfNull(model);
-        this.model = model;
+        _model = model;
         M = memorySize ?? model.Config.M;
         I = iterationSize ?? model.Config.I;
         if (M <= 0 || I <= 0)
@@ -66,7 +66,7 @@ public sealed class IterativePatchSelector
         ArgumentNullException.ThrowIfNull(batch);
         ArgumentNullException.ThrowIfNull(device);
         var (n, patchShape) = CheckBatch(batch);
-        var config = model.Config;
+        var config = _model.Config;
 
         using var scope = NewDisposeScope();
         using var noGrad = no_grad();
@@ -83,8 +83,8 @@ public sealed class IterativePatchSelector
         var modes = TrainingModes();
         try
         {
-            model.Encoder.eval();
-            model.Transformer.eval();
+            _model.Encoder.eval();
+            _model.Transformer.eval();
 
             var encode = Encoder(device);
             var memIdx = orderTensor.narrow(1, 0, M).contiguous();             // [B, M]
@@ -101,7 +101,7 @@ public sealed class IterativePatchSelector
 
                 // Positional encoding, indexed by original patch position, informs the score only.
                 var toScore = pe is null ? allEmb : allEmb + pe.index_select(0, allIdx.flatten()).view_as(allEmb);
-                var scores = model.Transformer.Scores(toScore);                                         // [B, M+c]
+                var scores = _model.Transformer.Scores(toScore);                                         // [B, M+c]
                 var top = scores.topk(M, dim: -1).indexes;                                              // [B, M]
 
                 var nextEmb = GatherRows(allEmb, top).MoveToOuterDisposeScope();                         // [B, M, D]
@@ -141,15 +141,15 @@ public sealed class IterativePatchSelector
     {
         if (!EncodeInBfloat16)
         {
-            return model.Embed;
+            return _model.Embed;
         }
-        if (bfloat16Encoder is null || bfloat16Encoder.Device.type != device.type || bfloat16Encoder.Device.index != device.index)
+        if (_bfloat16Encoder is null || _bfloat16Encoder.Device.type != device.type || _bfloat16Encoder.Device.index != device.index)
         {
             // Its weights come from the trained encoder at every Refresh, so no pretrained file is read here.
-            bfloat16Encoder = new Bfloat16Encoder(IpsNet.CreateEncoder(model.Config with { Pretrained = false }), device);
+            _bfloat16Encoder = new Bfloat16Encoder(IpsNet.CreateEncoder(_model.Config with { Pretrained = false }), device);
         }
-        bfloat16Encoder.Refresh(model.Encoder);
-        return bfloat16Encoder.Embed;
+        _bfloat16Encoder.Refresh(_model.Encoder);
+        return _bfloat16Encoder.Embed;
     }
 
     /// <summary>Embeds a chunk <c>[B, c, *shape]</c> to <c>[B, c, D]</c>, encoding identical patches once when enabled.</summary>
@@ -195,14 +195,14 @@ public sealed class IterativePatchSelector
 
     private Tensor? PositionalTable(int n, Device device)
     {
-        if (model.PositionalEncoding is not { } table)
+        if (_model.PositionalEncoding is not { } table)
         {
             return null;
         }
         if (n > table.shape[0])
         {
             throw new ArgumentException(
-                $"config {model.Config.Source}: an image has {n} patches but the positional encoding was built for N = {table.shape[0]}.");
+                $"config {_model.Config.Source}: an image has {n} patches but the positional encoding was built for N = {table.shape[0]}.");
         }
         return table.to(device);
     }
@@ -298,7 +298,7 @@ public sealed class IterativePatchSelector
     private List<(int Depth, nn.Module Module, bool Training)> TrainingModes()
     {
         var modes = new List<(int, nn.Module, bool)>();
-        foreach (var root in new[] { model.Encoder, (nn.Module)model.Transformer })
+        foreach (var root in new[] { _model.Encoder, (nn.Module)_model.Transformer })
         {
             modes.Add((0, root, root.training));
             foreach (var (name, module) in root.named_modules())

@@ -1,6 +1,5 @@
 using BitMiracle.LibTiff.Classic;
 using Ips.Imaging;
-using Ips.Tests.Patches;
 using SkiaSharp;
 using static TorchSharp.torch;
 

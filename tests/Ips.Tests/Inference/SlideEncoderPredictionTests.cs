@@ -4,7 +4,6 @@ using Ips.IO;
 using Ips.Modeling;
 using Ips.Slides.Tiling;
 using Ips.Tests.Cli;
-using Ips.Tests.Patches;
 using Ips.Tests.Slides;
 using SkiaSharp;
 using static TorchSharp.torch;

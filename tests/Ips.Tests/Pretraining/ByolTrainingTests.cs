@@ -7,7 +7,6 @@ using Ips.Pretraining;
 using Ips.Slides;
 using Ips.Slides.TileSets;
 using Ips.Slides.Tiling;
-using Ips.Tests.Patches;
 using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
@@ -175,7 +174,7 @@ public sealed class ByolTrainingTests(ITestOutputHelper output) : IDisposable
             fresh.eval();
             using var scope = NewDisposeScope();
             using var noGrad = no_grad();
-            var input = ByolAugmentation.Normalize(rand(2, 3, 32, 32));
+            var input = ImageNetNormalisation.Apply(rand(2, 3, 32, 32));
             var features = encoder.call(input);
             Assert.Equal(new long[] { 2, 512 }, features.shape);
             Assert.True(features.allclose(fresh.call(input), rtol: 0, atol: 0));

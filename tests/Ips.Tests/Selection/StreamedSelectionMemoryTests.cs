@@ -3,7 +3,7 @@ using Ips.Features;
 using Ips.Modeling;
 using Ips.Patches;
 using Ips.Selection;
-using Ips.Tests.Patches;
+using Ips.Tests.Features;
 using Ips.Training;
 using Xunit.Abstractions;
 using static TorchSharp.torch;

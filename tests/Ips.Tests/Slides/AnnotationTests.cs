@@ -1,5 +1,4 @@
 using Ips.Slides.Annotations;
-using Ips.Tests.Patches;
 
 namespace Ips.Tests.Slides;
 

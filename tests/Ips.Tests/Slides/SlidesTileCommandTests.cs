@@ -3,7 +3,6 @@ using Ips.Data.Camelyon16;
 using Ips.Slides;
 using Ips.Slides.Tiling;
 using Ips.Slides.Tissue;
-using Ips.Tests.Patches;
 using Spectre.Console;
 
 namespace Ips.Tests.Slides;

@@ -1,5 +1,4 @@
 using Ips.Slides.Tiling;
-using Ips.Tests.Patches;
 
 namespace Ips.Tests.Slides;
 

@@ -181,12 +181,6 @@ public sealed class SyntheticTissue : ISlideContent
     public bool IsTissue(double x, double y) =>
         x >= 0 && y >= 0 && x < Width && y < Height && Blobs.Any(blob => blob.Contains(x, y));
 
-    /// <summary>
-    /// Whether the pixel (<paramref name="i"/>, <paramref name="j"/>) of the level with downsample
-    /// <paramref name="downsample"/> is tissue, by the point-sampling rule of <see cref="ISlideContent"/>.
-    /// </summary>
-    public bool IsTissuePixel(double downsample, long i, long j) => IsTissue((i + 0.5) * downsample, (j + 0.5) * downsample);
-
     /// <inheritdoc />
     public bool IsBackground(double x0, double y0, double width, double height) =>
         !Blobs.Any(blob => blob.MayIntersect(x0, y0, width, height));

@@ -1,7 +1,6 @@
 using System.Globalization;
 using Ips.Configuration;
 using Ips.Encoders;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ips.Data.Traffic;
@@ -52,7 +51,7 @@ public sealed record TrafficPreprocessing(int Height, int Width) : IImagePreproc
     {
         using var scope = NewDisposeScope();
         var picture = Resize(photo);
-        var input = Normalize(picture);
+        var input = ImageNetNormalisation.Apply(picture);
         return new PreparedImage(input.MoveToOuterDisposeScope(), picture.MoveToOuterDisposeScope());
     }
 
@@ -68,7 +67,7 @@ public sealed record TrafficPreprocessing(int Height, int Width) : IImagePreproc
         {
             image = Translate(ColorJitter(image, random), random);
         }
-        return Normalize(image).MoveToOuterDisposeScope();
+        return ImageNetNormalisation.Apply(image).MoveToOuterDisposeScope();
     }
 
     /// <summary>Bilinear antialiased resize to <c>[3, Height, Width]</c>, rounded to 8-bit levels.</summary>
@@ -79,16 +78,6 @@ public sealed record TrafficPreprocessing(int Height, int Width) : IImagePreproc
         var resized = nn.functional.interpolate(
             photo.unsqueeze(0), size: [Height, Width], mode: InterpolationMode.Bilinear, align_corners: false, antialias: true)[0]; // [3, H, W]
         return resized.clamp(0, 1).mul(255).round().div(255).MoveToOuterDisposeScope();
-    }
-
-    /// <summary>ImageNet normalisation of RGB in <c>[0, 1]</c>: <c>(x - mean) / std</c> per channel.</summary>
-    public static Tensor Normalize(Tensor image)
-    {
-        ArgumentNullException.ThrowIfNull(image);
-        using var scope = NewDisposeScope();
-        var mean = torch.tensor(ImageNetNormalisation.Mean).reshape(3, 1, 1);
-        var std = torch.tensor(ImageNetNormalisation.Std).reshape(3, 1, 1);
-        return image.sub(mean).div(std).MoveToOuterDisposeScope();
     }
 
     /// <summary>

@@ -2,7 +2,6 @@ using Ips.Configuration;
 using Ips.Data;
 using Ips.Data.Camelyon16;
 using Ips.Features;
-using Ips.Tests.Patches;
 using Ips.Training;
 using Xunit.Abstractions;
 using static TorchSharp.torch;

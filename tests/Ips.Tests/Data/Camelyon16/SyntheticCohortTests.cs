@@ -1,7 +1,6 @@
 using Ips.Data.Camelyon16;
 using Ips.Slides;
 using Ips.Slides.Annotations;
-using Ips.Tests.Patches;
 
 namespace Ips.Tests.Data.Camelyon16;
 

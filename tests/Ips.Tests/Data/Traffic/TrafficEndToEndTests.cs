@@ -1,7 +1,6 @@
 using System.Globalization;
 using System.Text.Json;
 using Ips.Cli;
-using Ips.Tests.Patches;
 using Ips.Training;
 using Xunit.Abstractions;
 

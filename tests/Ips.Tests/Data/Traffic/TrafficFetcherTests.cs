@@ -1,6 +1,5 @@
 using System.Security.Cryptography;
 using Ips.Data.Traffic;
-using Ips.Tests.Patches;
 
 namespace Ips.Tests.Data.Traffic;
 

@@ -2,7 +2,6 @@ using Ips.Data;
 using Ips.Data.Traffic;
 using Ips.Features;
 using Ips.Imaging;
-using Ips.Tests.Patches;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 

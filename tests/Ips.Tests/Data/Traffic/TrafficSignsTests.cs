@@ -1,5 +1,4 @@
 using Ips.Data.Traffic;
-using Ips.Tests.Patches;
 
 namespace Ips.Tests.Data.Traffic;
 

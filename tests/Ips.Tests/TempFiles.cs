@@ -1,4 +1,4 @@
-namespace Ips.Tests.Patches;
+namespace Ips.Tests;
 
 /// <summary>A scratch directory removed after the test.</summary>
 internal sealed class TempFiles : IDisposable

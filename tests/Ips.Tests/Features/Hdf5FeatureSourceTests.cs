@@ -2,7 +2,7 @@ using System.Runtime.CompilerServices;
 using Ips.Features;
 using static TorchSharp.torch;
 
-namespace Ips.Tests.Patches;
+namespace Ips.Tests.Features;
 
 public sealed class Hdf5FeatureSourceTests : IDisposable
 {

@@ -1,7 +1,7 @@
 using System.Text;
 using Ips.Features;
 
-namespace Ips.Tests.Patches;
+namespace Ips.Tests.Features;
 
 public sealed class SafetensorsFeatureSourceTests : IDisposable
 {

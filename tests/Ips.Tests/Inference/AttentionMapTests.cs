@@ -1,10 +1,9 @@
 using Ips.Inference;
 using Ips.Patches;
-using Ips.Tests.Patches;
 using SkiaSharp;
 using static TorchSharp.torch;
 
-namespace Ips.Tests.Imaging;
+namespace Ips.Tests.Inference;
 
 public sealed class AttentionMapTests : IDisposable
 {

@@ -5,11 +5,11 @@ using Ips.Modeling;
 using Ips.Slides;
 using Ips.Slides.Tiling;
 using Ips.Tests.Modeling;
-using Ips.Tests.Patches;
+using Ips.Tests.Slides;
 using SkiaSharp;
 using static TorchSharp.torch;
 
-namespace Ips.Tests.Slides;
+namespace Ips.Tests.Inference;
 
 public sealed class SlidePredictionTests : IDisposable
 {

@@ -1,6 +1,6 @@
 using Ips.IO;
 
-namespace Ips.Tests.Training;
+namespace Ips.Tests.IO;
 
 public sealed class AtomicFileTests : IDisposable
 {

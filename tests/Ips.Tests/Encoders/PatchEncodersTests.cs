@@ -1,9 +1,10 @@
 using Ips.Encoders;
 using Ips.IO;
 using Ips.Modeling;
+using Ips.Tests.Modeling;
 using TorchSharp;
 
-namespace Ips.Tests.Modeling;
+namespace Ips.Tests.Encoders;
 
 /// <summary>The patch encoders: output widths, the cut, and ImageNet weights taken from a torchvision state_dict file.</summary>
 public sealed class PatchEncodersTests : IDisposable

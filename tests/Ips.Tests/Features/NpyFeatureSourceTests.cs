@@ -2,7 +2,7 @@ using System.Text;
 using Ips.Features;
 using static TorchSharp.torch;
 
-namespace Ips.Tests.Patches;
+namespace Ips.Tests.Features;
 
 public sealed class NpyFeatureSourceTests : IDisposable
 {

@@ -8,7 +8,7 @@ using TorchSharp;
 using Xunit.Abstractions;
 using static TorchSharp.torch;
 
-namespace Ips.Tests.Modeling.Pretrained;
+namespace Ips.Tests.Encoders;
 
 /// <summary>
 /// The packaged ImageNet ResNet-18 converted to torchvision's layout: same features as ONNX Runtime gives on the

@@ -10,7 +10,6 @@ using Ips.Selection;
 using Ips.Slides;
 using Ips.Slides.TileSets;
 using Ips.Slides.Tiling;
-using Ips.Tests.Patches;
 using Ips.Tests.Slides;
 using static TorchSharp.torch;
 

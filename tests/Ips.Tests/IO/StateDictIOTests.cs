@@ -3,7 +3,7 @@ using Ips.Modeling;
 using Ips.Tests.Modeling;
 using static TorchSharp.torch;
 
-namespace Ips.Tests.Checkpoints;
+namespace Ips.Tests.IO;
 
 /// <summary>PyTorch state_dict interchange: official names, round trips, and errors that name what is wrong.</summary>
 public sealed class StateDictIOTests : IDisposable

@@ -1,7 +1,7 @@
 using Ips.Features;
 using static TorchSharp.torch;
 
-namespace Ips.Tests.Patches;
+namespace Ips.Tests.Features;
 
 /// <summary>Tests that measure the process's memory run alone, so that other tests' tensors do not count.</summary>
 [CollectionDefinition(nameof(MemoryMeasurement), DisableParallelization = true)]

@@ -1,12 +1,14 @@
 using System.ComponentModel;
-using Ips.Configuration;
 using Ips.Native;
 using Spectre.Console.Cli;
 
 namespace Ips.Cli.Commands;
 
-/// <summary>Options shared by the commands that run a model: the config, key overrides and the device.</summary>
-public class ModelSettings : CommandSettings
+/// <summary>
+/// Options shared by the commands that run from a YAML config: the config, key overrides, the device and plain output.
+/// How the config is read is the subclass's: an IPS model config (<see cref="ModelSettings"/>) or a BYOL one.
+/// </summary>
+public class ConfiguredSettings : CommandSettings
 {
     [CommandOption("-c|--config <FILE>")]
     [Description("YAML config with the official keys (configs/*.yml).")]
@@ -24,16 +26,6 @@ public class ModelSettings : CommandSettings
     [CommandOption("--plain")]
     [Description("Plain line-by-line progress (for logs and CI) instead of live progress bars.")]
     public bool Plain { get; init; }
-
-    /// <summary>Loads the config named by --config with the --set overrides.</summary>
-    public IpsConfig LoadConfig()
-    {
-        if (string.IsNullOrWhiteSpace(Config))
-        {
-            throw new ArgumentException("--config is required: the YAML config of the model (see configs/).");
-        }
-        return ConfigLoader.Load(Config, Set);
-    }
 
     /// <summary>The device named by --device.</summary>
     public TorchSharp.torch.Device ResolveDevice() => TorchRuntime.ResolveDevice(Device);
