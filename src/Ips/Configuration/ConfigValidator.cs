@@ -62,15 +62,15 @@ internal static class ConfigValidator
         if (c.UsePos && c.D % 2 != 0)
             throw v.Error($"D ({c.D}) must be even when use_pos is True (sin and cos fill pairs of dimensions)");
 
-        if (EncoderRegistry.Find(c.EncType) is null)
-            throw v.Error($"enc_type '{c.EncType}' must be one of {string.Join(", ", EncoderRegistry.Names)}");
+        if (!EncoderRegistry.ResNetNames.Contains(c.EncType))
+            throw v.Error($"enc_type '{c.EncType}' must be one of {string.Join(", ", EncoderRegistry.ResNetNames)}");
         if (!ShuffleStyles.Contains(c.ShuffleStyle))
             throw v.Error($"shuffle_style '{c.ShuffleStyle}' must be one of {string.Join(", ", ShuffleStyles)}");
         if (!SelectionDtypes.Contains(c.SelectionDtype))
             throw v.Error($"selection_dtype '{c.SelectionDtype}' must be one of {string.Join(", ", SelectionDtypes)}");
         if (c.IsImage) ValidateImageEncoder(c, v);
         // Only architectures with packaged ImageNet weights (Encoders/PretrainedWeights) do without the user's file.
-        if (c.Pretrained && string.IsNullOrWhiteSpace(c.PretrainedWeights) && c.IsImage && !EncoderRegistry.Get(c.EncType).PackagedWeights)
+        if (c.Pretrained && string.IsNullOrWhiteSpace(c.PretrainedWeights) && c.IsImage && !EncoderRegistry.ResNet(c.EncType).PackagedWeights)
             throw v.Error($"pretrained is True but pretrained_weights is not set: only resnet18 ships with ImageNet weights, give the path of torchvision's {c.EncType} state_dict file (e.g. weights/resnet50-0676ba61.pth)");
 
         ValidateTasks(c, v);

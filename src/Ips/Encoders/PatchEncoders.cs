@@ -33,7 +33,7 @@ public static class PatchEncoders
         {
             throw new ArgumentException($"n_res_blocks {nResBlocks} is not supported; expected 2 or 4.", nameof(nResBlocks));
         }
-        return EncoderRegistry.Get(encType).WidthAfter(nResBlocks);
+        return EncoderRegistry.ResNet(encType).WidthAfter(nResBlocks);
     }
 
     /// <summary>
@@ -59,7 +59,7 @@ public static class PatchEncoders
                 $"{spec.NResBlocks} blocks ({width}).");
         }
 
-        var resnet = EncoderRegistry.Get(spec.EncType).Create();
+        var resnet = EncoderRegistry.ResNet(spec.EncType).Create();
         var parts = resnet.named_children().ToDictionary(child => child.name, child => (Module<Tensor, Tensor>)child.module);
 
         if (spec.Pretrained)
@@ -92,7 +92,7 @@ public static class PatchEncoders
         {
             path = spec.PretrainedWeights;
         }
-        else if (EncoderRegistry.Get(spec.EncType).PackagedWeights)
+        else if (EncoderRegistry.ResNet(spec.EncType).PackagedWeights)
         {
             // The packaged ImageNet ResNet-18, converted to torchvision's layout and input convention.
             path = PretrainedWeights.EnsureResNet18();

@@ -19,7 +19,7 @@ public sealed class ResNetBackbone : Module<Tensor, Tensor>
     /// <exception cref="ArgumentException">The registry has no such architecture.</exception>
     public ResNetBackbone(string architecture) : base(architecture)
     {
-        var type = EncoderRegistry.Get(architecture);
+        var type = EncoderRegistry.ResNet(architecture);
         var resnet = type.Create();
         var children = resnet.named_children().ToDictionary(child => child.name, child => (Module<Tensor, Tensor>)child.module);
         _parts = [.. PartNames.Select(name => children[name])];

@@ -125,7 +125,7 @@ public sealed class TileEncoder : IDisposable
         try
         {
             var shapes = Shapes(state);
-            return EncoderRegistry.Names.MaxBy(name =>
+            return EncoderRegistry.ResNetNames.MaxBy(name =>
             {
                 using var candidate = new ResNetBackbone(name);
                 return Shapes(candidate.state_dict()).Count(pair => shapes.TryGetValue(pair.Key, out var shape) && shape == pair.Value);
