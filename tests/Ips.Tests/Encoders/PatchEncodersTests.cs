@@ -106,7 +106,7 @@ public sealed class PatchEncodersTests : IDisposable
     [Fact]
     public void PretrainedResNet50NeedsAWeightsFile()
     {
-        // Only resnet18 ships with ImageNet weights (Modeling/Pretrained); resnet50 needs the user's file.
+        // Only resnet18 ships with ImageNet weights (Encoders/PretrainedWeights); resnet50 needs the user's file.
         var noPath = Assert.Throws<ArgumentException>(
             () => new IpsNet(ModelFixtures.SmallImageConfig() with { Pretrained = true, EncType = "resnet50", D = 512 }));
         Assert.Contains("pretrained_weights", noPath.Message);
