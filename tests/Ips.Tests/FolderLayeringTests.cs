@@ -26,11 +26,14 @@ public sealed partial class FolderLayeringTests(ITestOutputHelper output)
             + $"Folder graph (folder -> the folders it uses):\n{graph.Describe()}");
     }
 
-    [Fact]
-    public void EveryFileOfSrcIpsDeclaresTheNamespaceOfItsFolder()
+    // The tests mirror the library's folders, so their namespaces are held to the same rule.
+    [Theory]
+    [InlineData("src/Ips", "Ips")]
+    [InlineData("tests/Ips.Tests", "Ips.Tests")]
+    public void EveryFileDeclaresTheNamespaceOfItsFolder(string root, string rootNamespace)
     {
-        var deviating = SourceFolderGraph.ReadSources(SourceRoot)
-            .Select(source => (source.RelativePath, Declared: DeclaredNamespace(source.Text), Expected: ExpectedNamespace(source.RelativePath)))
+        var deviating = SourceFolderGraph.ReadSources(RepositoryFiles.Path(root))
+            .Select(source => (source.RelativePath, Declared: DeclaredNamespace(source.Text), Expected: ExpectedNamespace(rootNamespace, source.RelativePath)))
             .Where(file => file.Declared != file.Expected)
             .Select(file => $"{file.RelativePath}: declares {file.Declared ?? "no file-scoped namespace"}, expected {file.Expected}")
             .ToList();
@@ -110,6 +113,20 @@ public sealed partial class FolderLayeringTests(ITestOutputHelper output)
     }
 
     [Fact]
+    public void ReferenceRelativeToIpsCountsWhenItNamesATypeOfThatFolder()
+    {
+        var graph = SourceFolderGraph.FromSources(
+        [
+            ("A/Uses.cs", "namespace Ips.A;\nclass Uses { bool F() => B.Flags.On; }\n"),
+            ("B/Flags.cs", "using Ips.A;\nnamespace Ips.B;\nstatic class Flags { public static bool On => true; }\n"),
+            ("C/Property.cs", "namespace Ips.C;\nclass Property { int B => 1; int G() => B.CompareTo(2); }\n"),
+        ]);
+
+        Assert.Equal(["A", "B"], Assert.Single(graph.Cycles));
+        Assert.Contains("C -> (none)", graph.Describe(), StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void AcyclicGraphPassesAndListsItsEdges()
     {
         var graph = SourceFolderGraph.FromSources(
@@ -131,10 +148,10 @@ public sealed partial class FolderLayeringTests(ITestOutputHelper output)
         return declaration.Success ? declaration.Groups["name"].Value : null;
     }
 
-    private static string ExpectedNamespace(string relativePath)
+    private static string ExpectedNamespace(string rootNamespace, string relativePath)
     {
         var slash = relativePath.LastIndexOf('/');
-        return slash < 0 ? "Ips" : $"Ips.{relativePath[..slash].Replace('/', '.')}";
+        return slash < 0 ? rootNamespace : $"{rootNamespace}.{relativePath[..slash].Replace('/', '.')}";
     }
 
     [GeneratedRegex(@"^\s*namespace\s+(?<name>[\w.]+)\s*;", RegexOptions.Multiline)]

@@ -44,9 +44,13 @@ internal sealed partial class SourceFolderGraph
         {
             uses.TryAdd(FolderOf(path), new SortedDictionary<string, List<string>>(StringComparer.Ordinal));
         }
+        var typesByFolder = files
+            .GroupBy(file => FolderOf(file.RelativePath))
+            .ToDictionary(group => group.Key, group => group.SelectMany(file => TypesDeclared(file.Text)).ToHashSet(StringComparer.Ordinal));
         foreach (var (path, text) in files)
         {
-            foreach (var used in NamespacesNamed(text).Where(uses.ContainsKey).Where(used => used != FolderOf(path)))
+            var named = NamespacesNamed(text).Concat(RelativeReferences(text, typesByFolder));
+            foreach (var used in named.Where(uses.ContainsKey).Where(used => used != FolderOf(path)))
             {
                 AddFile(uses[FolderOf(path)], used, path);
             }
@@ -164,6 +168,18 @@ internal sealed partial class SourceFolderGraph
     private static IEnumerable<string> NamespacesNamed(string text) =>
         IpsNamespace().Matches(NamespaceDeclaration().Replace(CodeOf(text), " ")).Select(match => match.Groups["folder"].Value);
 
+    // Every file lives in a namespace under Ips, so `Native.CpuFeatures` names Ips.Native without the prefix. Such a
+    // reference counts when a later part is a type declared in that folder: a property that happens to share a
+    // folder's name (a `Selection` of a result, say) is then no dependency.
+    private static IEnumerable<string> RelativeReferences(string text, Dictionary<string, HashSet<string>> typesByFolder) =>
+        RelativeReference().Matches(NamespaceDeclaration().Replace(CodeOf(text), " "))
+            .Where(match => typesByFolder.TryGetValue(match.Groups["folder"].Value, out var types)
+                            && match.Groups["rest"].Value.Split('.', StringSplitOptions.RemoveEmptyEntries).Any(types.Contains))
+            .Select(match => match.Groups["folder"].Value);
+
+    private static IEnumerable<string> TypesDeclared(string text) =>
+        TypeDeclaration().Matches(CodeOf(text)).Select(match => match.Groups["type"].Value);
+
     private static int EndOfCommentOrLiteral(string text, int start)
     {
         var rest = text.AsSpan(start);
@@ -235,6 +251,12 @@ internal sealed partial class SourceFolderGraph
     // Any mention of Ips.X: covers using, using static, global using, aliases and qualified references alike.
     [GeneratedRegex(@"(?<![\w.])Ips\.(?<folder>\w+)")]
     private static partial Regex IpsNamespace();
+
+    [GeneratedRegex(@"(?<![\w.])(?<folder>[A-Z]\w*)(?<rest>(?:\.[A-Z]\w*)+)")]
+    private static partial Regex RelativeReference();
+
+    [GeneratedRegex(@"\b(?:class|record|struct|interface|enum)\s+(?<type>[A-Z]\w*)")]
+    private static partial Regex TypeDeclaration();
 
     /// <summary>Tarjan's strongly connected components of the graph, each sorted by name.</summary>
     private sealed class StronglyConnectedComponents

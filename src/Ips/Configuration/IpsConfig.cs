@@ -110,7 +110,7 @@ public sealed record IpsConfig
     /// <summary><c>is_image</c>: convolutional patch encoder (true) or feature projector (false).</summary>
     public bool IsImage { get; init; } = true;
 
-    /// <summary><c>enc_type</c>: <c>resnet18</c> or <c>resnet50</c>.</summary>
+    /// <summary><c>enc_type</c>: a ResNet of <see cref="Encoders.EncoderRegistry"/> (<c>resnet18</c>, <c>resnet50</c>).</summary>
     public string EncType { get; init; } = "resnet18";
 
     /// <summary><c>pretrained</c>: start the encoder from ImageNet weights.</summary>

@@ -115,9 +115,10 @@ public sealed class TileEncoder : IDisposable
     }
 
     /// <summary>
-    /// The architecture of <see cref="EncoderRegistry"/> that shares the most parameter names and shapes with the
-    /// state_dict at <paramref name="path"/> (its classifier and batch-norm counters aside). Loading then reports
-    /// any key the file lacks or has in excess against that architecture.
+    /// The ResNet of <see cref="EncoderRegistry"/> whose parameters the state_dict at <paramref name="path"/> holds (its
+    /// classifier and batch-norm counters aside): the one with the most names and shapes in common, and of those the
+    /// one expecting the fewest the file lacks, so resnet18 weights are not taken for a deeper ResNet that contains
+    /// all of resnet18's names. Loading then reports any key the file lacks or has in excess against that architecture.
     /// </summary>
     private static string ArchitectureOf(string path)
     {
@@ -125,11 +126,17 @@ public sealed class TileEncoder : IDisposable
         try
         {
             var shapes = Shapes(state);
-            return EncoderRegistry.ResNetNames.MaxBy(name =>
-            {
-                using var candidate = new ResNetBackbone(name);
-                return Shapes(candidate.state_dict()).Count(pair => shapes.TryGetValue(pair.Key, out var shape) && shape == pair.Value);
-            })!;
+            return EncoderRegistry.ResNetNames
+                .Select(name =>
+                {
+                    using var candidate = new ResNetBackbone(name);
+                    var expected = Shapes(candidate.state_dict());
+                    var common = expected.Count(pair => shapes.TryGetValue(pair.Key, out var shape) && shape == pair.Value);
+                    return (Name: name, Common: common, Lacking: expected.Count - common);
+                })
+                .OrderByDescending(candidate => candidate.Common)
+                .ThenBy(candidate => candidate.Lacking)
+                .First().Name;
         }
         finally
         {

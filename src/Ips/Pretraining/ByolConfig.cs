@@ -1,6 +1,7 @@
 using System.Globalization;
 using System.Text;
 using Ips.Configuration;
+using Ips.Encoders;
 using YamlDotNet.RepresentationModel;
 
 namespace Ips.Pretraining;
@@ -15,7 +16,7 @@ public sealed record ByolConfig
     /// <summary>File the config was read from (for messages).</summary>
     public string Source { get; init; } = "";
 
-    /// <summary><c>resnet50</c> (2048-d pooled features) or <c>resnet18</c> (512-d, for small runs).</summary>
+    /// <summary>An architecture of <see cref="EncoderRegistry"/>: <c>resnet50</c> (2048-d pooled features) or <c>resnet18</c> (512-d, for small runs).</summary>
     public string Backbone { get; init; } = "resnet50";
 
     /// <summary>Passes over the tiles.</summary>
@@ -97,7 +98,7 @@ public sealed record ByolConfig
     public double PeakLr => BaseLr * BatchSize / 256.0;
 
     /// <summary>Width of the backbone's pooled output.</summary>
-    public int FeatureDim => Backbone == "resnet50" ? 2048 : 512;
+    public int FeatureDim => EncoderRegistry.ResNet(Backbone).Width;
 }
 
 /// <summary>
@@ -178,8 +179,8 @@ public static class ByolConfigLoader
 
     private static void Validate(ByolConfig c, YamlValues v)
     {
-        if (c.Backbone is not ("resnet50" or "resnet18"))
-            throw v.Error($"key 'backbone' must be resnet50 or resnet18, got '{c.Backbone}'");
+        if (!EncoderRegistry.ResNetNames.Contains(c.Backbone))
+            throw v.Error($"key 'backbone' must be one of {string.Join(", ", EncoderRegistry.ResNetNames)}, got '{c.Backbone}'");
         ConfigValidator.Positive(v, "epochs", c.Epochs);
         ConfigValidator.Positive(v, "batch_size", c.BatchSize);
         ConfigValidator.Positive(v, "projector_hidden", c.ProjectorHidden);

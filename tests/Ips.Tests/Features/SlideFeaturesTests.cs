@@ -13,7 +13,7 @@ using Ips.Slides.Tiling;
 using Ips.Tests.Slides;
 using static TorchSharp.torch;
 
-namespace Ips.Tests.Data.Camelyon16;
+namespace Ips.Tests.Features;
 
 /// <summary>
 /// The mini cohort's feature chain: a generated pyramidal TIFF slide, tiled by <c>ips slides tile</c>, embedded by

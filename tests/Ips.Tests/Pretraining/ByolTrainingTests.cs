@@ -200,7 +200,7 @@ public sealed class ByolTrainingTests(ITestOutputHelper output) : IDisposable
         var badType = Assert.Throws<ConfigException>(() => ByolConfigLoader.Parse("tau_base: high\n", "byol.yml", ["epochs=3"]));
         Assert.Contains("key 'tau_base' must be a number", badType.Message, StringComparison.Ordinal);
         var badBackbone = Assert.Throws<ConfigException>(() => ByolConfigLoader.Parse("", "byol.yml", ["backbone=vit"]));
-        Assert.Contains("'backbone' must be resnet50 or resnet18", badBackbone.Message, StringComparison.Ordinal);
+        Assert.Contains($"'backbone' must be one of {string.Join(", ", EncoderRegistry.ResNetNames)}", badBackbone.Message, StringComparison.Ordinal);
     }
 
     [Fact]
