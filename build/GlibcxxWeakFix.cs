@@ -1,5 +1,5 @@
-// The compatibility fix of DESIGN.md: libLibTorchSharp.so (TorchSharp 0.107) declares that it needs
-// GLIBCXX_3.4.32 only because one never-called symbol, std::ios_base_library_init(), is tagged with
+// The compatibility fix of README.md, "libtorch on Debian 12 and Ubuntu 22.04": libLibTorchSharp.so (TorchSharp 0.107)
+// declares that it needs GLIBCXX_3.4.32 only because one never-called symbol, std::ios_base_library_init(), is tagged with
 // that version. Debian 12 and Ubuntu 22.04 ship libstdc++ up to GLIBCXX_3.4.30, so the loader refuses
 // the library. Marking that single version need as weak (VER_FLG_WEAK in its Elf64_Vernaux entry)
 // turns the hard failure into a tolerated absence.

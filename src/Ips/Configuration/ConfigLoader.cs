@@ -7,7 +7,7 @@ namespace Ips.Configuration;
 
 /// <summary>
 /// Reads, overrides, validates and writes IPS configurations in the official YAML format (keys as in the official
-/// <c>config/*_config.yml</c>; see SPEC.md). Every problem is a <see cref="ConfigException"/> naming file and key.
+/// <c>config/*_config.yml</c>; see docs/design.md). Every problem is a <see cref="ConfigException"/> naming file and key.
 /// </summary>
 /// <remarks>
 /// <para><b>Required keys</b> (present in all three official configs and without a sensible default):

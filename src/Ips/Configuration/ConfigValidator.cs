@@ -3,7 +3,7 @@ using Ips.Encoders;
 namespace Ips.Configuration;
 
 /// <summary>
-/// The consistency rules of a config (SPEC.md sections 2-4), checked once at load so a wrong value fails with a
+/// The consistency rules of a config (docs/design.md sections 2-4), checked once at load so a wrong value fails with a
 /// sentence instead of a shape error deep inside libtorch.
 /// </summary>
 internal static class ConfigValidator

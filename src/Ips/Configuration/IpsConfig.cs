@@ -29,7 +29,7 @@ public sealed record TaskConfig
 }
 
 /// <summary>
-/// A training/inference configuration with the official implementation's keys (SPEC.md). Property names are
+/// A training/inference configuration with the official implementation's keys (docs/design.md). Property names are
 /// the C# spelling of the YAML keys, given in each summary; <c>ConfigLoader</c> reads and validates them.
 /// </summary>
 public sealed record IpsConfig

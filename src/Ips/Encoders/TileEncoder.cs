@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Ips.Encoders;
 
 /// <summary>
-/// A frozen feature encoder for tiles (SPEC.md section 5): a torchvision-layout ResNet whose pooled output is the
+/// A frozen feature encoder for tiles (docs/design.md section 5): a torchvision-layout ResNet whose pooled output is the
 /// tile's feature vector (2048 for ResNet-50, 512 for ResNet-18). Tiles are centre-cropped to <see cref="Crop"/> and
 /// normalised as the encoder was trained: the mean and std recorded in a BYOL checkpoint, ImageNet's for torchvision
 /// weights, or not at all (<c>none</c>, which reproduces the official extraction: it feeds [0, 1] pixels).

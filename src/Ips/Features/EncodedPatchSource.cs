@@ -5,7 +5,7 @@ using static TorchSharp.torch;
 namespace Ips.Features;
 
 /// <summary>
-/// An image source seen through a frozen encoder (DESIGN.md "Sources compose"): <see cref="Read"/> and
+/// An image source seen through a frozen encoder (docs/design.md section 6): <see cref="Read"/> and
 /// <see cref="Gather"/> return the encoder's features of those tiles, <c>[k, D]</c>, computed on demand in batches of
 /// at most <see cref="BatchSize"/> tiles. IPS on a features config then runs on a slide with no pre-extraction step and
 /// with memory bounded by <c>I</c> and the batch size, never by the slide's size; its result equals IPS on

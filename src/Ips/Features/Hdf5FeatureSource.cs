@@ -10,7 +10,7 @@ namespace Ips.Features;
 
 /// <summary>
 /// Pre-extracted features <c>[N, D]</c> float32 in an HDF5 dataset, read row slice by row slice with hyperslab
-/// selections, so memory does not depend on <c>N</c>. Two layouts are read (DESIGN.md "Sources compose"):
+/// selections, so memory does not depend on <c>N</c>. Two layouts are read (docs/design.md section 6):
 /// <list type="bullet">
 /// <item>the per-slide file of CLAM and TRIDENT: datasets <c>features</c> <c>[N, D]</c> and <c>coords</c> <c>[N, 2]</c>
 /// (level-0 pixel x, y of each tile's top-left corner), see <see cref="OpenSlideFile"/>;</item>

@@ -6,7 +6,7 @@ namespace Ips.Modeling;
 
 /// <summary>
 /// Multi-head cross-attention of <c>n_token</c> learnable queries over a sequence of patch embeddings
-/// (SPEC.md section 2; official <c>MultiHeadCrossAttention</c>). Field names match the official state_dict.
+/// (docs/design.md section 2; official <c>MultiHeadCrossAttention</c>). Field names match the official state_dict.
 /// </summary>
 public sealed class MultiHeadCrossAttention : Module<Tensor, Tensor>
 {

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace Ips.Modeling;
 
 /// <summary>
-/// The IPS network of SPEC.md section 2 (official <c>IPSNet</c>): patch encoder (<c>encoder</c>), cross-attention
+/// The IPS network of docs/design.md section 2 (official <c>IPSNet</c>): patch encoder (<c>encoder</c>), cross-attention
 /// transformer (<c>transf</c>) and one head per task (<c>output_layers.&lt;task&gt;</c>). Selection lives in
 /// <see cref="Selection.IterativePatchSelector"/>; <see cref="forward"/> is the pass over the M selected patches.
 /// </summary>

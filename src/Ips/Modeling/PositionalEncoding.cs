@@ -2,7 +2,7 @@ using static TorchSharp.torch;
 
 namespace Ips.Modeling;
 
-/// <summary>The standard 1-D sinusoidal positional encoding of SPEC.md section 2 (official <c>pos_enc_1d</c>).</summary>
+/// <summary>The standard 1-D sinusoidal positional encoding of docs/design.md section 2 (official <c>pos_enc_1d</c>).</summary>
 public static class PositionalEncoding
 {
     /// <summary>

@@ -4,8 +4,8 @@ namespace Ips.Patches;
 
 /// <summary>
 /// An image seen as a sequence of <see cref="Count"/> patches that IPS reads in chunks and then by index
-/// (DESIGN.md). Implementations decide where the patches live: on the device (eager), in host memory (lazy),
-/// or on disk (streamed). Returned tensors are new tensors the caller owns and disposes.
+/// (docs/design.md section 6). Implementations decide where the patches live: on the device (eager), in host memory
+/// (lazy), or on disk (streamed). Returned tensors are new tensors the caller owns and disposes.
 /// </summary>
 public interface IPatchSource : IDisposable
 {

@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Ips.Patches;
 
 /// <summary>
-/// SPEC.md section 1: an image <c>[C, H, W]</c> becomes <c>N</c> patches <c>[N, C, ph, pw]</c> by a sliding window of
+/// docs/design.md section 1: an image <c>[C, H, W]</c> becomes <c>N</c> patches <c>[N, C, ph, pw]</c> by a sliding window of
 /// <c>patch_size</c> moved by <c>patch_stride</c>, row of patches first, then column.
 /// </summary>
 public static class PatchExtraction

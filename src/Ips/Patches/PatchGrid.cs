@@ -4,7 +4,7 @@ namespace Ips.Patches;
 public readonly record struct PixelBox(int X, int Y, int Width, int Height);
 
 /// <summary>
-/// The sliding-window layout of SPEC.md section 1: patches of <c>PatchHeight x PatchWidth</c> taken every
+/// The sliding-window layout of docs/design.md section 1: patches of <c>PatchHeight x PatchWidth</c> taken every
 /// <c>StrideY, StrideX</c> pixels, ordered row-major. Maps a patch index to its pixel box.
 /// </summary>
 public sealed record PatchGrid(int ImageHeight, int ImageWidth, int PatchHeight, int PatchWidth, int StrideY, int StrideX)

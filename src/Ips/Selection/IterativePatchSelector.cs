@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace Ips.Selection;
 
 /// <summary>
-/// Iterative Patch Selection, SPEC.md section 3: stream each image's patches in chunks of I through the encoder
+/// Iterative Patch Selection, docs/design.md section 3: stream each image's patches in chunks of I through the encoder
 /// without gradients, keep the M best-scored ones in a memory buffer, and return those M patches. Memory depends on
 /// M and I, never on N, because only the current chunk is read from an <see cref="IPatchSource"/>.
 /// </summary>

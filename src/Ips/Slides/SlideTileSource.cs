@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Ips.Slides;
 
 /// <summary>
-/// The tiles of a slide as a patch source (DESIGN.md, "sources compose"): tile <c>i</c> is the
+/// The tiles of a slide as a patch source (docs/design.md section 6): tile <c>i</c> is the
 /// <see cref="TileSize"/> x <see cref="TileSize"/> region of <see cref="Level"/> whose top-left corner is
 /// <c>Coordinates[i]</c> in level-0 pixels (the CLAM/TRIDENT <c>coords</c> convention). <see cref="Read"/> and
 /// <see cref="Gather"/> decode only the tiles asked for, several at once, straight into the returned tensor, so IPS

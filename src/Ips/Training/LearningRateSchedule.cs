@@ -1,7 +1,7 @@
 namespace Ips.Training;
 
 /// <summary>
-/// The learning rate of SPEC.md section 4, set before every optimiser step: linear warm-up over
+/// The learning rate of docs/design.md section 4, set before every optimiser step: linear warm-up over
 /// <c>n_epoch_warmup</c> epochs to <c>lr</c>, then cosine decay to <c>0.001 * lr</c> at the end of <c>n_epoch</c>
 /// epochs, with steps counted in data-loader iterations.
 /// </summary>

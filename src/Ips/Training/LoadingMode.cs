@@ -2,7 +2,7 @@ using Ips.Configuration;
 
 namespace Ips.Training;
 
-/// <summary>The three data-loading modes of SPEC.md section 4.</summary>
+/// <summary>The three data-loading modes of docs/design.md section 3.</summary>
 public enum LoadingMode
 {
     /// <summary><c>eager: true</c>, <c>B_seq = B</c>: a whole batch of full images goes to the device and IPS runs on the batch.</summary>

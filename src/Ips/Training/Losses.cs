@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Ips.Training;
 
 /// <summary>
-/// The training loss of SPEC.md section 4, as the official <c>compute_loss</c>: softmax tasks use the negative
+/// The training loss of docs/design.md section 4, as the official <c>compute_loss</c>: softmax tasks use the negative
 /// log-likelihood of <c>log(p + eps)</c>, sigmoid tasks binary cross-entropy on the probabilities (PyTorch's
 /// <c>BCELoss</c>, whose log terms libtorch clamps at -100, so a probability of exactly 0 or 1 gives a finite loss);
 /// each is the mean over its batch (over batch and labels for sigmoid), and the total is the mean over tasks.

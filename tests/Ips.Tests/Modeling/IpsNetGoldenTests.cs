@@ -4,7 +4,7 @@ using static TorchSharp.torch;
 namespace Ips.Tests.Modeling;
 
 /// <summary>
-/// The network's numbers against an independent plain-C# implementation of the equations of SPEC.md section 2
+/// The network's numbers against an independent plain-C# implementation of the equations of docs/design.md section 2
 /// (feature projector, cross-attention, MLP, heads), with weights set from a formula and the model in eval mode.
 /// </summary>
 public sealed class IpsNetGoldenTests

@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 
 namespace Ips.Tests.Selection;
 
-/// <summary>Properties of Iterative Patch Selection (SPEC.md section 3).</summary>
+/// <summary>Properties of Iterative Patch Selection (docs/design.md section 3).</summary>
 public sealed class IterativePatchSelectorTests
 {
     private const int N = 30, M = 5, C = 8;

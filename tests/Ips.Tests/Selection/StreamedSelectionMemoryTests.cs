@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 
 namespace Ips.Tests.Selection;
 
-/// <summary>SPEC.md section 3: peak memory of IPS depends on M and I, not on N, when patches stream from disk.</summary>
+/// <summary>docs/design.md section 3: peak memory of IPS depends on M and I, not on N, when patches stream from disk.</summary>
 [Collection(nameof(MemoryMeasurement))]
 public sealed class StreamedSelectionMemoryTests(ITestOutputHelper output) : IDisposable
 {

@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 
 namespace Ips.Tests.Slides;
 
-/// <summary>IPS over a slide's tiles streamed from disk: peak memory does not grow with the slide (SPEC.md section 3).</summary>
+/// <summary>IPS over a slide's tiles streamed from disk: peak memory does not grow with the slide (docs/design.md section 3).</summary>
 [Collection(nameof(MemoryMeasurement))]
 public sealed class SlideSelectionMemoryTests(ITestOutputHelper output) : IDisposable
 {

@@ -7,7 +7,7 @@ using static TorchSharp.torch;
 namespace Ips.Data.Camelyon16;
 
 /// <summary>
-/// Whole-slide classification on pre-extracted tile features (SPEC.md section 5, CAMELYON16): each slide is a
+/// Whole-slide classification on pre-extracted tile features (docs/design.md section 5, CAMELYON16): each slide is a
 /// <see cref="Hdf5FeatureSource"/> of its own N rows, read in slices on demand, labelled 1 (metastases) or 0. Two
 /// layouts, as <see cref="DatasetCatalog"/> finds them from the config:
 /// <list type="bullet">

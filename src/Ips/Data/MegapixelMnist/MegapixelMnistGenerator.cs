@@ -93,7 +93,7 @@ public sealed record MegapixelMnistParameters
 }
 
 /// <summary>
-/// Builds Megapixel MNIST (SPEC.md section 5; Katharopoulos and Fleuret 2019, as in the official <c>make_mnist.py</c>):
+/// Builds Megapixel MNIST (docs/design.md section 5; Katharopoulos and Fleuret 2019, as in the official <c>make_mnist.py</c>):
 /// each blank canvas gets five non-overlapping MNIST digits, three of a random target class and two of other
 /// classes, and <c>n_noise</c> line scribbles. Deterministic for a seed: it uses its own seeded
 /// <see cref="Random"/>, never a global generator.

@@ -2,7 +2,7 @@ namespace Ips.Data.MegapixelMnist;
 
 /// <summary>
 /// How to build a Megapixel MNIST dataset; the defaults are those of the official <c>make_mnist.py</c> and the paper
-/// (SPEC.md section 5).
+/// (docs/design.md section 5).
 /// </summary>
 public sealed record MegapixelMnistOptions
 {

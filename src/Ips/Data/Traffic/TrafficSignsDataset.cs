@@ -8,7 +8,7 @@ using static TorchSharp.torch;
 namespace Ips.Data.Traffic;
 
 /// <summary>
-/// The Swedish traffic signs data set of the paper (SPEC.md section 5): the photos of one STS set kept by
+/// The Swedish traffic signs data set of the paper (docs/design.md section 5): the photos of one STS set kept by
 /// <see cref="TrafficSigns.Filter"/>, prepared by <see cref="TrafficPreprocessing"/> and cut into the config's patch
 /// grid; every task of the config gets the class (<see cref="TrafficSigns.Classes"/>) as its int64 label.
 /// </summary>
