@@ -99,17 +99,6 @@ public static class ImagePreprocessing
     /// </summary>
     public static string DefaultFor(IpsConfig config) => TrafficPreprocessing.Fits(config) ? Traffic : None;
 
-    /// <summary>
-    /// The preprocessing of the data set in <paramref name="config"/>'s <c>data_dir</c>, recognised by its files as
-    /// <see cref="DatasetCatalog"/> does: the traffic-sign resize and ImageNet normalisation for an STS folder, else
-    /// the pixels in <c>[0, 1]</c> as they are (Megapixel MNIST and plain images).
-    /// </summary>
-    public static IImagePreprocessing For(IpsConfig config)
-    {
-        ArgumentNullException.ThrowIfNull(config);
-        return TrafficSigns.Holds(config.DataDir) ? TrafficPreprocessing.FromConfig(config) : Identity.Instance;
-    }
-
     /// <summary>Pixels in <c>[0, 1]</c>, unchanged.</summary>
     private sealed class Identity : IImagePreprocessing
     {
