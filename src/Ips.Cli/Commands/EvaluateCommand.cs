@@ -1,9 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
-using Ips.Data;
-using Ips.IO;
 using Ips.Inference;
-using Ips.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -38,27 +35,19 @@ public sealed class EvaluateCommand : Command<EvaluateSettings>
     /// <inheritdoc />
     protected override int Execute(CommandContext context, EvaluateSettings settings, CancellationToken cancellationToken)
     {
-        var config = settings.LoadConfig();
-        var data = DatasetCatalog.Open(config, train: settings.Split == "train");
-        using var trainer = new Trainer(config, settings.ResolveDevice());
-        Predictor.LoadWeights(trainer.Net, settings.Weights!);
-        var scores = trainer.Evaluate(data);
+        var scores = ModelEvaluation.Run(settings.LoadConfig(), settings.Weights!, train: settings.Split == "train", settings.ResolveDevice());
         var table = new Table().AddColumn("task").AddColumn("metric").AddColumn("value").AddColumn("loss");
-        foreach (var task in config.Tasks)
+        foreach (var (task, score) in scores.Tasks)
         {
-            table.AddRow(task.Name, task.Metric,
-                scores[task.Name].Metric.ToString("F4", CultureInfo.InvariantCulture),
-                scores[task.Name].Loss.ToString("F4", CultureInfo.InvariantCulture));
+            table.AddRow(task, score.Metric,
+                score.Value.ToString("F4", CultureInfo.InvariantCulture),
+                score.Loss.ToString("F4", CultureInfo.InvariantCulture));
         }
-        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "{0} split: {1} images", settings.Split, data.Count);
+        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "{0} split: {1} images", scores.Split, scores.Examples);
         AnsiConsole.Write(table);
         if (settings.Out is { } path)
         {
-            var tasks = config.Tasks.ToDictionary(t => t.Name, t => new { metric = t.Metric, value = scores[t.Name].Metric, loss = scores[t.Name].Loss });
-            var json = System.Text.Json.JsonSerializer.Serialize(
-                new { split = settings.Split, examples = data.Count, weights = Path.GetFullPath(settings.Weights!), tasks },
-                new System.Text.Json.JsonSerializerOptions { WriteIndented = true, NumberHandling = System.Text.Json.Serialization.JsonNumberHandling.AllowNamedFloatingPointLiterals });
-            AtomicFile.Write(path, temporary => File.WriteAllText(temporary, json));
+            scores.Write(path);
             AnsiConsole.MarkupLine($"scores written to [blue]{Markup.Escape(path)}[/]");
         }
         return 0;

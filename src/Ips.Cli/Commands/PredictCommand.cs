@@ -1,6 +1,4 @@
 using System.ComponentModel;
-using System.Text.Json;
-using Ips.IO;
 using Ips.Inference;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -84,30 +82,27 @@ public sealed class PredictSettings : ModelSettings
 /// <summary><c>ips predict</c>: per-task probabilities and the selected patches of each input, as JSON.</summary>
 public sealed class PredictCommand : Command<PredictSettings>
 {
-    private static readonly JsonSerializerOptions Json = new()
-    {
-        WriteIndented = true,
-        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
-        DefaultIgnoreCondition = System.Text.Json.Serialization.JsonIgnoreCondition.WhenWritingNull,
-    };
-
     /// <inheritdoc />
     protected override int Execute(CommandContext context, PredictSettings settings, CancellationToken cancellationToken)
     {
         var config = settings.LoadConfig();
-        using var predictor = new Predictor(config, settings.Weights!, settings.ResolveDevice()) { Slides = settings.SlideOptions() };
-        var predictions = settings.Inputs.Select(input => PredictOne(predictor, input, settings)).ToList();
-        var json = JsonSerializer.Serialize(predictions, Json);
+        using var predictor = new Predictor(config, settings.Weights!, settings.ResolveDevice()) { SlideOptions = settings.SlideOptions() };
+        // Standard error: standard output may be the JSON itself.
+        foreach (var note in predictor.Notes)
+        {
+            Console.Error.WriteLine(note);
+        }
+        var document = new PredictionDocument([.. settings.Inputs.Select(input => PredictOne(predictor, input, settings))]);
         if (settings.Out is { } path)
         {
-            AtomicFile.Write(path, temporary => File.WriteAllText(temporary, json));
-            AnsiConsole.MarkupLine($"wrote {predictions.Count} prediction(s) to [blue]{Markup.Escape(path)}[/]");
+            document.Write(path);
+            AnsiConsole.MarkupLine($"wrote {document.Outcomes.Count} prediction(s) to [blue]{Markup.Escape(path)}[/]");
         }
         else
         {
-            Console.WriteLine(json);
+            Console.WriteLine(document.ToJson());
         }
-        var failed = predictions.OfType<FailedPrediction>().ToList();
+        var failed = document.Failures;
         foreach (var failure in failed)
         {
             AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(failure.Error)}");
@@ -116,7 +111,7 @@ public sealed class PredictCommand : Command<PredictSettings>
     }
 
     // With --keep-going, an input the user got wrong becomes an entry naming its error; a bug still stops the run.
-    private static object PredictOne(Predictor predictor, string input, PredictSettings settings)
+    private static PredictionOutcome PredictOne(Predictor predictor, string input, PredictSettings settings)
     {
         try
         {
@@ -127,7 +122,4 @@ public sealed class PredictCommand : Command<PredictSettings>
             return new FailedPrediction(input, error.Message);
         }
     }
-
-    /// <summary>The JSON entry of an input that could not be predicted (with --keep-going).</summary>
-    private sealed record FailedPrediction(string Input, string Error);
 }

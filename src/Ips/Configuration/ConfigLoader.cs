@@ -20,7 +20,8 @@ namespace Ips.Configuration;
 /// <c>shuffle</c> True; <c>shuffle_style</c> batch; <c>selection_dtype</c> float32 (this implementation's addition:
 /// <c>bfloat16</c> runs the selection pass's encoder in bfloat16); <c>attn_dropout</c> 0.1; <c>dropout</c> 0.1; <c>N</c>,
 /// <c>train_fname</c>, <c>test_fname</c>, <c>labels_csv</c>, <c>pretrained_weights</c> absent (null); <c>enc_type</c> resnet18 and
-/// <c>n_res_blocks</c> 4 when <c>is_image: False</c> (unused then).</para>
+/// <c>n_res_blocks</c> 4 when <c>is_image: False</c> (unused then); <c>test_preprocessing</c> (this implementation's
+/// addition: <c>traffic</c> or <c>none</c>, how prediction prepares a photo) absent, recorded by training.</para>
 /// <para><b>Types</b> follow PyYAML: booleans True/False/true/false (and yes/no/on/off), numbers 0.000001 or 1e-3,
 /// <c>~</c>/<c>null</c> for an absent optional value.</para>
 /// <para><b>pretrained</b>: with <c>pretrained: True</c>, <c>pretrained_weights</c> names torchvision's state_dict
@@ -29,11 +30,11 @@ namespace Ips.Configuration;
 /// </remarks>
 public static class ConfigLoader
 {
-    /// <summary>The official top-level keys plus <c>pretrained_weights</c> and <c>selection_dtype</c>, in the order <see cref="ToYaml"/> writes them.</summary>
+    /// <summary>The official top-level keys plus <c>labels_csv</c>, <c>test_preprocessing</c>, <c>pretrained_weights</c> and <c>selection_dtype</c>, in the order <see cref="ToYaml"/> writes them.</summary>
     internal static readonly string[] Keys =
     [
         "n_epoch", "B", "B_seq", "n_epoch_warmup", "lr", "wd",
-        "n_class", "data_dir", "train_fname", "test_fname", "labels_csv", "n_worker", "pin_memory", "eager",
+        "n_class", "data_dir", "train_fname", "test_fname", "labels_csv", "test_preprocessing", "n_worker", "pin_memory", "eager",
         "eps", "seed", "track_efficiency", "track_epoch",
         "is_image", "enc_type", "pretrained", "pretrained_weights", "n_chan_in", "n_res_blocks",
         "shuffle", "shuffle_style", "selection_dtype", "n_token", "N", "M", "I", "patch_size", "patch_stride",
@@ -213,6 +214,7 @@ public static class ConfigLoader
             TrainFname = NullableString("train_fname"),
             TestFname = NullableString("test_fname"),
             LabelsCsv = NullableString("labels_csv"),
+            TestPreprocessing = NullableString("test_preprocessing"),
             NWorker = Int("n_worker", 2),
             PinMemory = Bool("pin_memory", false),
             Eager = Bool("eager", true),
@@ -308,6 +310,7 @@ public static class ConfigLoader
         Optional("train_fname", config.TrainFname is null ? null : Quote(config.TrainFname));
         Optional("test_fname", config.TestFname is null ? null : Quote(config.TestFname));
         Optional("labels_csv", config.LabelsCsv is null ? null : Quote(config.LabelsCsv));
+        Optional("test_preprocessing", config.TestPreprocessing is null ? null : Quote(config.TestPreprocessing));
         Line("n_worker", Int(config.NWorker));
         Line("pin_memory", Bool(config.PinMemory));
         Line("eager", Bool(config.Eager));

@@ -10,6 +10,7 @@ internal static class ConfigValidator
 {
     internal static readonly string[] ShuffleStyles = ["batch", "instance"];
     internal static readonly string[] SelectionDtypes = ["float32", "bfloat16"];
+    internal static readonly string[] TestPreprocessings = ["traffic", "none"];
     internal static readonly string[] ActFns = ["softmax", "sigmoid"];
     internal static readonly string[] Metrics = ["accuracy", "multilabel_accuracy", "auc"];
 
@@ -54,6 +55,10 @@ internal static class ConfigValidator
             throw v.Error($"labels_csv ('{labels}') names the labels of pre-extracted feature files; it needs is_image: False");
         if (c.LabelsCsv is { } empty && empty.Trim().Length == 0)
             throw v.Error($"labels_csv must name a CSV file (slide_id,label[,split]) or be left out");
+        if (c.TestPreprocessing is { } preprocessing && !TestPreprocessings.Contains(preprocessing))
+            throw v.Error($"test_preprocessing '{preprocessing}' must be one of {string.Join(", ", TestPreprocessings)}, or be left out for training to record it");
+        if (c.TestPreprocessing == "traffic" && !c.IsImage)
+            throw v.Error($"test_preprocessing traffic resizes and normalises photos; it needs is_image: True");
 
         if (c.N is { } total && c.M > total)
             throw v.Error($"M ({c.M}) must be <= N ({total})");

@@ -82,6 +82,16 @@ public sealed record IpsConfig
     /// </summary>
     public string? LabelsCsv { get; init; }
 
+    /// <summary>
+    /// <c>test_preprocessing</c> (this implementation's addition): how a photo becomes the model's input at prediction
+    /// time, as the data set the model was trained on prepared its test images: <c>traffic</c> (resized to the model's
+    /// geometry and ImageNet-normalised, the traffic-sign data set) or <c>none</c> (pixels in [0, 1] as they are,
+    /// Megapixel MNIST). Training records it from the data set in <see cref="DataDir"/>, so that prediction does not
+    /// depend on that data set being present; null in a config that does not record it (written before it existed,
+    /// or a feature config, which has no images to prepare).
+    /// </summary>
+    public string? TestPreprocessing { get; init; }
+
     /// <summary><c>n_worker</c>: background data-preparation workers.</summary>
     public int NWorker { get; init; } = 2;
 

@@ -21,22 +21,43 @@ public static class DatasetCatalog
         {
             throw new ArgumentException($"config {name}: data_dir '{directory}' does not exist (relative paths are taken from the current directory).");
         }
+        return Recognise(config) switch
+        {
+            DatasetKind.Camelyon16 => Camelyon16Dataset.Open(config, train),
+            DatasetKind.MegapixelMnist => new MegapixelMnistDataset(directory, train, config),
+            DatasetKind.TrafficSigns => new TrafficSignsDataset(directory, train, config),
+            _ => throw new ArgumentException(
+                $"config {name}: data_dir '{directory}' holds no data set this version can read. " +
+                "Expected a Megapixel MNIST set (parameters.json, train.bin, test.bin), made with `ips data megapixel-mnist`, " +
+                "or the Swedish traffic signs (Set1 and Set2 with annotations.txt), fetched with `ips data traffic`, " +
+                "or, with is_image: False, HDF5 slide features named by train_fname/test_fname or labels_csv."),
+        };
+    }
+
+    /// <summary>Which data set <see cref="Open"/> opens for <paramref name="config"/>, by its keys and the files in its <c>data_dir</c>; null: none.</summary>
+    internal static DatasetKind? Recognise(IpsConfig config)
+    {
         if (Camelyon16Dataset.Recognises(config))
         {
-            return Camelyon16Dataset.Open(config, train);
+            return DatasetKind.Camelyon16;
         }
-        if (File.Exists(Path.Combine(directory, MegapixelMnistParameters.FileName)))
+        if (File.Exists(Path.Combine(config.DataDir, MegapixelMnistParameters.FileName)))
         {
-            return new MegapixelMnistDataset(directory, train, config);
+            return DatasetKind.MegapixelMnist;
         }
-        if (TrafficSigns.Holds(directory))
-        {
-            return new TrafficSignsDataset(directory, train, config);
-        }
-        throw new ArgumentException(
-            $"config {name}: data_dir '{directory}' holds no data set this version can read. " +
-            "Expected a Megapixel MNIST set (parameters.json, train.bin, test.bin), made with `ips data megapixel-mnist`, " +
-            "or the Swedish traffic signs (Set1 and Set2 with annotations.txt), fetched with `ips data traffic`, " +
-            "or, with is_image: False, HDF5 slide features named by train_fname/test_fname or labels_csv.");
+        return TrafficSigns.Holds(config.DataDir) ? DatasetKind.TrafficSigns : null;
     }
+}
+
+/// <summary>The data sets <see cref="DatasetCatalog"/> recognises.</summary>
+internal enum DatasetKind
+{
+    /// <summary>CAMELYON16 slide features (HDF5).</summary>
+    Camelyon16,
+
+    /// <summary>Megapixel MNIST canvases.</summary>
+    MegapixelMnist,
+
+    /// <summary>The Swedish traffic signs.</summary>
+    TrafficSigns,
 }

@@ -30,19 +30,74 @@ public interface IImagePreprocessing
     PreparedImage Prepare(Tensor photo);
 }
 
-/// <summary>Resolves the preprocessing of a config's data set.</summary>
+/// <summary>
+/// The test-time preprocessings by the name a config records in <c>test_preprocessing</c>, and how that name is
+/// found: from the data set when training starts, from the config alone for a config that does not record it.
+/// </summary>
 public static class ImagePreprocessing
 {
-    /// <summary>
-    /// The preprocessing of the data set in <paramref name="config"/>'s <c>data_dir</c>, recognised by its files as
-    /// <see cref="DatasetCatalog"/> does: the traffic-sign resize and ImageNet normalisation for an STS folder, else
-    /// the pixels in <c>[0, 1]</c> as they are (Megapixel MNIST and plain images).
-    /// </summary>
-    public static IImagePreprocessing For(IpsConfig config)
+    /// <summary>The traffic-sign data set's: resize to the model's geometry, ImageNet normalisation (<see cref="TrafficPreprocessing"/>).</summary>
+    public const string Traffic = "traffic";
+
+    /// <summary>Megapixel MNIST's (and plain images'): the pixels in <c>[0, 1]</c> as they are.</summary>
+    public const string None = "none";
+
+    /// <summary>The preprocessing <paramref name="name"/> (<see cref="Traffic"/> or <see cref="None"/>) at <paramref name="config"/>'s geometry.</summary>
+    /// <exception cref="ArgumentException">The name is neither, or the config's geometry does not suit it.</exception>
+    public static IImagePreprocessing Named(string name, IpsConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        return TrafficSigns.Holds(config.DataDir) ? TrafficPreprocessing.FromConfig(config) : Identity.Instance;
+        return name switch
+        {
+            Traffic => TrafficPreprocessing.FromConfig(config),
+            None => Identity.Instance,
+            _ => throw new ArgumentException($"test_preprocessing '{name}': expected {Traffic} or {None}.", nameof(name)),
+        };
     }
+
+    /// <summary>
+    /// <paramref name="config"/> with <c>test_preprocessing</c> recorded from the data set in its <c>data_dir</c>, as a
+    /// training run starts: <see cref="Traffic"/> for the traffic-sign data set, <see cref="None"/> for Megapixel MNIST.
+    /// Where no data set is there to tell, the config's own value stands, or else <see cref="DefaultFor"/>'s. A feature
+    /// config is returned as it is: it has no images to prepare.
+    /// </summary>
+    /// <exception cref="ArgumentException">The config names a preprocessing other than its data set's.</exception>
+    public static IpsConfig Record(IpsConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (!config.IsImage)
+        {
+            return config;
+        }
+        var found = OfDataSet(config);
+        if (found is not null && config.TestPreprocessing is { } given && given != found)
+        {
+            throw new ArgumentException(
+                $"config {Path.GetFileName(config.Source)}: test_preprocessing is {given}, but data_dir '{config.DataDir}' holds a data set " +
+                $"whose test images are prepared with {found}; drop the key (training records it) or correct it.");
+        }
+        return config with { TestPreprocessing = found ?? config.TestPreprocessing ?? DefaultFor(config) };
+    }
+
+    /// <summary>
+    /// The preprocessing of the image data set in <paramref name="config"/>'s <c>data_dir</c>, recognised as
+    /// <see cref="DatasetCatalog.Open"/> recognises it: <see cref="Traffic"/> for the traffic-sign data set,
+    /// <see cref="None"/> for Megapixel MNIST; null when no image data set is there.
+    /// </summary>
+    public static string? OfDataSet(IpsConfig config) => DatasetCatalog.Recognise(config) switch
+    {
+        DatasetKind.TrafficSigns => Traffic,
+        DatasetKind.MegapixelMnist => None,
+        _ => null,
+    };
+
+    /// <summary>
+    /// For an image config that does not record <c>test_preprocessing</c> (written before training recorded it): the
+    /// preprocessing of the data set the config was made for, recognised by the config alone, never by files on this
+    /// machine: <see cref="Traffic"/> when it has the traffic-sign geometry and classes (<see cref="TrafficPreprocessing.Fits"/>),
+    /// else <see cref="None"/>.
+    /// </summary>
+    public static string DefaultFor(IpsConfig config) => TrafficPreprocessing.Fits(config) ? Traffic : None;
 
     /// <summary>Pixels in <c>[0, 1]</c>, unchanged.</summary>
     private sealed class Identity : IImagePreprocessing

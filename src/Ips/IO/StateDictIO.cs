@@ -69,12 +69,23 @@ public static class StateDictIO
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
     /// <exception cref="InvalidDataException">The file cannot be read, or does not match the module.</exception>
-    public static void Load(nn.Module module, string path)
+    public static void Load(nn.Module module, string path) => LoadAndFree(module, ReadStateDict(path), path);
+
+    /// <summary>
+    /// Loads the state_dict read from <paramref name="stream"/> (e.g. a zip entry) into <paramref name="module"/>, as
+    /// <see cref="Load(nn.Module, string)"/> does a file's; <paramref name="sourceName"/> names it in errors and its
+    /// extension gives the format.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The stream is not a readable state_dict, or does not match the module.</exception>
+    public static void Load(nn.Module module, Stream stream, string sourceName) =>
+        LoadAndFree(module, ReadStateDict(stream, sourceName), sourceName);
+
+    // Copies the state that was read into the module, and frees it whatever happens.
+    private static void LoadAndFree(nn.Module module, Dictionary<string, Tensor> state, string sourceName)
     {
-        var state = ReadStateDict(path);
         try
         {
-            LoadInto(module, state, path);
+            LoadInto(module, state, sourceName);
         }
         finally
         {
@@ -98,10 +109,35 @@ public static class StateDictIO
         {
             throw new FileNotFoundException($"State_dict file not found: {path}", path);
         }
-        RequireSignature(path, format);
+        using var stream = File.OpenRead(path);
+        return Read(stream, path, format);
+    }
+
+    /// <summary>
+    /// Reads a state_dict from <paramref name="stream"/> into CPU tensors the caller owns; <paramref name="sourceName"/>
+    /// names it in errors and its extension gives the format, as a file's does. A stream that cannot seek (such as a
+    /// zip entry's) is read into memory first, since both formats are read by offset.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The stream is not a readable state_dict.</exception>
+    public static Dictionary<string, Tensor> ReadStateDict(Stream stream, string sourceName)
+    {
+        ArgumentNullException.ThrowIfNull(stream);
+        var format = FormatOf(sourceName);
+        if (stream.CanSeek)
+        {
+            return Read(stream, sourceName, format);
+        }
+        using var buffer = new MemoryStream();
+        stream.CopyTo(buffer);
+        buffer.Position = 0;
+        return Read(buffer, sourceName, format);
+    }
+
+    private static Dictionary<string, Tensor> Read(Stream stream, string path, Format format)
+    {
+        RequireSignature(stream, path, format);
         try
         {
-            using var stream = File.OpenRead(path);
             if (format == Format.Safetensors)
             {
                 return Safetensors.LoadStateDict(stream);
@@ -181,15 +217,13 @@ public static class StateDictIO
     /// Refuses a file whose first bytes are not those of its format, before a reader reports something misleading
     /// (PyBridge calls any non-zip file "the old PyTorch format").
     /// </summary>
-    private static void RequireSignature(string path, Format format)
+    private static void RequireSignature(Stream stream, string path, Format format)
     {
         var head = new byte[9];
-        int read;
-        using (var stream = File.OpenRead(path))
-        {
-            read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
-        }
-        var length = new FileInfo(path).Length;
+        var start = stream.Position;
+        var read = stream.ReadAtLeast(head, head.Length, throwOnEndOfStream: false);
+        var length = stream.Length - start;
+        stream.Position = start;
         if (format == Format.Safetensors)
         {
             // safetensors: an 8-byte little-endian header length, then the JSON header.

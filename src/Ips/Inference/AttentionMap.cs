@@ -157,6 +157,16 @@ public static class AttentionMap
         }
     }
 
+    /// <summary>
+    /// Where the attention picture of <paramref name="input"/> goes in <paramref name="directory"/> (created if
+    /// missing): <c>NAME.attention.png</c>, for images and slides alike.
+    /// </summary>
+    internal static string PathFor(string directory, string input)
+    {
+        Directory.CreateDirectory(directory);
+        return Path.Combine(directory, Path.GetFileNameWithoutExtension(input) + ".attention.png");
+    }
+
     // The 'jet' ramp: dark blue (0) through cyan, yellow to dark red (1).
     internal static (float R, float G, float B) Jet(float t) =>
         (Ramp(1.5f - Math.Abs(4 * t - 3)), Ramp(1.5f - Math.Abs(4 * t - 2)), Ramp(1.5f - Math.Abs(4 * t - 1)));

@@ -77,6 +77,17 @@ public sealed class MultiHeadCrossAttention : Module<Tensor, Tensor>
     /// <summary>Attends over <paramref name="x"/> <c>[B, L, D]</c> and returns the query tokens <c>[B, n_token, D]</c>.</summary>
     public override Tensor forward(Tensor x)
     {
+        var (tokens, attention) = Attend(x);
+        attention.Dispose();
+        return tokens;
+    }
+
+    /// <summary>
+    /// <see cref="forward"/> that also hands back the attention weights <c>[B, H, n_token, L]</c> it mixed the patches
+    /// with, so a caller who wants both (a prediction and its attention) runs the encoder and the attention once.
+    /// </summary>
+    public (Tensor Tokens, Tensor Attention) Attend(Tensor x)
+    {
         using var scope = NewDisposeScope();
         var (batch, length) = (x.shape[0], x.shape[1]);
         var attn = Attention(x);                                                  // [B, H, n_token, L]
@@ -90,7 +101,7 @@ public sealed class MultiHeadCrossAttention : Module<Tensor, Tensor>
         var perHead = bmm(mixed, values).view(_heads, batch, _nToken, _dV);          // [H, B, n_token, D_v]
         var concat = perHead.permute(1, 2, 0, 3).reshape(batch, _nToken, -1);      // [B, n_token, H*D_v]
         var y = dropout.forward(fc.forward(concat)) + q;                          // residual on the raw queries
-        return layer_norm.forward(y).MoveToOuterDisposeScope();
+        return (layer_norm.forward(y).MoveToOuterDisposeScope(), attn.MoveToOuterDisposeScope());
     }
 }
 
@@ -148,6 +159,19 @@ public sealed class CrossAttentionTransformer : Module<Tensor, Tensor>
     {
         using var attended = crs_attn.forward(x);
         return mlp.forward(attended);
+    }
+
+    /// <summary>
+    /// <see cref="forward"/> with the attention maps <c>[B, H, n_token, L]</c> of the same pass (with attention
+    /// dropout in train mode, as the tokens saw them).
+    /// </summary>
+    public (Tensor Tokens, Tensor Attention) ForwardWithAttention(Tensor x)
+    {
+        var (attended, attention) = crs_attn.Attend(x);
+        using (attended)
+        {
+            return (mlp.forward(attended), attention);
+        }
     }
 
     /// <summary>Attention maps <c>[B, H, n_token, L]</c> (with attention dropout in train mode, as the official code).</summary>

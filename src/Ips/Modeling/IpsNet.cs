@@ -108,13 +108,31 @@ public sealed class IpsNet : Module<Tensor, Tensor?, Dictionary<string, Tensor>>
     public override Dictionary<string, Tensor> forward(Tensor patches, Tensor? pos)
     {
         using var scope = NewDisposeScope();
-        var embeddings = Embed(patches);                     // [B, M, D]
-        if (pos is not null)
-        {
-            embeddings = embeddings + pos;
-        }
-        var tokens = transf.forward(embeddings);             // [B, n_token, D]
+        var tokens = transf.forward(EmbedWithPositions(patches, pos));    // [B, n_token, D]
+        return Heads(tokens);
+    }
 
+    /// <summary>
+    /// <see cref="forward"/> that also returns the aggregator's attention <c>[B, H, n_token, M]</c> on the selected
+    /// patches in this very pass: what a prediction reports per patch, without encoding the patches a second time.
+    /// </summary>
+    public (Dictionary<string, Tensor> Predictions, Tensor Attention) ForwardWithAttention(Tensor patches, Tensor? pos)
+    {
+        using var scope = NewDisposeScope();
+        var (tokens, attention) = transf.ForwardWithAttention(EmbedWithPositions(patches, pos)); // [B, n_token, D], [B, H, n_token, M]
+        return (Heads(tokens), attention.MoveToOuterDisposeScope());
+    }
+
+    // The patch embeddings [B, M, D] with their positional encodings added, if any.
+    private Tensor EmbedWithPositions(Tensor patches, Tensor? pos)
+    {
+        var embeddings = Embed(patches);                     // [B, M, D]
+        return pos is null ? embeddings : embeddings + pos;
+    }
+
+    // Each task's head on its token: task name to probabilities [B, n_class], moved out of the caller's scope.
+    private Dictionary<string, Tensor> Heads(Tensor tokens)
+    {
         var predictions = new Dictionary<string, Tensor>(StringComparer.Ordinal);
         foreach (var task in Config.Tasks)
         {

@@ -69,6 +69,18 @@ public static class Checkpoint
         return CheckpointArchive.ReadText(zip, path, ConfigEntry);
     }
 
+    /// <summary>
+    /// Loads the model weights (<c>model.pt</c>) of a checkpoint into <paramref name="net"/>, read from the archive
+    /// itself: nothing is extracted to disk.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not a checkpoint, or its weights do not match <paramref name="net"/>.</exception>
+    public static void LoadModel(string path, IpsNet net)
+    {
+        using var zip = CheckpointArchive.Open(path, Kind);
+        using var model = CheckpointArchive.Entry(zip, path, ModelEntry).Open();
+        StateDictIO.Load(net, model, $"{path}:{ModelEntry}");
+    }
+
     /// <summary>Copies the model weights (<c>model.pt</c>) out of a checkpoint to <paramref name="destination"/>.</summary>
     public static void ExtractModel(string path, string destination) =>
         CheckpointArchive.ExtractTo(path, Kind, ModelEntry, destination);

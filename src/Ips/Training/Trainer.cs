@@ -2,7 +2,6 @@ using System.Diagnostics;
 using Ips.Configuration;
 using Ips.Data;
 using Ips.Modeling;
-using Ips.Patches;
 using Ips.Selection;
 using TorchSharp;
 using TorchSharp.Modules;
@@ -20,7 +19,8 @@ public sealed class Trainer : IDisposable
 {
     private readonly IpsConfig _config;
     private readonly Device _device;
-    private readonly IterativePatchSelector _selector;
+    private readonly GroupSelector _groups;
+    private readonly Evaluator _evaluator;
     private readonly AdamW _optimizer;
     private readonly LoadingMode _mode;
 
@@ -38,8 +38,10 @@ public sealed class Trainer : IDisposable
         torch.manual_seed(config.Seed);
         Net = new IpsNet(config);
         Net.to(device);
-        _selector = new IterativePatchSelector(Net);
+        var selector = new IterativePatchSelector(Net);
+        _groups = new GroupSelector(selector, config, device);
         Workers = LoaderWorkers.Choose(config.NWorker, device);
+        _evaluator = new Evaluator(Net, selector, device, Workers.Chosen);
         Notes = new[] { Workers.Note, IterativePatchSelector.SlowCpuNote(config, device, Native.CpuFeatures.NativeBfloat16) }
             .OfType<string>().ToArray();
         // The learning rate is set before every step from the schedule; 0 here as in the official code.
@@ -133,7 +135,7 @@ public sealed class Trainer : IDisposable
             timing.DataWait += clock.Elapsed - waitStart;
 
             var selectStart = clock.Elapsed;
-            SelectInto(pending, group, LoaderIterationSeed(Epoch, iteration));
+            _groups.SelectInto(pending, group, Epoch, iteration);
             timing.Selection += clock.Elapsed - selectStart;
             iteration++;
 
@@ -198,38 +200,11 @@ public sealed class Trainer : IDisposable
         return scores;
     }
 
-    /// <summary>Evaluates on <paramref name="data"/> without gradients (evaluation mode, IPS as in training).</summary>
-    public Dictionary<string, TaskScores> Evaluate(IIpsDataset data)
-    {
-        RequireData(data, "test");
-        var iterations = IterationsPerEpoch(data.Count);
-        var meter = new EpochMetrics(_config.Tasks);
-        Net.eval();
-        using var pipeline = new BatchPipeline(data, Enumerable.Range(0, data.Count).ToArray(), _config.BSeq, train: false, Workers.Chosen, capacity: 2);
-        var pending = new PendingBatch(_config.M);
-        var iteration = 0;
-        foreach (var group in pipeline.Groups())
-        {
-            SelectInto(pending, group, LoaderIterationSeed(-1, iteration));
-            iteration++;
-            if (pending.Count < _config.B && iteration != iterations)
-            {
-                continue;
-            }
-            using (var scope = NewDisposeScope())
-            using (no_grad())
-            {
-                var (patches, positions, labels) = pending.Assemble(_device);
-                var predictions = Net.call(patches, positions);
-                var (total, perTask) = Losses.Compute(predictions, labels, _config.Tasks, _config.Eps);
-                meter.Add(predictions, labels, perTask);
-                // Evaluation follows the epoch just trained, so it reports that epoch's number.
-                Progress?.Report(new PassProgress("test", Math.Max(0, Epoch - 1), iteration, iterations, total.item<float>()));
-            }
-            pending.Clear();
-        }
-        return meter.Compute();
-    }
+    /// <summary>
+    /// Evaluates on <paramref name="data"/> without gradients (evaluation mode, IPS as in training); progress is
+    /// reported under the number of the epoch just trained, which the evaluation follows.
+    /// </summary>
+    public Dictionary<string, TaskScores> Evaluate(IIpsDataset data) => _evaluator.Evaluate(data, Progress, Math.Max(0, Epoch - 1));
 
     /// <summary>Writes the model, optimiser, counters and config to <paramref name="path"/> atomically.</summary>
     /// <remarks>Mid-epoch, the training accumulators of the epoch so far go with it.</remarks>
@@ -276,55 +251,6 @@ public sealed class Trainer : IDisposable
         return order;
     }
 
-    /// <summary>
-    /// Runs IPS on one data-loader group and appends the selections to <paramref name="pending"/>. The samples
-    /// are disposed here: after selection only their M selected patches are needed.
-    /// </summary>
-    private void SelectInto(PendingBatch pending, IReadOnlyList<IpsSample> group, long seed)
-    {
-        var sources = new List<IPatchSource>(group.Count);
-        var copies = new List<IPatchSource>();
-        try
-        {
-            foreach (var sample in group)
-            {
-                // Eager modes put the whole image on the device first, unless it already lives there (a CPU run);
-                // lazy mode leaves it in host memory and only chunks move.
-                if (_mode == LoadingMode.Lazy || (sample.Patches.Device.type == _device.type && sample.Patches.Device.index == _device.index))
-                {
-                    sources.Add(sample.Patches);
-                }
-                else
-                {
-                    var copy = OnDevice(sample.Patches);
-                    copies.Add(copy);
-                    sources.Add(copy);
-                }
-            }
-            using var generator = new Generator((ulong)seed);
-            var selection = _selector.Select(sources, _device, generator);
-            pending.Add(selection, group);
-        }
-        finally
-        {
-            foreach (var copy in copies)
-            {
-                copy.Dispose();
-            }
-            foreach (var sample in group)
-            {
-                sample.Dispose();
-            }
-        }
-    }
-
-    private IPatchSource OnDevice(IPatchSource source)
-    {
-        using var scope = NewDisposeScope();
-        var all = source.Read(0, source.Count).to(_device).MoveToOuterDisposeScope();
-        return TensorPatchSource.FromPatches(all);
-    }
-
     private EfficiencyReport Summarise(List<IterationTiming> timings)
     {
         // First and last iteration excluded, as in the official efficiency tracking.
@@ -354,8 +280,6 @@ public sealed class Trainer : IDisposable
     }
 
     private long StepSeed(long step) => Seeds.Mix(_config.Seed, step, 0x57E9);
-
-    private long LoaderIterationSeed(int epoch, int iteration) => Seeds.Mix(_config.Seed, epoch, iteration, 0x1D5);
 
     private sealed class IterationTiming
     {

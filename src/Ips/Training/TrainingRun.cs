@@ -101,7 +101,8 @@ public sealed class TrainingRun : IDisposable
                     + "choose another --run-dir, or delete those files to start over there.");
             }
             AtomicFile.RemoveStaleTemporaries(directory);
-            var resolved = WithAbsolutePaths(config);
+            // Prediction prepares photos as this data set does, recorded now so that it need not find the data set.
+            var resolved = ImagePreprocessing.Record(WithAbsolutePaths(config));
             AtomicFile.Write(Path.Combine(directory, ConfigFile), temporary =>
                 File.WriteAllText(temporary, GivenPathsComment(config, resolved) + ConfigLoader.ToYaml(resolved)));
             trainer = new Trainer(resolved, device);

@@ -5,6 +5,7 @@ using Ips.IO;
 using Ips.Imaging;
 using Ips.Modeling;
 using Ips.Tests.Data;
+using Ips.Tests.Slides;
 using Ips.Training;
 using static TorchSharp.torch;
 
@@ -14,6 +15,7 @@ namespace Ips.Tests.Cli;
 /// What scripts read from predict and evaluate (classes per task, --keep-going, --out), and the one-line messages
 /// for inputs and weights that are wrong, each naming the file.
 /// </summary>
+[Collection(nameof(ConsoleOutput))]
 public sealed class PredictOutputTests : IDisposable
 {
     private readonly TempDir _dir = new();
@@ -168,5 +170,45 @@ public sealed class PredictOutputTests : IDisposable
 
         Assert.Equal(1, code);
         Assert.Contains($"error: {image}: config mnist-small.yml: N (4) does not match the patch grid of a 200 x 100 (width x height) image", output);
+    }
+
+    [Fact]
+    public void A_model_that_does_not_record_its_preprocessing_gets_one_note_for_all_its_inputs()
+    {
+        var config = CommandLineTests.RepoConfig("mnist-small.yml");
+        string[] overrides = ["--set", "N=4", "--set", "M=2", "--set", "I=2"];
+        var weights = File("image-model.pt");
+        using (var net = new IpsNet(ConfigLoader.Load(config, ["N=4", "M=2", "I=2"])))
+        {
+            StateDictIO.Save(net, weights);
+        }
+        var images = new[] { "a.png", "b.png" }.Select(name =>
+        {
+            using var pixels = rand(1, 100, 100);
+            ImageFile.SaveGray(pixels, File(name));
+            return File(name);
+        }).ToArray();
+
+        var errors = new StringWriter();
+        var written = Console.Error;
+        Console.SetError(errors);
+        try
+        {
+            var (code, output) = CommandLineTests.Ips(["predict", "-c", config, .. overrides, "-w", weights, .. images, "--out", File("guessed.json")]);
+            Assert.True(code == 0, output);
+            (code, output) = CommandLineTests.Ips(["predict", "-c", config, .. overrides, "--set", "test_preprocessing=none", "-w", weights, .. images, "--out", File("recorded.json")]);
+            Assert.True(code == 0, output);
+        }
+        finally
+        {
+            Console.SetError(written);
+        }
+
+        var notes = errors.ToString().Split('\n').Where(line => line.StartsWith("test_preprocessing", StringComparison.Ordinal)).ToList();
+        Assert.Equal(
+            "test_preprocessing is recorded neither in config mnist-small.yml nor in --weights image-model.pt (training records it in a run's config.yml " +
+            "and checkpoints); using none (pixels as they are), the default of a config that is not a traffic-sign model",
+            Assert.Single(notes));
+        Assert.Equal(System.IO.File.ReadAllText(File("guessed.json")), System.IO.File.ReadAllText(File("recorded.json")));
     }
 }

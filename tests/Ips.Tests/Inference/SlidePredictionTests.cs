@@ -39,7 +39,7 @@ public sealed class SlidePredictionTests : IDisposable
         }
         Assert.InRange(expected.Count, config.M + 1, 200);
 
-        using var predictor = new Predictor(config, weights, CPU) { Slides = new SlideInputOptions { Level = 1 } };
+        using var predictor = new Predictor(config, weights, CPU) { SlideOptions = new SlideInputOptions { Level = 1 } };
         var maps = _files.File("maps");
         var prediction = predictor.Predict(slidePath, maps);
 

@@ -35,15 +35,31 @@ public sealed record TrafficPreprocessing(int Height, int Width) : IImagePreproc
         {
             throw new ArgumentException($"config {name}: the traffic data set needs N, patch_size [h, w] and patch_stride [h, w], all positive.");
         }
-        // rows : cols = 3 : 4 and rows * cols = N, so N = 12 k^2 with rows 3k and cols 4k.
-        var k = (int)Math.Round(Math.Sqrt(n / 12.0));
-        if (k < 1 || 12 * k * k != n)
-        {
-            throw new ArgumentException(
-                $"config {name}: N ({n.ToString(CultureInfo.InvariantCulture)}) must be 12 k^2 (a 3:4 grid of 3k x 4k patches, " +
-                "e.g. 192 as in the paper, 48, 108) for traffic-sign photos.");
-        }
+        var k = GridScale(n) ?? throw new ArgumentException(
+            $"config {name}: N ({n.ToString(CultureInfo.InvariantCulture)}) must be 12 k^2 (a 3:4 grid of 3k x 4k patches, " +
+            "e.g. 192 as in the paper, 48, 108) for traffic-sign photos.");
         return new TrafficPreprocessing((3 * k - 1) * sy + ph, (4 * k - 1) * sx + pw);
+    }
+
+    /// <summary>
+    /// True when <paramref name="config"/> is a traffic-sign model by everything the data set requires of it: RGB
+    /// image patches in a 3:4 grid of N = 12 k^2 (<see cref="FromConfig"/>), every task a softmax over
+    /// <see cref="TrafficSigns.Classes"/>. Megapixel MNIST (one channel, ten classes) never is. This is how a config
+    /// that does not record its <c>test_preprocessing</c> is recognised without the data set at hand.
+    /// </summary>
+    public static bool Fits(IpsConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        return config.IsImage && config.NChanIn == 3
+            && config.PatchSize is [> 0, > 0] && config.PatchStride is [> 0, > 0] && config.N is { } n && GridScale(n) is not null
+            && config.Tasks.Count > 0 && config.Tasks.All(task => task.IsSoftmax && task.NClass == TrafficSigns.Classes.Count);
+    }
+
+    // rows : cols = 3 : 4 and rows * cols = N, so N = 12 k^2 with rows 3k and cols 4k: k, or null for another N.
+    private static int? GridScale(int n)
+    {
+        var k = (int)Math.Round(Math.Sqrt(n / 12.0));
+        return k >= 1 && 12 * k * k == n ? k : null;
     }
 
     /// <inheritdoc />

@@ -105,17 +105,33 @@ public sealed class TrafficPreprocessingTests(ITestOutputHelper output) : IDispo
     }
 
     [Fact]
-    public void PredictionUsesTheTrafficPreprocessingForAnStsDataDir()
+    public void TrainingRecordsTheTrafficPreprocessingOfAnStsDataDirAndPredictionNamesIt()
     {
         StsTestData.Write(_files.Root, perClass: 1, width: 64, height: 48);
-        var preprocessing = ImagePreprocessing.For(TrafficTestConfig.Scaled(_files.Root));
+        var recorded = ImagePreprocessing.Record(TrafficTestConfig.Scaled(_files.Root));
+        Assert.Equal(ImagePreprocessing.Traffic, recorded.TestPreprocessing);
+        var preprocessing = ImagePreprocessing.Named(recorded.TestPreprocessing!, recorded);
         Assert.Equal(new TrafficPreprocessing(96, 128), preprocessing);
         using var photo = rand(3, 33, 47);
         using var prepared = preprocessing.Prepare(photo);
         Assert.Equal([3L, 96, 128], prepared.Input.shape);
-        // Elsewhere (Megapixel MNIST, plain images) pixels stay as they are.
-        var identity = ImagePreprocessing.For(TrafficTestConfig.Scaled(Path.Combine(_files.Root, "absent")));
-        using var same = identity.Prepare(photo);
+        // Megapixel MNIST and plain images: pixels stay as they are.
+        using var same = ImagePreprocessing.Named(ImagePreprocessing.None, recorded).Prepare(photo);
         Assert.True(same.Input.eq(photo).all().item<bool>());
+        // A config that says otherwise than its data set is refused when the run starts.
+        var wrong = Assert.Throws<ArgumentException>(() => ImagePreprocessing.Record(recorded with { TestPreprocessing = ImagePreprocessing.None }));
+        Assert.Contains("test_preprocessing is none, but data_dir", wrong.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void AConfigThatRecordsNoPreprocessingGetsTheTrafficOneByItsGeometryAndClassesAlone()
+    {
+        var absent = TrafficTestConfig.Scaled(Path.Combine(_files.Root, "absent"));
+        Assert.True(TrafficPreprocessing.Fits(absent));
+        Assert.Equal(ImagePreprocessing.Traffic, ImagePreprocessing.DefaultFor(absent));
+        Assert.Equal(ImagePreprocessing.None, ImagePreprocessing.DefaultFor(absent with { NChanIn = 1 }));
+        Assert.Equal(ImagePreprocessing.None, ImagePreprocessing.DefaultFor(absent with { N = 50 }));
+        Assert.Equal(ImagePreprocessing.None, ImagePreprocessing.DefaultFor(absent with { Tasks = [absent.Tasks[0] with { NClass = 10 }] }));
+        Assert.Equal(ImagePreprocessing.None, ImagePreprocessing.DefaultFor(absent with { IsImage = false }));
     }
 }

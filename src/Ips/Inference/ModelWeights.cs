@@ -1,0 +1,56 @@
+using Ips.Configuration;
+using Ips.IO;
+using Ips.Modeling;
+using Ips.Training;
+
+namespace Ips.Inference;
+
+/// <summary>
+/// A trained network from the weights file a user names: a PyTorch state_dict (<c>.pt</c>/<c>.pth</c>/<c>.bin</c>),
+/// a <c>.safetensors</c> file, or a training checkpoint (<c>.ckpt</c>), whose model is read from the archive itself.
+/// </summary>
+public static class ModelWeights
+{
+    /// <summary>The network of <paramref name="config"/> with the weights in <paramref name="weights"/>, on the CPU.</summary>
+    /// <exception cref="FileNotFoundException">The file does not exist.</exception>
+    /// <exception cref="InvalidDataException">The file is not readable weights, or they do not fit the config.</exception>
+    public static IpsNet Load(IpsConfig config, string weights)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (!File.Exists(weights))
+        {
+            throw new FileNotFoundException($"--weights {weights}: file not found.", weights);
+        }
+        // The weights replace every parameter and buffer, so an ImageNet start (pretrained) would only be read to be
+        // overwritten, and would need its file on this machine.
+        var net = new IpsNet(config with { Pretrained = false });
+        try
+        {
+            if (IsCheckpoint(weights))
+            {
+                Checkpoint.LoadModel(weights, net);
+            }
+            else
+            {
+                StateDictIO.Load(net, weights);
+            }
+            return net;
+        }
+        catch
+        {
+            net.Dispose();
+            throw;
+        }
+    }
+
+    /// <summary>
+    /// The config a training checkpoint stored with its weights (with what training recorded, such as
+    /// <c>test_preprocessing</c>); null for a state_dict or safetensors file, which holds weights alone.
+    /// </summary>
+    public static IpsConfig? TrainedWith(string weights) =>
+        IsCheckpoint(weights) ? ConfigLoader.Parse(Checkpoint.ReadConfigYaml(weights), weights) : null;
+
+    // A .ckpt that is not a readable checkpoint goes the checkpoint's way too, to be reported as damaged.
+    private static bool IsCheckpoint(string weights) =>
+        Checkpoint.IsCheckpoint(weights) || Path.GetExtension(weights).Equals(".ckpt", StringComparison.OrdinalIgnoreCase);
+}

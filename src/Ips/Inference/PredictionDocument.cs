@@ -1,0 +1,30 @@
+using System.Text.Json;
+using System.Text.Json.Serialization;
+using Ips.IO;
+
+namespace Ips.Inference;
+
+/// <summary>
+/// The JSON that <c>ips predict</c> prints or writes: an array with one entry per input in the order given, keys in
+/// snake_case (<c>input</c>, <c>patch_count</c>, <c>probabilities</c>, <c>selected</c>, <c>attention_map</c>,
+/// <c>classes</c>, <c>tumour</c>; <c>{"input", "error"}</c> for a failed input), absent values left out.
+/// </summary>
+/// <param name="Outcomes">Per input, its prediction or why it failed.</param>
+public sealed record PredictionDocument(IReadOnlyList<PredictionOutcome> Outcomes)
+{
+    private static readonly JsonSerializerOptions Json = new()
+    {
+        WriteIndented = true,
+        PropertyNamingPolicy = JsonNamingPolicy.SnakeCaseLower,
+        DefaultIgnoreCondition = JsonIgnoreCondition.WhenWritingNull,
+    };
+
+    /// <summary>The inputs that could not be predicted.</summary>
+    public IReadOnlyList<FailedPrediction> Failures => [.. Outcomes.OfType<FailedPrediction>()];
+
+    /// <summary>The document as JSON text.</summary>
+    public string ToJson() => JsonSerializer.Serialize(Outcomes, Json);
+
+    /// <summary>Writes <see cref="ToJson"/> to <paramref name="path"/> atomically.</summary>
+    public void Write(string path) => AtomicFile.Write(path, temporary => File.WriteAllText(temporary, ToJson()));
+}

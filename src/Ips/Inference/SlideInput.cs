@@ -1,0 +1,150 @@
+using System.Globalization;
+using Ips.Configuration;
+using Ips.Encoders;
+using Ips.Features;
+using Ips.Patches;
+using Ips.Slides;
+using Ips.Slides.Annotations;
+using Ips.Slides.Tiling;
+
+namespace Ips.Inference;
+
+/// <summary>
+/// A whole slide as a prediction input, streamed from disk: its tissue tiles (found now, or read from
+/// <see cref="SlideInputOptions.Coords"/>) decoded on demand, and for a feature config embedded on demand by the
+/// frozen <see cref="SlideInputOptions.Encoder"/>. The selected tiles are described by their level-0 boxes (and, with
+/// <see cref="SlideInputOptions.Annotations"/>, their tumour fractions); the attention is drawn over the thumbnail.
+/// </summary>
+internal sealed class SlideInput : IPredictionInput
+{
+    /// <summary>The CAMELYON16 tile side, for feature configs (which have no patch_size) when no --tile-size is given.</summary>
+    public const int DefaultEncoderTileSize = 256;
+
+    private const int ThumbnailSide = 1024;
+
+    // A tile counts as tumour when at least half its area lies in annotated tumour.
+    private const double TumourTileFraction = 0.5;
+
+    private readonly string _input;
+    private readonly SlideTileSource _tiles;
+    private readonly (string? File, TumourRegions Regions)? _tumour;
+
+    private SlideInput(string input, SlideTileSource tiles, IPatchSource patches, (string? File, TumourRegions Regions)? tumour)
+    {
+        _input = input;
+        _tiles = tiles;
+        Patches = patches;
+        _tumour = tumour;
+    }
+
+    /// <inheritdoc />
+    public IPatchSource Patches { get; }
+
+    /// <summary>
+    /// The input over <paramref name="slide"/>, which it owns once this returns (the caller disposes it on an
+    /// exception): the tiles <paramref name="options"/> ask for, seen through <paramref name="encoder"/> when given.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The slide has no tissue tiles.</exception>
+    /// <exception cref="ArgumentException">The tiles or options do not fit the config or the encoder.</exception>
+    public static SlideInput Open(string input, ISlide slide, IpsConfig config, SlideInputOptions options, TileEncoder? encoder)
+    {
+        // Annotations are read before the slide is tiled, so that a wrong path fails first.
+        (string? File, TumourRegions Regions)? tumour = options.Annotations is { } annotations ? ReadTumour(input, annotations) : null;
+        var (level, tileSize, coordinates) = Tiles(slide, input, config, options);
+        if (coordinates.Count == 0)
+        {
+            throw new InvalidDataException($"{input}: no tissue tiles found (level {level}, tile size {tileSize}); nothing to predict on.");
+        }
+        if (encoder is not null && tileSize < encoder.Crop)
+        {
+            throw new ArgumentException($"{input}: tiles of {tileSize} pixels are smaller than the encoder's {encoder.Crop}-pixel centre crop; give --tile-size {DefaultEncoderTileSize} (or --coords of such tiles).");
+        }
+        var tiles = new SlideTileSource(slide, level, tileSize, coordinates, ownsSlide: true);
+        // A feature config sees the tiles through the encoder: features [k, D] computed chunk by chunk as IPS reads.
+        IPatchSource patches = encoder is null ? tiles : new EncodedPatchSource(tiles, encoder, options.EncoderBatchSize);
+        return new SlideInput(input, tiles, patches, tumour);
+    }
+
+    /// <inheritdoc />
+    public Prediction Describe(Prediction prediction, string? attentionDirectory)
+    {
+        double downsample = _tiles.Slide.Levels[_tiles.Level].Downsample;
+        int side0 = (int)(_tiles.TileSize * downsample + 0.5);
+        var selected = prediction.Selected
+            .Select(p => p with { Box = new PixelBox(checked((int)_tiles.Coordinates[(int)p.Index].X), checked((int)_tiles.Coordinates[(int)p.Index].Y), side0, side0) })
+            .ToList();
+        TumourOverlap? overlap = null;
+        if (_tumour is var (file, regions))
+        {
+            (selected, overlap) = MeetTumour(file, regions, selected, _tiles.TileSize, downsample);
+        }
+        string? picture = null;
+        if (attentionDirectory is not null)
+        {
+            picture = AttentionMap.PathFor(attentionDirectory, _input);
+            SlideAttentionMap.Render(_tiles.Slide.ReadThumbnail(ThumbnailSide), [.. selected.Select(p => p.Box!.Value)], [.. selected.Select(p => p.Score)], picture);
+        }
+        return prediction with { Selected = selected, AttentionMap = picture, Tumour = overlap };
+    }
+
+    /// <inheritdoc />
+    /// <remarks>The encoded source disposes the tiles, and they the slide.</remarks>
+    public void Dispose() => Patches.Dispose();
+
+    // The annotated tumour of a slide: its file (null for a slide without one in the folder) and regions.
+    private static (string? File, TumourRegions Regions) ReadTumour(string input, string annotations)
+    {
+        string? file;
+        if (Directory.Exists(annotations))
+        {
+            file = SlideTilingJob.AnnotationPath(annotations, input);
+        }
+        else if (File.Exists(annotations))
+        {
+            file = annotations;
+        }
+        else
+        {
+            throw new FileNotFoundException($"--annotations {annotations}: no such ASAP XML file or folder of NAME.xml files.", annotations);
+        }
+        return (file, file is null ? TumourRegions.None : AsapAnnotations.Read(file));
+    }
+
+    // The tumour fraction of each selected tile (the area inside the annotated tumour, as `ips slides tile` records it)
+    // and how many reach TumourTileFraction.
+    private static (List<SelectedPatch> Selected, TumourOverlap Overlap) MeetTumour(
+        string? file, TumourRegions tumour, List<SelectedPatch> selected, int tileSize, double downsample)
+    {
+        var fraction = new float[1];
+        var measured = selected.Select(p =>
+        {
+            var box = p.Box!.Value;
+            tumour.RowFractions(box.Y, tileSize, downsample, [box.X], tileSize * downsample, fraction);
+            return p with { TumourFraction = fraction[0] };
+        }).ToList();
+        return (measured, new TumourOverlap(file, measured.Count, measured.Count(p => p.TumourFraction >= TumourTileFraction), TumourTileFraction));
+    }
+
+    // The tiles to predict on: those of --coords, or the tissue tiles found now at --level.
+    private static (int Level, int TileSize, IReadOnlyList<(long X, long Y)> Coordinates) Tiles(ISlide slide, string input, IpsConfig config, SlideInputOptions options)
+    {
+        if (options.Coords is { } path)
+        {
+            var coords = TileCoordsFile.Read(path);
+            if (options.TileSize is { } size && size != coords.Info.PatchSize)
+            {
+                throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                    $"--coords {path}: tiles of {coords.Info.PatchSize} pixels, but --tile-size {size} was given."));
+            }
+            LevelGeometry.Check(slide, coords.Info.PatchLevel);
+            return (coords.Info.PatchLevel, coords.Info.PatchSize,
+                [.. Enumerable.Range(0, coords.Count).Select(i => ((long)coords.Coords[i, 0], (long)coords.Coords[i, 1]))]);
+        }
+
+        int tileSize = options.TileSize ?? config.PatchSize?[0] ?? (config.IsImage ? (int?)null : DefaultEncoderTileSize)
+            ?? throw new ArgumentException($"{input}: give --tile-size; config {Path.GetFileName(config.Source)} has no patch_size.");
+        var tiling = new TilingOptions { Level = options.Level, OtsuLevel = options.OtsuLevel, TileSize = tileSize, FgPercThresh = options.FgPercThresh };
+        var tiles = SlideTiler.Tile(slide, tiling, SlideTiler.Threshold(slide, tiling.EffectiveOtsuLevel));
+        return (tiling.Level, tileSize, [.. Enumerable.Range(0, tiles.Count).Select(i => ((long)tiles.X[i], (long)tiles.Y[i]))]);
+    }
+}
