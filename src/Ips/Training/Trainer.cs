@@ -1,6 +1,7 @@
 using System.Diagnostics;
 using Ips.Configuration;
 using Ips.Data;
+using Ips.IO;
 using Ips.Modeling;
 using Ips.Patches;
 using Ips.Selection;
@@ -112,12 +113,12 @@ public sealed class Trainer : IDisposable
         }
 
         Net.train();
-        using var pipeline = new BatchPipeline(data, remaining, _config.BSeq, train: true, Workers.Chosen, capacity: 2);
+        using var pipeline = LoadGroups(data, remaining, train: true);
         var pending = new PendingBatch(_config.M);
         var timing = new IterationTiming();
         var clock = Stopwatch.StartNew();
         var iteration = skip;
-        using var groups = pipeline.Groups().GetEnumerator();
+        using var groups = pipeline.Batches().GetEnumerator();
         while (true)
         {
             var waitStart = clock.Elapsed;
@@ -205,10 +206,10 @@ public sealed class Trainer : IDisposable
         var iterations = IterationsPerEpoch(data.Count);
         var meter = new EpochMetrics(_config.Tasks);
         Net.eval();
-        using var pipeline = new BatchPipeline(data, Enumerable.Range(0, data.Count).ToArray(), _config.BSeq, train: false, Workers.Chosen, capacity: 2);
+        using var pipeline = LoadGroups(data, Enumerable.Range(0, data.Count).ToArray(), train: false);
         var pending = new PendingBatch(_config.M);
         var iteration = 0;
-        foreach (var group in pipeline.Groups())
+        foreach (var group in pipeline.Batches())
         {
             SelectInto(pending, group, LoaderIterationSeed(-1, iteration));
             iteration++;
@@ -274,6 +275,21 @@ public sealed class Trainer : IDisposable
         var order = Enumerable.Range(0, count).ToArray();
         new Random((int)(Seeds.Mix(_config.Seed, epoch, 0x5EED) & int.MaxValue)).Shuffle(order);
         return order;
+    }
+
+    /// <summary>
+    /// Loads the examples of <paramref name="order"/> on the loader threads, <c>B_seq</c> to a group (one data-loader
+    /// iteration), with at most two finished groups and one being loaded ahead of selection and training.
+    /// </summary>
+    private PrefetchPipeline<IpsSample, IpsSample[]> LoadGroups(IIpsDataset data, IReadOnlyList<int> order, bool train) =>
+        new(order.Count, _config.BSeq, i => data.Load(order[i], train), (_, group) => group, DisposeAll, Workers.Chosen, capacity: 2);
+
+    private static void DisposeAll(IpsSample[] group)
+    {
+        foreach (var sample in group)
+        {
+            sample.Dispose();
+        }
     }
 
     /// <summary>
