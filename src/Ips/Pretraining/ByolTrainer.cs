@@ -93,7 +93,7 @@ public sealed class ByolTrainer : IDisposable
             }
             var epoch = (int)(Step / stepsPerEpoch);
             var done = (int)(Step % stepsPerEpoch);
-            var order = EpochOrder(tiles.Count, epoch);
+            var order = Seeds.ShuffledOrder(Config.Seed, epoch, tiles.Count);
             var remaining = order.Skip(done * Config.BatchSize).Take((stepsPerEpoch - done) * Config.BatchSize).ToArray();
             using var loader = LoadBatches(tiles, remaining);
             foreach (var batch in loader.Batches())
@@ -169,14 +169,6 @@ public sealed class ByolTrainer : IDisposable
                     $"{tiles.Describe(order[start])} is [{string.Join(", ", decoded[0].shape)}]; pre-training needs RGB tiles of one size.");
             }
         }
-    }
-
-    /// <summary>The order in which epoch <paramref name="epoch"/> visits the tiles: a seeded shuffle.</summary>
-    internal int[] EpochOrder(int count, int epoch)
-    {
-        var order = Enumerable.Range(0, count).ToArray();
-        new Random((int)(Seeds.Mix(Config.Seed, epoch, 0x5EED) & int.MaxValue)).Shuffle(order);
-        return order;
     }
 
     /// <summary>Writes networks, optimiser, step, normalisation and config to <paramref name="path"/> atomically.</summary>

@@ -101,7 +101,7 @@ public sealed class Trainer : IDisposable
         RequireData(data, "training");
         var iterationsPerEpoch = IterationsPerEpoch(data.Count);
         var schedule = new LearningRateSchedule(_config.Lr, _config.NEpoch, _config.NEpochWarmup, iterationsPerEpoch);
-        var order = EpochOrder(data.Count, Epoch);
+        var order = Seeds.ShuffledOrder(_config.Seed, Epoch, data.Count);
         var skip = IterationsDoneInEpoch;
         var remaining = order.Skip(skip * _config.BSeq).ToArray();
         var tracking = _config.TrackEfficiency && Epoch == _config.TrackEpoch;
@@ -268,14 +268,6 @@ public sealed class Trainer : IDisposable
 
     /// <summary>Data-loader iterations per epoch: <c>ceil(n / B_seq)</c>.</summary>
     public int IterationsPerEpoch(int examples) => (examples + _config.BSeq - 1) / _config.BSeq;
-
-    /// <summary>The order in which epoch <paramref name="epoch"/> visits the training set: a seeded shuffle.</summary>
-    internal int[] EpochOrder(int count, int epoch)
-    {
-        var order = Enumerable.Range(0, count).ToArray();
-        new Random((int)(Seeds.Mix(_config.Seed, epoch, 0x5EED) & int.MaxValue)).Shuffle(order);
-        return order;
-    }
 
     /// <summary>
     /// Loads the examples of <paramref name="order"/> on the loader threads, <c>B_seq</c> to a group (one data-loader
