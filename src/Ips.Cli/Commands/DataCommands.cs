@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using Ips.Data.MegapixelMnist;
 using Ips.Data.Mnist;
+using Ips.IO;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -132,7 +133,7 @@ public sealed class MegapixelMnistDataCommand : Command<MegapixelMnistDataSettin
         if (settings.Plain || Console.IsOutputRedirected)
         {
             var step = Math.Max(1, total / 10);
-            var progress = new LineProgress(done =>
+            var progress = new SynchronousProgress<int>(done =>
             {
                 if (done % step == 0 || done == total)
                 {
@@ -148,7 +149,7 @@ public sealed class MegapixelMnistDataCommand : Command<MegapixelMnistDataSettin
                 .Start(progressContext =>
                 {
                     var task = progressContext.AddTask("Megapixel MNIST", maxValue: Math.Max(1, total));
-                    var progress = new LineProgress(done => task.Value = done);
+                    var progress = new SynchronousProgress<int>(done => task.Value = done);
                     MegapixelMnistGenerator.WriteDataset(settings.OutDir, mnistTrain, mnistTest, options, progress, cancellationToken);
                     task.Value = task.MaxValue;
                 });
@@ -157,11 +158,5 @@ public sealed class MegapixelMnistDataCommand : Command<MegapixelMnistDataSettin
             $"wrote {options.NTrain} training and {options.NTest} test images of {options.Height}x{options.Width} to {settings.OutDir} " +
             $"in {stopwatch.Elapsed.TotalSeconds:F1} s");
         return 0;
-    }
-
-    /// <summary>Reports synchronously on the generating thread.</summary>
-    private sealed class LineProgress(Action<int> report) : IProgress<int>
-    {
-        public void Report(int value) => report(value);
     }
 }

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using Ips.IO;
 using Ips.Pretraining;
 using Ips.Slides.TileSets;
 using Spectre.Console;
@@ -99,7 +100,7 @@ public sealed class PretrainByolCommand : Command<PretrainByolSettings>
         if (plain)
         {
             var lastPrinted = DateTime.MinValue;
-            run.Progress = new EpochProgress.SyncProgress<ByolProgress>(p =>
+            run.Progress = new SynchronousProgress<ByolProgress>(p =>
             {
                 // A line at most every 10 s, plus the end of each epoch, keeps logs short.
                 if (p.Done == p.StepsPerEpoch || DateTime.UtcNow - lastPrinted > TimeSpan.FromSeconds(10))
@@ -118,7 +119,7 @@ public sealed class PretrainByolCommand : Command<PretrainByolSettings>
             .Start(context =>
             {
                 var task = context.AddTask("byol", maxValue: 1);
-                run.Progress = new EpochProgress.SyncProgress<ByolProgress>(p =>
+                run.Progress = new SynchronousProgress<ByolProgress>(p =>
                 {
                     task.MaxValue = p.TotalSteps;
                     task.Value = p.Step;

@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using Ips.Encoders;
 using Ips.Features;
+using Ips.IO;
 using Ips.Native;
 using Ips.Slides;
 using Ips.Slides.Tiling;
@@ -100,7 +101,7 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
                 var name = SlideTilingJob.Name(slides[i]);
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 var lastPrinted = DateTime.MinValue;
-                var progress = new EpochProgress.SyncProgress<int>(done =>
+                var progress = new SynchronousProgress<int>(done =>
                 {
                     if (DateTime.UtcNow - lastPrinted > TimeSpan.FromSeconds(10))
                     {

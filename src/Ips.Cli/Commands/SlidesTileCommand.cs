@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using Ips.IO;
 using Ips.Slides;
 using Ips.Slides.Tiling;
 using Ips.Slides.Tissue;
@@ -171,7 +172,7 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
             var last = DateTime.UtcNow;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{i + 1}/{slides.Count}] {name}"));
             // A line at most every 10 s keeps logs short.
-            run(slides[i], new EpochProgress.SyncProgress<SlidePassProgress>(p =>
+            run(slides[i], new SynchronousProgress<SlidePassProgress>(p =>
             {
                 if (DateTime.UtcNow - last > TimeSpan.FromSeconds(10))
                 {
@@ -195,7 +196,7 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
                     var name = Markup.Escape(Path.GetFileName(slide));
                     current.Description = name;
                     current.Value = 0;
-                    run(slide, new EpochProgress.SyncProgress<SlidePassProgress>(p =>
+                    run(slide, new SynchronousProgress<SlidePassProgress>(p =>
                     {
                         current.Description = $"{name}: {Describe(p)}";
                         current.MaxValue = p.Total;

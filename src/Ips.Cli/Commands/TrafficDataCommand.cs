@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using Ips.Data.Traffic;
+using Ips.IO;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -69,7 +70,7 @@ public sealed class TrafficDataCommand : AsyncCommand<TrafficDataSettings>
         if (settings.Plain || Console.IsOutputRedirected)
         {
             var lastReported = new Dictionary<string, long>();
-            var progress = new SynchronousProgress(p =>
+            var progress = new SynchronousProgress<DownloadProgress>(p =>
             {
                 var step = p.Total is { } t ? Math.Max(1, t / 10) : 10L << 20;
                 if (!lastReported.TryGetValue(p.File, out var last) || p.Received - last >= step || p.Received == p.Total)
@@ -87,7 +88,7 @@ public sealed class TrafficDataCommand : AsyncCommand<TrafficDataSettings>
                 .StartAsync(async progressContext =>
                 {
                     var tasks = new Dictionary<string, ProgressTask>();
-                    var progress = new SynchronousProgress(p =>
+                    var progress = new SynchronousProgress<DownloadProgress>(p =>
                     {
                         if (!tasks.TryGetValue(p.File, out var task))
                         {
@@ -129,10 +130,4 @@ public sealed class TrafficDataCommand : AsyncCommand<TrafficDataSettings>
     }
 
     private static string Megabytes(long bytes) => (bytes / (1024.0 * 1024)).ToString("F1", CultureInfo.InvariantCulture) + " MB";
-
-    /// <summary>Reports on the downloading thread (Progress&lt;T&gt; would post to the thread pool, out of order).</summary>
-    private sealed class SynchronousProgress(Action<DownloadProgress> report) : IProgress<DownloadProgress>
-    {
-        public void Report(DownloadProgress value) => report(value);
-    }
 }
