@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using Ips.Cli.Hosting;
 using Ips.Data.MegapixelMnist;
 using Ips.Data.Mnist;
 using Ips.IO;
@@ -91,7 +92,7 @@ public sealed class MegapixelMnistDataSettings : CommandSettings
     public string? Cache { get; init; }
 
     [CommandOption("--plain")]
-    [Description("Print progress as plain lines instead of a progress bar (implied when output is redirected).")]
+    [Description("Plain line-by-line progress instead of live progress bars; implied when the output is not a terminal or CI, NO_COLOR or TERM=dumb is set.")]
     public bool Plain { get; init; }
 
     public MegapixelMnistOptions ToOptions() => new()
@@ -130,7 +131,7 @@ public sealed class MegapixelMnistDataCommand : Command<MegapixelMnistDataSettin
         var mnistTest = IdxReader.Load(mnistDir, train: false);
         var total = options.NTrain + options.NTest;
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-        if (settings.Plain || Console.IsOutputRedirected)
+        if (TerminalOutput.IsPlain(settings.Plain))
         {
             var step = Math.Max(1, total / 10);
             var progress = new SynchronousProgress<int>(done =>

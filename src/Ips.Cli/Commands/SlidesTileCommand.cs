@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using Ips.Cli.Hosting;
 using Ips.IO;
 using Ips.Slides;
 using Ips.Slides.Tiling;
@@ -58,7 +59,7 @@ public sealed class SlidesTileSettings : CommandSettings
     public string SlideReader { get; init; } = "auto";
 
     [CommandOption("--plain")]
-    [Description("Plain line-by-line progress (for logs and CI) instead of live progress bars.")]
+    [Description("Plain line-by-line progress instead of live progress bars; implied when the output is not a terminal or CI, NO_COLOR or TERM=dumb is set.")]
     public bool Plain { get; init; }
 
     /// <inheritdoc />
@@ -119,7 +120,7 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
                 AnsiConsole.MarkupLine(StatusLine(report));
                 return report;
             }
-            if (settings.Plain || Console.IsOutputRedirected || Environment.GetEnvironmentVariable("CI") is not null)
+            if (TerminalOutput.IsPlain(settings.Plain))
             {
                 RunPlain(slides, RunOne);
             }

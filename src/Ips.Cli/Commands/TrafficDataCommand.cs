@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using Ips.Cli.Hosting;
 using Ips.Data.Traffic;
 using Ips.IO;
 using Spectre.Console;
@@ -37,7 +38,7 @@ public sealed class TrafficDataSettings : CommandSettings
     public int Seed { get; init; }
 
     [CommandOption("--plain")]
-    [Description("Print progress as plain lines instead of a progress bar (implied when output is redirected).")]
+    [Description("Plain line-by-line progress instead of live progress bars; implied when the output is not a terminal or CI, NO_COLOR or TERM=dumb is set.")]
     public bool Plain { get; init; }
 
     /// <summary>--md5 items as file -> hash.</summary>
@@ -67,7 +68,7 @@ public sealed class TrafficDataCommand : AsyncCommand<TrafficDataSettings>
         var md5 = TrafficFetcher.ChecksumsFor(baseUrl, settings.Md5Sums(), !settings.NoVerify);
         using var client = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
         bool downloaded;
-        if (settings.Plain || Console.IsOutputRedirected)
+        if (TerminalOutput.IsPlain(settings.Plain))
         {
             var lastReported = new Dictionary<string, long>();
             var progress = new SynchronousProgress<DownloadProgress>(p =>
