@@ -15,7 +15,7 @@ namespace Ips.Cli.Commands;
 public sealed class SlidesFeaturesSettings : CommandSettings
 {
     [CommandArgument(0, "<SLIDE_OR_DIR>")]
-    [Description("Slides (.tif, .svs, ...) or folders of slides.")]
+    [Description("Slides (.tif, .svs, ...) or folders searched (with their subfolders) for slides.")]
     public string[] Inputs { get; init; } = [];
 
     [CommandOption("--coords <DIR>")]
@@ -74,7 +74,14 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
     protected override int Execute(CommandContext context, SlidesFeaturesSettings settings, CancellationToken cancellationToken)
     {
         var shard = settings.Shard is null ? SlideShard.All : SlideShard.Parse(settings.Shard);
-        var slides = ListSlides(settings.Inputs).Where(shard.Contains).ToList();
+        foreach (var input in settings.Inputs)
+        {
+            if (!File.Exists(input) && !Directory.Exists(input))
+            {
+                throw new FileNotFoundException($"{input}: no such slide or folder", input);
+            }
+        }
+        var slides = SlideDiscovery.Find(settings.Inputs).Where(shard.Contains).ToList();
         if (slides.Count == 0)
         {
             throw new ArgumentException($"no slides found in {string.Join(", ", settings.Inputs)}{(settings.Shard is null ? "" : $" for shard {shard}")}");
@@ -131,26 +138,5 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "embedded {0} tiles in {1:F1} s; features in [blue]{2}[/]",
             tiles, total.Elapsed.TotalSeconds, Markup.Escape(settings.Out!));
         return 0;
-    }
-
-    private static List<string> ListSlides(IEnumerable<string> inputs)
-    {
-        var slides = new List<string>();
-        foreach (var input in inputs)
-        {
-            if (Directory.Exists(input))
-            {
-                slides.AddRange(Directory.EnumerateFiles(input).Where(SlideOpener.IsSlidePath).Order(StringComparer.Ordinal));
-            }
-            else if (File.Exists(input))
-            {
-                slides.Add(input);
-            }
-            else
-            {
-                throw new FileNotFoundException($"{input}: no such slide or folder", input);
-            }
-        }
-        return slides;
     }
 }

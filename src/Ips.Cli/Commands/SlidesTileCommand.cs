@@ -95,7 +95,7 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
         {
             throw new DirectoryNotFoundException($"--annotations {annotations}: folder not found");
         }
-        var all = SlideInputs.Find(settings.Inputs);
+        var all = SlideDiscovery.Find(settings.Inputs);
         var slides = all.Where(shard.Contains).ToList();
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
             "[bold]ips slides tile[/]: {0} slide(s){1}, level {2}, tile {3}, overlap {4}, fg_perc_thresh {5}, out [blue]{6}[/]",
@@ -239,38 +239,5 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
                 r.Seconds.ToString("F1", CultureInfo.InvariantCulture));
         }
         return table;
-    }
-}
-
-/// <summary>The slides named on a command line: files as given, folders searched with their subfolders.</summary>
-internal static class SlideInputs
-{
-    /// <summary>
-    /// The slide files of <paramref name="inputs"/>, in a stable order. Throws <see cref="ArgumentException"/> when two
-    /// slides share a name (their outputs would collide).
-    /// </summary>
-    public static List<string> Find(IEnumerable<string> inputs)
-    {
-        var slides = new List<string>();
-        foreach (var input in inputs)
-        {
-            if (Directory.Exists(input))
-            {
-                slides.AddRange(Directory.EnumerateFiles(input, "*", SearchOption.AllDirectories)
-                    .Where(SlideOpener.IsSlidePath)
-                    .Order(StringComparer.Ordinal));
-            }
-            else
-            {
-                // A missing file is reported with the slide's own error, so the other slides still run.
-                slides.Add(input);
-            }
-        }
-        var clash = slides.GroupBy(SlideTilingJob.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
-        if (clash is not null)
-        {
-            throw new ArgumentException($"slides {string.Join(" and ", clash.Take(2))} share the name '{clash.Key}', so their outputs would collide; tile them into different --out folders");
-        }
-        return slides;
     }
 }
