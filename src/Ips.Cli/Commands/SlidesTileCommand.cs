@@ -191,7 +191,8 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
             .Start(context =>
             {
                 var overall = context.AddTask("slides", maxValue: Math.Max(1, slides.Count));
-                var current = context.AddTask("", maxValue: 1);
+                // Spectre refuses a task without a description; each slide replaces this one with its name.
+                var current = context.AddTask("slide", maxValue: 1);
                 foreach (var slide in slides)
                 {
                     var name = Markup.Escape(Path.GetFileName(slide));
