@@ -61,7 +61,7 @@ public sealed class PretrainByolCommand : Command<PretrainByolSettings>
         }
 
         // Ctrl-C or SIGTERM (a cluster's time limit, docker stop) finishes the current step and saves byol.ckpt.
-        using var signals = new StopSignals(cancellationToken, ByolCheckpoint.FileName);
+        using var signals = StopSignals.SavingCheckpoint(cancellationToken, ByolCheckpoint.FileName);
         if (!Train(settings.UsePlainOutput, run, tiles, signals.Token))
         {
             AnsiConsole.MarkupLine($"stopped; {ByolCheckpoint.FileName} saved; continue with [blue]ips pretrain byol --resume {Markup.Escape(run.Directory)}[/]");

@@ -102,20 +102,15 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
             slides.Count, shard.Count > 1 ? $" (shard {shard} of {all.Count})" : "", options.Level, options.TileSize, options.Overlap,
             options.FgPercThresh, Markup.Escape(settings.Out!));
 
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            // The first Ctrl-C stops after the current tile row; a second one kills the process as usual.
-            e.Cancel = !stop.IsCancellationRequested;
-            stop.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
+        // Ctrl-C or SIGTERM stops at the next tile row or strip; the slide in progress leaves no file.
+        using var signals = StopSignals.DroppingUnfinishedSlide(cancellationToken);
         var reports = new List<SlideTilingReport>();
         try
         {
             SlideTilingReport RunOne(string slide, IProgress<SlidePassProgress> progress)
             {
-                var report = TileOne(slide, settings, options, reader, progress, stop.Token);
+                signals.Token.ThrowIfCancellationRequested();
+                var report = TileOne(slide, settings, options, reader, progress, signals.Token);
                 reports.Add(report);
                 AnsiConsole.MarkupLine(StatusLine(report));
                 return report;
@@ -129,14 +124,18 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
                 RunLive(slides, RunOne);
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (signals.Token.IsCancellationRequested)
         {
-            AnsiConsole.MarkupLine("[yellow]stopped[/]; finished slides are kept, run the same command again to continue.");
-            return 130;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
+            if (reports.Count > 0)
+            {
+                AnsiConsole.Write(Summary(reports));
+            }
+            AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
+                "[yellow]stopped[/]: {0} of {1} slide(s) finished ({2} tiled now, {3} before{4}); the slide in progress left no file. Run the same command again to continue.",
+                reports.Count(r => r.Status != SlideTilingStatus.Failed), slides.Count, reports.Count(r => r.Status == SlideTilingStatus.Done),
+                reports.Count(r => r.Status == SlideTilingStatus.Skipped),
+                reports.Any(r => r.Status == SlideTilingStatus.Failed) ? $", {reports.Count(r => r.Status == SlideTilingStatus.Failed)} failed" : "");
+            return signals.ExitCode;
         }
 
         AnsiConsole.Write(Summary(reports));

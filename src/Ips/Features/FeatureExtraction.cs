@@ -79,6 +79,8 @@ public static class FeatureExtraction
                 }
                 tilesDone?.Report(done);
             }
+            // A stop during the last batch drops the slide too: the temporary file is removed instead of renamed.
+            cancel.ThrowIfCancellationRequested();
         });
         return new SlideFeaturesResult(name, Skipped: false, coords.Count, clock.Elapsed.TotalSeconds);
     }
