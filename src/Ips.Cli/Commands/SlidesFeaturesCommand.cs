@@ -126,7 +126,7 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
         catch (OperationCanceledException) when (signals.Token.IsCancellationRequested)
         {
             AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
-                "[yellow]stopped[/]: {0} of {1} slide(s) finished ({2} embedded now, {3} tiles, {4} before); the slide in progress left no file. Run the same command again to continue.",
+                "[yellow]stopped[/]: {0} of {1} slide(s) finished ({2} embedded now with {3} tiles, {4} before); the slide in progress left no file. Run the same command again to continue.",
                 embedded + skipped, slides.Count, embedded, tiles, skipped);
             return signals.ExitCode;
         }
