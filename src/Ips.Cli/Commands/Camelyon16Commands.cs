@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
 using Ips.Data.Camelyon16;
+using Ips.IO;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -79,7 +80,7 @@ public sealed class Camelyon16SyntheticCommand : Command<Camelyon16SyntheticSett
     protected override int Execute(CommandContext context, Camelyon16SyntheticSettings settings, CancellationToken cancellationToken)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var progress = new EpochProgress.SyncProgress<CohortSlide>(slide =>
+        var progress = new SynchronousProgress<CohortSlide>(slide =>
             Console.WriteLine($"  {slide.SlideId}{(slide.Tumour ? " (tumour)" : "")}: {slide.Path}"));
         var slides = SyntheticCohort.Write(settings.Out!, settings.Slides, settings.Test ?? settings.Slides, settings.Size, settings.Seed, progress);
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "wrote {0} generated slides ({1} with tumour) to [blue]{2}[/] in {3:F1} s",

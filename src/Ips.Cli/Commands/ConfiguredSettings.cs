@@ -1,4 +1,5 @@
 using System.ComponentModel;
+using Ips.Cli.Hosting;
 using Ips.Native;
 using Spectre.Console.Cli;
 
@@ -24,12 +25,12 @@ public class ConfiguredSettings : CommandSettings
     public string Device { get; init; } = "auto";
 
     [CommandOption("--plain")]
-    [Description("Plain line-by-line progress (for logs and CI) instead of live progress bars.")]
+    [Description("Plain line-by-line progress instead of live progress bars; implied when the output is not a terminal or CI, NO_COLOR or TERM=dumb is set.")]
     public bool Plain { get; init; }
 
     /// <summary>The device named by --device.</summary>
     public TorchSharp.torch.Device ResolveDevice() => TorchRuntime.ResolveDevice(Device);
 
-    /// <summary>True when live progress bars should be replaced by plain lines.</summary>
-    public bool UsePlainOutput => Plain || Console.IsOutputRedirected || Environment.GetEnvironmentVariable("CI") is not null;
+    /// <summary>True when live progress bars should be replaced by plain lines (<see cref="TerminalOutput.IsPlain(bool)"/>).</summary>
+    public bool UsePlainOutput => TerminalOutput.IsPlain(Plain);
 }

@@ -1,7 +1,9 @@
 using System.ComponentModel;
 using System.Globalization;
+using Ips.Cli.Hosting;
 using Ips.Data.MegapixelMnist;
 using Ips.Data.Mnist;
+using Ips.IO;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -90,7 +92,7 @@ public sealed class MegapixelMnistDataSettings : CommandSettings
     public string? Cache { get; init; }
 
     [CommandOption("--plain")]
-    [Description("Print progress as plain lines instead of a progress bar (implied when output is redirected).")]
+    [Description("Plain line-by-line progress instead of live progress bars; implied when the output is not a terminal or CI, NO_COLOR or TERM=dumb is set.")]
     public bool Plain { get; init; }
 
     public MegapixelMnistOptions ToOptions() => new()
@@ -129,10 +131,10 @@ public sealed class MegapixelMnistDataCommand : Command<MegapixelMnistDataSettin
         var mnistTest = IdxReader.Load(mnistDir, train: false);
         var total = options.NTrain + options.NTest;
         var stopwatch = System.Diagnostics.Stopwatch.StartNew();
-        if (settings.Plain || Console.IsOutputRedirected)
+        if (TerminalOutput.IsPlain(settings.Plain))
         {
             var step = Math.Max(1, total / 10);
-            var progress = new LineProgress(done =>
+            var progress = new SynchronousProgress<int>(done =>
             {
                 if (done % step == 0 || done == total)
                 {
@@ -148,7 +150,7 @@ public sealed class MegapixelMnistDataCommand : Command<MegapixelMnistDataSettin
                 .Start(progressContext =>
                 {
                     var task = progressContext.AddTask("Megapixel MNIST", maxValue: Math.Max(1, total));
-                    var progress = new LineProgress(done => task.Value = done);
+                    var progress = new SynchronousProgress<int>(done => task.Value = done);
                     MegapixelMnistGenerator.WriteDataset(settings.OutDir, mnistTrain, mnistTest, options, progress, cancellationToken);
                     task.Value = task.MaxValue;
                 });
@@ -157,11 +159,5 @@ public sealed class MegapixelMnistDataCommand : Command<MegapixelMnistDataSettin
             $"wrote {options.NTrain} training and {options.NTest} test images of {options.Height}x{options.Width} to {settings.OutDir} " +
             $"in {stopwatch.Elapsed.TotalSeconds:F1} s");
         return 0;
-    }
-
-    /// <summary>Reports synchronously on the generating thread.</summary>
-    private sealed class LineProgress(Action<int> report) : IProgress<int>
-    {
-        public void Report(int value) => report(value);
     }
 }

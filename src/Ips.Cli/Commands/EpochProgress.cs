@@ -1,5 +1,6 @@
 using System.Globalization;
 using Ips.Data;
+using Ips.IO;
 using Ips.Training;
 using Spectre.Console;
 
@@ -30,7 +31,7 @@ internal static class EpochProgress
         if (plain)
         {
             var lastPrinted = DateTime.MinValue;
-            run.Trainer.Progress = new SyncProgress<PassProgress>(p =>
+            run.Trainer.Progress = new SynchronousProgress<PassProgress>(p =>
             {
                 // A line at most every 10 s, plus the end of each pass, keeps CI logs short.
                 var rate = Rate(p);
@@ -54,7 +55,7 @@ internal static class EpochProgress
                 overall.Value = run.Trainer.Epoch;
                 var trainTask = context.AddTask($"epoch {run.Trainer.Epoch + 1}/{epochs} train", maxValue: 1);
                 var testTask = context.AddTask("test", maxValue: 1, autoStart: false);
-                run.Trainer.Progress = new SyncProgress<PassProgress>(p =>
+                run.Trainer.Progress = new SynchronousProgress<PassProgress>(p =>
                 {
                     var task = p.Phase == "train" ? trainTask : testTask;
                     var rate = Rate(p);
@@ -83,10 +84,4 @@ internal static class EpochProgress
         < 1 => string.Create(CultureInfo.InvariantCulture, $"{1 / perSecond:F2} s/it"),
         _ => string.Create(CultureInfo.InvariantCulture, $"{perSecond:F2} it/s"),
     };
-
-    /// <summary>An IProgress that reports on the calling thread (the default one posts to the thread pool).</summary>
-    internal sealed class SyncProgress<T>(Action<T> handler) : IProgress<T>
-    {
-        public void Report(T value) => handler(value);
-    }
 }

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using Ips.IO;
 using Ips.Pretraining;
 using Ips.Slides.TileSets;
 using Spectre.Console;
@@ -60,7 +61,7 @@ public sealed class PretrainByolCommand : Command<PretrainByolSettings>
         }
 
         // Ctrl-C or SIGTERM (a cluster's time limit, docker stop) finishes the current step and saves byol.ckpt.
-        using var signals = new StopSignals(cancellationToken, ByolCheckpoint.FileName);
+        using var signals = StopSignals.SavingCheckpoint(cancellationToken, ByolCheckpoint.FileName);
         if (!Train(settings.UsePlainOutput, run, tiles, signals.Token))
         {
             AnsiConsole.MarkupLine($"stopped; {ByolCheckpoint.FileName} saved; continue with [blue]ips pretrain byol --resume {Markup.Escape(run.Directory)}[/]");
@@ -99,7 +100,7 @@ public sealed class PretrainByolCommand : Command<PretrainByolSettings>
         if (plain)
         {
             var lastPrinted = DateTime.MinValue;
-            run.Progress = new EpochProgress.SyncProgress<ByolProgress>(p =>
+            run.Progress = new SynchronousProgress<ByolProgress>(p =>
             {
                 // A line at most every 10 s, plus the end of each epoch, keeps logs short.
                 if (p.Done == p.StepsPerEpoch || DateTime.UtcNow - lastPrinted > TimeSpan.FromSeconds(10))
@@ -118,7 +119,7 @@ public sealed class PretrainByolCommand : Command<PretrainByolSettings>
             .Start(context =>
             {
                 var task = context.AddTask("byol", maxValue: 1);
-                run.Progress = new EpochProgress.SyncProgress<ByolProgress>(p =>
+                run.Progress = new SynchronousProgress<ByolProgress>(p =>
                 {
                     task.MaxValue = p.TotalSteps;
                     task.Value = p.Step;

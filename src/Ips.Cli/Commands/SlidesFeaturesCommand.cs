@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using Ips.Encoders;
 using Ips.Features;
+using Ips.IO;
 using Ips.Native;
 using Ips.Slides;
 using Ips.Slides.Tiling;
@@ -14,7 +15,7 @@ namespace Ips.Cli.Commands;
 public sealed class SlidesFeaturesSettings : CommandSettings
 {
     [CommandArgument(0, "<SLIDE_OR_DIR>")]
-    [Description("Slides (.tif, .svs, ...) or folders of slides.")]
+    [Description("Slides (.tif, .svs, ...) or folders searched (with their subfolders) for slides.")]
     public string[] Inputs { get; init; } = [];
 
     [CommandOption("--coords <DIR>")]
@@ -73,7 +74,14 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
     protected override int Execute(CommandContext context, SlidesFeaturesSettings settings, CancellationToken cancellationToken)
     {
         var shard = settings.Shard is null ? SlideShard.All : SlideShard.Parse(settings.Shard);
-        var slides = ListSlides(settings.Inputs).Where(shard.Contains).ToList();
+        foreach (var input in settings.Inputs)
+        {
+            if (!File.Exists(input) && !Directory.Exists(input))
+            {
+                throw new FileNotFoundException($"{input}: no such slide or folder", input);
+            }
+        }
+        var slides = SlideDiscovery.Find(settings.Inputs).Where(shard.Contains).ToList();
         if (slides.Count == 0)
         {
             throw new ArgumentException($"no slides found in {string.Join(", ", settings.Inputs)}{(settings.Shard is null ? "" : $" for shard {shard}")}");
@@ -83,24 +91,20 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"embedding {slides.Count} slide(s) with {Path.GetFileName(settings.Encoder)} ({encoder.OutputDim}-d, normalisation {encoder.Normalisation}) into {settings.Out}"));
 
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            e.Cancel = !stop.IsCancellationRequested;
-            stop.Cancel();
-            Console.WriteLine("stopping; finished slides are kept, the current one is redone on the next run");
-        };
-        Console.CancelKeyPress += onCancel;
+        // Ctrl-C or SIGTERM stops at the next batch; the slide in progress leaves no file.
+        using var signals = StopSignals.DroppingUnfinishedSlide(cancellationToken);
         var total = System.Diagnostics.Stopwatch.StartNew();
         var tiles = 0L;
+        var (embedded, skipped) = (0, 0);
         try
         {
             for (var i = 0; i < slides.Count; i++)
             {
+                signals.Token.ThrowIfCancellationRequested();
                 var name = SlideTilingJob.Name(slides[i]);
                 var clock = System.Diagnostics.Stopwatch.StartNew();
                 var lastPrinted = DateTime.MinValue;
-                var progress = new EpochProgress.SyncProgress<int>(done =>
+                var progress = new SynchronousProgress<int>(done =>
                 {
                     if (DateTime.UtcNow - lastPrinted > TimeSpan.FromSeconds(10))
                     {
@@ -110,46 +114,24 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
                     }
                 });
                 var result = FeatureExtraction.ExtractSlide(
-                    slides[i], settings.Coords!, settings.Out!, encoder, settings.BatchSize, settings.Workers, settings.Gzip, progress, stop.Token);
+                    slides[i], settings.Coords!, settings.Out!, encoder, settings.BatchSize, settings.Workers, settings.Gzip, progress, signals.Token);
                 tiles += result.Tiles;
+                (embedded, skipped) = result.Skipped ? (embedded, skipped + 1) : (embedded + 1, skipped);
                 Console.WriteLine(result.Skipped
                     ? $"[{i + 1}/{slides.Count}] {name}: done before, skipped"
                     : string.Create(CultureInfo.InvariantCulture,
                         $"[{i + 1}/{slides.Count}] {name}: {result.Tiles} tiles in {result.Seconds:F1} s ({result.Tiles / Math.Max(1e-9, result.Seconds):F1} tiles/s)"));
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (signals.Token.IsCancellationRequested)
         {
-            Console.WriteLine("stopped; rerun the same command to continue");
-            return 130;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
+            AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
+                "[yellow]stopped[/]: {0} of {1} slide(s) finished ({2} embedded now with {3} tiles, {4} before); the slide in progress left no file. Run the same command again to continue.",
+                embedded + skipped, slides.Count, embedded, tiles, skipped);
+            return signals.ExitCode;
         }
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "embedded {0} tiles in {1:F1} s; features in [blue]{2}[/]",
             tiles, total.Elapsed.TotalSeconds, Markup.Escape(settings.Out!));
         return 0;
-    }
-
-    private static List<string> ListSlides(IEnumerable<string> inputs)
-    {
-        var slides = new List<string>();
-        foreach (var input in inputs)
-        {
-            if (Directory.Exists(input))
-            {
-                slides.AddRange(Directory.EnumerateFiles(input).Where(SlideOpener.IsSlidePath).Order(StringComparer.Ordinal));
-            }
-            else if (File.Exists(input))
-            {
-                slides.Add(input);
-            }
-            else
-            {
-                throw new FileNotFoundException($"{input}: no such slide or folder", input);
-            }
-        }
-        return slides;
     }
 }

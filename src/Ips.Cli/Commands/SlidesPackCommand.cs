@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using Ips.Data.Camelyon16;
 using Ips.Features;
+using Ips.IO;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -67,7 +68,7 @@ public sealed class SlidesPackCommand : Command<SlidesPackSettings>
                 return new PackedSlide(row.SlideId, row.Label, source, source.ReadCoords());
             }).ToList();
             var clock = System.Diagnostics.Stopwatch.StartNew();
-            var progress = new EpochProgress.SyncProgress<int>(done => Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"packed {done}/{slides.Count} slides")));
+            var progress = new SynchronousProgress<int>(done => Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"packed {done}/{slides.Count} slides")));
             Hdf5FeatureWriter.WriteSplitFile(settings.Out!, slides, gzip: !settings.NoGzip, progress, cancellationToken);
             AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "wrote {0} slides ({1} tiles) to [blue]{2}[/] in {3:F1} s",
                 slides.Count, slides.Sum(s => (long)s.Features.Count), Markup.Escape(settings.Out!), clock.Elapsed.TotalSeconds);

@@ -1,5 +1,7 @@
 using System.ComponentModel;
 using System.Globalization;
+using Ips.Cli.Hosting;
+using Ips.IO;
 using Ips.Slides;
 using Ips.Slides.Tiling;
 using Ips.Slides.Tissue;
@@ -57,7 +59,7 @@ public sealed class SlidesTileSettings : CommandSettings
     public string SlideReader { get; init; } = "auto";
 
     [CommandOption("--plain")]
-    [Description("Plain line-by-line progress (for logs and CI) instead of live progress bars.")]
+    [Description("Plain line-by-line progress instead of live progress bars; implied when the output is not a terminal or CI, NO_COLOR or TERM=dumb is set.")]
     public bool Plain { get; init; }
 
     /// <inheritdoc />
@@ -93,32 +95,27 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
         {
             throw new DirectoryNotFoundException($"--annotations {annotations}: folder not found");
         }
-        var all = SlideInputs.Find(settings.Inputs);
+        var all = SlideDiscovery.Find(settings.Inputs);
         var slides = all.Where(shard.Contains).ToList();
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
             "[bold]ips slides tile[/]: {0} slide(s){1}, level {2}, tile {3}, overlap {4}, fg_perc_thresh {5}, out [blue]{6}[/]",
             slides.Count, shard.Count > 1 ? $" (shard {shard} of {all.Count})" : "", options.Level, options.TileSize, options.Overlap,
             options.FgPercThresh, Markup.Escape(settings.Out!));
 
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancellationToken);
-        ConsoleCancelEventHandler onCancel = (_, e) =>
-        {
-            // The first Ctrl-C stops after the current tile row; a second one kills the process as usual.
-            e.Cancel = !stop.IsCancellationRequested;
-            stop.Cancel();
-        };
-        Console.CancelKeyPress += onCancel;
+        // Ctrl-C or SIGTERM stops at the next tile row or strip; the slide in progress leaves no file.
+        using var signals = StopSignals.DroppingUnfinishedSlide(cancellationToken);
         var reports = new List<SlideTilingReport>();
         try
         {
             SlideTilingReport RunOne(string slide, IProgress<SlidePassProgress> progress)
             {
-                var report = TileOne(slide, settings, options, reader, progress, stop.Token);
+                signals.Token.ThrowIfCancellationRequested();
+                var report = TileOne(slide, settings, options, reader, progress, signals.Token);
                 reports.Add(report);
                 AnsiConsole.MarkupLine(StatusLine(report));
                 return report;
             }
-            if (settings.Plain || Console.IsOutputRedirected || Environment.GetEnvironmentVariable("CI") is not null)
+            if (TerminalOutput.IsPlain(settings.Plain))
             {
                 RunPlain(slides, RunOne);
             }
@@ -127,14 +124,18 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
                 RunLive(slides, RunOne);
             }
         }
-        catch (OperationCanceledException) when (stop.IsCancellationRequested)
+        catch (OperationCanceledException) when (signals.Token.IsCancellationRequested)
         {
-            AnsiConsole.MarkupLine("[yellow]stopped[/]; finished slides are kept, run the same command again to continue.");
-            return 130;
-        }
-        finally
-        {
-            Console.CancelKeyPress -= onCancel;
+            if (reports.Count > 0)
+            {
+                AnsiConsole.Write(Summary(reports));
+            }
+            AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
+                "[yellow]stopped[/]: {0} of {1} slide(s) finished ({2} tiled now, {3} before{4}); the slide in progress left no file. Run the same command again to continue.",
+                reports.Count(r => r.Status != SlideTilingStatus.Failed), slides.Count, reports.Count(r => r.Status == SlideTilingStatus.Done),
+                reports.Count(r => r.Status == SlideTilingStatus.Skipped),
+                reports.Any(r => r.Status == SlideTilingStatus.Failed) ? $", {reports.Count(r => r.Status == SlideTilingStatus.Failed)} failed" : "");
+            return signals.ExitCode;
         }
 
         AnsiConsole.Write(Summary(reports));
@@ -171,7 +172,7 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
             var last = DateTime.UtcNow;
             Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"[{i + 1}/{slides.Count}] {name}"));
             // A line at most every 10 s keeps logs short.
-            run(slides[i], new EpochProgress.SyncProgress<SlidePassProgress>(p =>
+            run(slides[i], new SynchronousProgress<SlidePassProgress>(p =>
             {
                 if (DateTime.UtcNow - last > TimeSpan.FromSeconds(10))
                 {
@@ -189,13 +190,14 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
             .Start(context =>
             {
                 var overall = context.AddTask("slides", maxValue: Math.Max(1, slides.Count));
-                var current = context.AddTask("", maxValue: 1);
+                // Spectre refuses a task without a description; each slide replaces this one with its name.
+                var current = context.AddTask("slide", maxValue: 1);
                 foreach (var slide in slides)
                 {
                     var name = Markup.Escape(Path.GetFileName(slide));
                     current.Description = name;
                     current.Value = 0;
-                    run(slide, new EpochProgress.SyncProgress<SlidePassProgress>(p =>
+                    run(slide, new SynchronousProgress<SlidePassProgress>(p =>
                     {
                         current.Description = $"{name}: {Describe(p)}";
                         current.MaxValue = p.Total;
@@ -237,38 +239,5 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
                 r.Seconds.ToString("F1", CultureInfo.InvariantCulture));
         }
         return table;
-    }
-}
-
-/// <summary>The slides named on a command line: files as given, folders searched with their subfolders.</summary>
-internal static class SlideInputs
-{
-    /// <summary>
-    /// The slide files of <paramref name="inputs"/>, in a stable order. Throws <see cref="ArgumentException"/> when two
-    /// slides share a name (their outputs would collide).
-    /// </summary>
-    public static List<string> Find(IEnumerable<string> inputs)
-    {
-        var slides = new List<string>();
-        foreach (var input in inputs)
-        {
-            if (Directory.Exists(input))
-            {
-                slides.AddRange(Directory.EnumerateFiles(input, "*", SearchOption.AllDirectories)
-                    .Where(SlideOpener.IsSlidePath)
-                    .Order(StringComparer.Ordinal));
-            }
-            else
-            {
-                // A missing file is reported with the slide's own error, so the other slides still run.
-                slides.Add(input);
-            }
-        }
-        var clash = slides.GroupBy(SlideTilingJob.Name, StringComparer.Ordinal).FirstOrDefault(g => g.Count() > 1);
-        if (clash is not null)
-        {
-            throw new ArgumentException($"slides {string.Join(" and ", clash.Take(2))} share the name '{clash.Key}', so their outputs would collide; tile them into different --out folders");
-        }
-        return slides;
     }
 }

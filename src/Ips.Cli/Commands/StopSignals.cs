@@ -5,26 +5,43 @@ namespace Ips.Cli.Commands;
 
 /// <summary>
 /// Turns SIGINT (Ctrl-C) and SIGTERM (what Slurm, <c>docker stop</c>, systemd and Kubernetes send) into a request to
-/// stop at the next step boundary, after which the caller saves and exits with <see cref="ExitCode"/>. The runtime's
-/// default, ending the process at once, is suppressed for every signal while this object lives: a second signal
-/// only says that the save is under way, so a checkpoint is never cut short.
+/// stop at the next safe point, after which the caller finishes what it must (saves a checkpoint, removes the
+/// unfinished slide's temporary file), says what was done and exits with <see cref="ExitCode"/>. The runtime's
+/// default, ending the process at once, is suppressed for every signal while this object lives: a second signal only
+/// says that the stop is under way, so a checkpoint is never cut short and no half-written file is left behind.
 /// </summary>
 internal sealed class StopSignals : IDisposable
 {
     private readonly CancellationTokenSource _stop;
     private readonly PosixSignalRegistration[] _registrations;
-    private readonly string _saving;
+    private readonly string _stopping;
+    private readonly string _alreadyStopping;
     private int _received;
 
-    /// <summary>Starts listening; <paramref name="outer"/> also requests the stop.</summary>
-    /// <param name="outer">A token that also stops the run.</param>
-    /// <param name="saving">What the stop saves, for the messages (e.g. <c>last.ckpt</c>).</param>
-    public StopSignals(CancellationToken outer, string saving)
+    private StopSignals(CancellationToken outer, string stopping, string alreadyStopping)
     {
         _stop = CancellationTokenSource.CreateLinkedTokenSource(outer);
-        _saving = saving;
+        (_stopping, _alreadyStopping) = (stopping, alreadyStopping);
         _registrations = [PosixSignalRegistration.Create(PosixSignal.SIGINT, Handle), PosixSignalRegistration.Create(PosixSignal.SIGTERM, Handle)];
     }
+
+    /// <summary>Starts listening for a run that saves <paramref name="checkpoint"/> when stopped (train, pretrain).</summary>
+    /// <param name="outer">A token that also stops the run.</param>
+    /// <param name="checkpoint">The file the stop saves, for the messages (e.g. <c>last.ckpt</c>).</param>
+    public static StopSignals SavingCheckpoint(CancellationToken outer, string checkpoint) => new(
+        outer,
+        $"stopping after the current step; saving {checkpoint}...",
+        $"already stopping; waiting for {checkpoint} to be saved (kill -9 would lose the work since the previous checkpoint)");
+
+    /// <summary>
+    /// Starts listening for a run over slides that keeps finished slides and drops the one in progress, leaving no
+    /// file of it (slides tile, slides features): a rerun redoes that slide.
+    /// </summary>
+    /// <param name="outer">A token that also stops the run.</param>
+    public static StopSignals DroppingUnfinishedSlide(CancellationToken outer) => new(
+        outer,
+        "stopping; finished slides are kept, the slide in progress is dropped and redone by the next run...",
+        "already stopping; waiting for the slide in progress to be cleaned up");
 
     /// <summary>Fires at the first signal.</summary>
     public CancellationToken Token => _stop.Token;
@@ -41,12 +58,12 @@ internal sealed class StopSignals : IDisposable
         if (Interlocked.Increment(ref _received) == 1)
         {
             Signal = context.Signal;
-            AnsiConsole.MarkupLine($"[yellow]{Name(context.Signal)}: stopping after the current step; saving {Markup.Escape(_saving)}...[/]");
+            AnsiConsole.MarkupLine($"[yellow]{Name(context.Signal)}: {Markup.Escape(_stopping)}[/]");
             _stop.Cancel();
         }
         else
         {
-            AnsiConsole.MarkupLine($"[yellow]{Name(context.Signal)}: already stopping; waiting for {Markup.Escape(_saving)} to be saved (kill -9 would lose the work since the previous checkpoint)[/]");
+            AnsiConsole.MarkupLine($"[yellow]{Name(context.Signal)}: {Markup.Escape(_alreadyStopping)}[/]");
         }
     }
 

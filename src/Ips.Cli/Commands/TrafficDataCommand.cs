@@ -1,6 +1,8 @@
 using System.ComponentModel;
 using System.Globalization;
+using Ips.Cli.Hosting;
 using Ips.Data.Traffic;
+using Ips.IO;
 using Spectre.Console;
 using Spectre.Console.Cli;
 
@@ -36,7 +38,7 @@ public sealed class TrafficDataSettings : CommandSettings
     public int Seed { get; init; }
 
     [CommandOption("--plain")]
-    [Description("Print progress as plain lines instead of a progress bar (implied when output is redirected).")]
+    [Description("Plain line-by-line progress instead of live progress bars; implied when the output is not a terminal or CI, NO_COLOR or TERM=dumb is set.")]
     public bool Plain { get; init; }
 
     /// <summary>--md5 items as file -> hash.</summary>
@@ -66,10 +68,10 @@ public sealed class TrafficDataCommand : AsyncCommand<TrafficDataSettings>
         var md5 = TrafficFetcher.ChecksumsFor(baseUrl, settings.Md5Sums(), !settings.NoVerify);
         using var client = new HttpClient { Timeout = TimeSpan.FromMinutes(30) };
         bool downloaded;
-        if (settings.Plain || Console.IsOutputRedirected)
+        if (TerminalOutput.IsPlain(settings.Plain))
         {
             var lastReported = new Dictionary<string, long>();
-            var progress = new SynchronousProgress(p =>
+            var progress = new SynchronousProgress<DownloadProgress>(p =>
             {
                 var step = p.Total is { } t ? Math.Max(1, t / 10) : 10L << 20;
                 if (!lastReported.TryGetValue(p.File, out var last) || p.Received - last >= step || p.Received == p.Total)
@@ -87,7 +89,7 @@ public sealed class TrafficDataCommand : AsyncCommand<TrafficDataSettings>
                 .StartAsync(async progressContext =>
                 {
                     var tasks = new Dictionary<string, ProgressTask>();
-                    var progress = new SynchronousProgress(p =>
+                    var progress = new SynchronousProgress<DownloadProgress>(p =>
                     {
                         if (!tasks.TryGetValue(p.File, out var task))
                         {
@@ -129,10 +131,4 @@ public sealed class TrafficDataCommand : AsyncCommand<TrafficDataSettings>
     }
 
     private static string Megabytes(long bytes) => (bytes / (1024.0 * 1024)).ToString("F1", CultureInfo.InvariantCulture) + " MB";
-
-    /// <summary>Reports on the downloading thread (Progress&lt;T&gt; would post to the thread pool, out of order).</summary>
-    private sealed class SynchronousProgress(Action<DownloadProgress> report) : IProgress<DownloadProgress>
-    {
-        public void Report(DownloadProgress value) => report(value);
-    }
 }

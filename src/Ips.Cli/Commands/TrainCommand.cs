@@ -81,7 +81,7 @@ public sealed class TrainCommand : Command<TrainSettings>
                 run.Trainer.Epoch + 1, run.Trainer.IterationsDoneInEpoch, run.Trainer.Step);
         }
 
-        using var signals = new StopSignals(cancellationToken, TrainingRun.LastCheckpoint);
+        using var signals = StopSignals.SavingCheckpoint(cancellationToken, TrainingRun.LastCheckpoint);
         while (!run.IsComplete)
         {
             var report = EpochProgress.Run(settings.UsePlainOutput, run, train, test, signals.Token);

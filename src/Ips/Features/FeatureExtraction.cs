@@ -1,6 +1,5 @@
-using System.Collections.Concurrent;
 using Ips.Encoders;
-using Ips.Patches;
+using Ips.IO;
 using Ips.Slides.TileSets;
 using Ips.Slides.Tiling;
 using static TorchSharp.torch;
@@ -63,74 +62,41 @@ public static class FeatureExtraction
             ["patch_size"] = coords.Info.PatchSize,
             ["encoder_normalisation"] = encoder.Normalisation,
         };
-        using var tiles = new TileSetPatchSource(new SlideTiles(coordsPath, slidePath), workers);
+        using var tiles = new SlideTiles(coordsPath, slidePath);
+        // Tiles of the next batches are decoded on the loader threads while the encoder runs on the current one.
+        using var batches = new PrefetchPipeline<Tensor, Tensor>(
+            tiles.Count, batchSize, tiles.Load, (_, decoded) => StackOwned(decoded), batch => batch.Dispose(), workers, capacity: 2, cancel);
         Hdf5FeatureWriter.WriteSlideFile(output, corners, encoder.OutputDim, gzip, attributes, write =>
         {
             var done = 0;
-            foreach (var (start, batch) in Prefetch(tiles, batchSize, cancel))
+            foreach (var batch in batches.Batches())
             {
-                done += (int)batch.shape[0];
                 using (batch)
                 using (var features = encoder.Encode(batch))
                 {
-                    write(start, features);
+                    write(done, features);
+                    done += (int)batch.shape[0];
                 }
                 tilesDone?.Report(done);
             }
+            // A stop during the last batch drops the slide too: the temporary file is removed instead of renamed.
+            cancel.ThrowIfCancellationRequested();
         });
         return new SlideFeaturesResult(name, Skipped: false, coords.Count, clock.Elapsed.TotalSeconds);
     }
 
-    /// <summary>Batches of decoded tiles in order, decoded one batch ahead on a background task.</summary>
-    private static IEnumerable<(int Start, Tensor Batch)> Prefetch(IPatchSource tiles, int batchSize, CancellationToken cancel)
+    /// <summary>The tiles as one batch <c>[b, 3, S, S]</c>; the tiles themselves are disposed.</summary>
+    private static Tensor StackOwned(Tensor[] tiles)
     {
-        using var queue = new BlockingCollection<(int, Tensor)>(boundedCapacity: 2);
-        using var stop = CancellationTokenSource.CreateLinkedTokenSource(cancel);
-        var producer = Task.Run(() =>
-        {
-            try
-            {
-                for (var start = 0; start < tiles.Count; start += batchSize)
-                {
-                    var batch = tiles.Read(start, Math.Min(batchSize, tiles.Count - start)); // [b, 3, S, S]
-                    try
-                    {
-                        queue.Add((start, batch), stop.Token);
-                    }
-                    catch (OperationCanceledException)
-                    {
-                        batch.Dispose();
-                        throw;
-                    }
-                }
-            }
-            finally
-            {
-                queue.CompleteAdding();
-            }
-        }, stop.Token);
         try
         {
-            foreach (var item in queue.GetConsumingEnumerable(cancel))
-            {
-                yield return item;
-            }
-            producer.GetAwaiter().GetResult();
+            return stack(tiles);
         }
         finally
         {
-            stop.Cancel();
-            try
+            foreach (var tile in tiles)
             {
-                producer.Wait(CancellationToken.None);
-            }
-            catch (AggregateException)
-            {
-                // Stopped early: the failure or cancellation was already reported to the consumer.
-            }
-            while (queue.TryTake(out var left))
-            {
-                left.Item2.Dispose();
+                tile.Dispose();
             }
         }
     }

@@ -93,9 +93,9 @@ public sealed class ByolTrainer : IDisposable
             }
             var epoch = (int)(Step / stepsPerEpoch);
             var done = (int)(Step % stepsPerEpoch);
-            var order = EpochOrder(tiles.Count, epoch);
+            var order = Seeds.ShuffledOrder(Config.Seed, epoch, tiles.Count);
             var remaining = order.Skip(done * Config.BatchSize).Take((stepsPerEpoch - done) * Config.BatchSize).ToArray();
-            using var loader = new TileBatchLoader(tiles, remaining, Config.BatchSize, Config.NWorker);
+            using var loader = LoadBatches(tiles, remaining);
             foreach (var batch in loader.Batches())
             {
                 using (batch)
@@ -131,12 +131,44 @@ public sealed class ByolTrainer : IDisposable
         return loss.item<float>();
     }
 
-    /// <summary>The order in which epoch <paramref name="epoch"/> visits the tiles: a seeded shuffle.</summary>
-    internal int[] EpochOrder(int count, int epoch)
+    /// <summary>
+    /// Decodes the tiles of <paramref name="order"/> on <c>n_worker</c> loader threads into consecutive batches
+    /// <c>[B, 3, H, W]</c> in [0, 1] on the CPU, owned by the consumer; a short last batch is dropped.
+    /// </summary>
+    private PrefetchPipeline<Tensor, Tensor> LoadBatches(ITileSet tiles, IReadOnlyList<int> order)
     {
-        var order = Enumerable.Range(0, count).ToArray();
-        new Random((int)(Seeds.Mix(Config.Seed, epoch, 0x5EED) & int.MaxValue)).Shuffle(order);
-        return order;
+        var batchSize = Config.BatchSize;
+        return new PrefetchPipeline<Tensor, Tensor>(
+            order.Count / batchSize * batchSize, batchSize, i => tiles.Load(order[i]),
+            (batch, decoded) =>
+            {
+                try
+                {
+                    CheckSizes(tiles, order, batch * batchSize, decoded);
+                    return stack(decoded);
+                }
+                finally
+                {
+                    foreach (var tile in decoded)
+                    {
+                        tile.Dispose();
+                    }
+                }
+            },
+            batch => batch.Dispose(), Config.NWorker, capacity: 2);
+    }
+
+    private static void CheckSizes(ITileSet tiles, IReadOnlyList<int> order, int start, Tensor[] decoded)
+    {
+        for (var i = 0; i < decoded.Length; i++)
+        {
+            if (decoded[i].dim() != 3 || decoded[i].shape[0] != 3 || !decoded[i].shape.SequenceEqual(decoded[0].shape))
+            {
+                throw new InvalidDataException(
+                    $"tile {tiles.Describe(order[start + i])} is [{string.Join(", ", decoded[i].shape)}] but " +
+                    $"{tiles.Describe(order[start])} is [{string.Join(", ", decoded[0].shape)}]; pre-training needs RGB tiles of one size.");
+            }
+        }
     }
 
     /// <summary>Writes networks, optimiser, step, normalisation and config to <paramref name="path"/> atomically.</summary>

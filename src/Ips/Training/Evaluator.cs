@@ -6,7 +6,7 @@ using static TorchSharp.torch;
 namespace Ips.Training;
 
 /// <summary>
-/// The evaluation pass of SPEC.md section 4: IPS and the forward pass without gradients over a data set in order,
+/// The evaluation pass of docs/design.md section 4: IPS and the forward pass without gradients over a data set in order,
 /// batched as in training, with each task's loss and metric. It needs the network and a device, nothing of
 /// training (no optimiser, no schedule, no counters), so <c>ips evaluate</c> runs it on loaded weights alone and
 /// the trainer runs the same pass after every epoch.
@@ -48,11 +48,11 @@ public sealed class Evaluator
         }
         var meter = new EpochMetrics(config.Tasks);
         _net.eval();
-        using var pipeline = new BatchPipeline(data, Enumerable.Range(0, data.Count).ToArray(), config.BSeq, train: false, _workers, capacity: 2);
-        var iterations = pipeline.GroupCount;
+        using var pipeline = SampleGroups.Load(data, Enumerable.Range(0, data.Count).ToArray(), config.BSeq, train: false, _workers);
+        var iterations = pipeline.BatchCount;
         var pending = new PendingBatch(config.M);
         var iteration = 0;
-        foreach (var group in pipeline.Groups())
+        foreach (var group in pipeline.Batches())
         {
             _groups.SelectInto(pending, group, GroupSelector.EvaluationEpoch, iteration);
             iteration++;

@@ -2,7 +2,6 @@ using Ips.Configuration;
 using Ips.Data;
 using Ips.Patches;
 using Ips.Selection;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ips.Training;

@@ -17,6 +17,18 @@ internal static class Seeds
         return (long)(state >> 1);
     }
 
+    /// <summary>
+    /// The order in which epoch <paramref name="epoch"/> of a run seeded with <paramref name="seed"/> visits
+    /// <paramref name="count"/> examples: a seeded shuffle, the same in every process, so a resumed epoch continues
+    /// the order it started with. Training and BYOL pre-training share it.
+    /// </summary>
+    public static int[] ShuffledOrder(long seed, int epoch, int count)
+    {
+        var order = Enumerable.Range(0, count).ToArray();
+        new Random((int)(Mix(seed, epoch, 0x5EED) & int.MaxValue)).Shuffle(order);
+        return order;
+    }
+
     private static ulong SplitMix(ulong x)
     {
         x += 0x9E3779B97F4A7C15;

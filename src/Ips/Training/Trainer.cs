@@ -10,7 +10,7 @@ using static TorchSharp.torch;
 namespace Ips.Training;
 
 /// <summary>
-/// SPEC.md section 4: trains an <see cref="IpsNet"/> on any <see cref="IIpsDataset"/>. Composes the selector, the
+/// docs/design.md section 4: trains an <see cref="IpsNet"/> on any <see cref="IIpsDataset"/>. Composes the selector, the
 /// network, AdamW with the warm-up/cosine schedule, the per-task losses and metrics, and the loading modes; it
 /// knows no data set. Every random choice is derived from (seed, step), so a run is reproducible on a CPU and can
 /// be resumed exactly at any optimiser step.
@@ -102,7 +102,7 @@ public sealed class Trainer : IDisposable
         RequireData(data, "training");
         var iterationsPerEpoch = IterationsPerEpoch(data.Count);
         var schedule = new LearningRateSchedule(_config.Lr, _config.NEpoch, _config.NEpochWarmup, iterationsPerEpoch);
-        var order = EpochOrder(data.Count, Epoch);
+        var order = Seeds.ShuffledOrder(_config.Seed, Epoch, data.Count);
         var skip = IterationsDoneInEpoch;
         var remaining = order.Skip(skip * _config.BSeq).ToArray();
         var tracking = _config.TrackEfficiency && Epoch == _config.TrackEpoch;
@@ -114,12 +114,12 @@ public sealed class Trainer : IDisposable
         }
 
         Net.train();
-        using var pipeline = new BatchPipeline(data, remaining, _config.BSeq, train: true, Workers.Chosen, capacity: 2);
+        using var pipeline = SampleGroups.Load(data, remaining, _config.BSeq, train: true, Workers.Chosen);
         var pending = new PendingBatch(_config.M);
         var timing = new IterationTiming();
         var clock = Stopwatch.StartNew();
         var iteration = skip;
-        using var groups = pipeline.Groups().GetEnumerator();
+        using var groups = pipeline.Batches().GetEnumerator();
         while (true)
         {
             var waitStart = clock.Elapsed;
@@ -242,14 +242,6 @@ public sealed class Trainer : IDisposable
 
     /// <summary>Data-loader iterations per epoch: <c>ceil(n / B_seq)</c>.</summary>
     public int IterationsPerEpoch(int examples) => (examples + _config.BSeq - 1) / _config.BSeq;
-
-    /// <summary>The order in which epoch <paramref name="epoch"/> visits the training set: a seeded shuffle.</summary>
-    internal int[] EpochOrder(int count, int epoch)
-    {
-        var order = Enumerable.Range(0, count).ToArray();
-        new Random((int)(Seeds.Mix(_config.Seed, epoch, 0x5EED) & int.MaxValue)).Shuffle(order);
-        return order;
-    }
 
     private EfficiencyReport Summarise(List<IterationTiming> timings)
     {

@@ -1,5 +1,4 @@
 using Ips.Encoders;
-using TorchSharp;
 using static TorchSharp.torch;
 
 namespace Ips.Tests.Encoders;

@@ -8,7 +8,6 @@ using Ips.Modeling;
 using Ips.Patches;
 using Ips.Selection;
 using Ips.Slides;
-using Ips.Slides.TileSets;
 using Ips.Slides.Tiling;
 using Ips.Tests.Slides;
 using static TorchSharp.torch;
@@ -124,7 +123,10 @@ public sealed class SlideFeaturesTests : IDisposable
         }
 
         using var stored = Hdf5FeatureSource.OpenSlideFile(Path.Combine(features, "normal_001.h5"));
-        using var onTheFly = new EncodedPatchSource(new TileSetPatchSource(new SlideTiles(Path.Combine(coords, "normal_001.h5"), slide)), encoder, batchSize: 4);
+        var tiles = TileCoordsFile.Read(Path.Combine(coords, "normal_001.h5"));
+        var corners = Enumerable.Range(0, tiles.Count).Select(i => ((long)tiles.Coords[i, 0], (long)tiles.Coords[i, 1])).ToList();
+        var read = new SlideTileSource(SlideOpener.Open(slide), tiles.Info.PatchLevel, tiles.Info.PatchSize, corners, ownsSlide: true);
+        using var onTheFly = new EncodedPatchSource(read, encoder, batchSize: 4);
         Assert.Equal(stored.Count, onTheFly.Count);
         var fromFile = Run(stored);
         var fromSlide = Run(onTheFly);

@@ -1,5 +1,4 @@
 using Ips.Inference;
-using Ips.IO;
 using Ips.Modeling;
 using Ips.Tests.Modeling;
 using Ips.Training;

@@ -21,11 +21,6 @@ public sealed class ByolTrainingTests(ITestOutputHelper output) : IDisposable
 
     public void Dispose() => _files.Dispose();
 
-    private sealed class SyncProgress<T>(Action<T> handler) : IProgress<T>
-    {
-        public void Report(T value) => handler(value);
-    }
-
     [Fact]
     public void Fifty_steps_on_a_few_hundred_tiny_tiles_lower_the_loss()
     {
@@ -65,7 +60,7 @@ public sealed class ByolTrainingTests(ITestOutputHelper output) : IDisposable
         using (var first = ByolRun.Start(resumedDir, config, CPU))
         {
             using var stop = new CancellationTokenSource();
-            first.Progress = new SyncProgress<ByolProgress>(p =>
+            first.Progress = new SynchronousProgress<ByolProgress>(p =>
             {
                 if (p.Step == 3) stop.Cancel();
             });

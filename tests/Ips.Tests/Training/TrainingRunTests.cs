@@ -1,4 +1,5 @@
 using Ips.Configuration;
+using Ips.IO;
 using Ips.Training;
 using static TorchSharp.torch;
 
@@ -38,7 +39,7 @@ public sealed class TrainingRunTests : IDisposable
         {
             using var stop = new CancellationTokenSource();
             // Stop after the second step of the second epoch: the first epoch is logged, the two steps are not.
-            run.Trainer.Progress = new Progress(p =>
+            run.Trainer.Progress = new SynchronousProgress<PassProgress>(p =>
             {
                 if (p.Phase == "train" && p.Epoch == 1 && p.Done == 2) stop.Cancel();
             });
@@ -67,7 +68,7 @@ public sealed class TrainingRunTests : IDisposable
         using (var run = TrainingRun.Start(directory, Config, CPU))
         {
             run.CheckpointEvery = CheckpointInterval.EverySteps(2);
-            run.Trainer.Progress = new Progress(p =>
+            run.Trainer.Progress = new SynchronousProgress<PassProgress>(p =>
             {
                 if (p.Phase == "train" && p.Epoch == 1 && p.Done == 4) CopyDirectory(directory, killed);
             });
@@ -168,10 +169,5 @@ public sealed class TrainingRunTests : IDisposable
             Directory.CreateDirectory(Path.GetDirectoryName(target)!);
             File.Copy(file, target, overwrite: true);
         }
-    }
-
-    private sealed class Progress(Action<PassProgress> handler) : IProgress<PassProgress>
-    {
-        public void Report(PassProgress value) => handler(value);
     }
 }

@@ -82,11 +82,7 @@ public static class TileInputs
         {
             throw new DirectoryNotFoundException($"--slides {slides}: no such directory.");
         }
-        // Searched recursively: CAMELYON16 keeps its slides in training/normal, training/tumor and testing/images.
-        var slide = Directory.EnumerateFiles(slides, "*", SearchOption.AllDirectories)
-            .Where(file => Path.GetFileNameWithoutExtension(file) == name && SlideOpener.IsSlidePath(file))
-            .Order(StringComparer.Ordinal)
-            .FirstOrDefault()
+        var slide = SlideDiscovery.FindByName(slides, name)
             ?? throw new FileNotFoundException($"--tiles {coords}: no slide named {name} (with a slide extension: {string.Join(", ", SlideOpener.SlideExtensions)}) in --slides {slides}.");
         return new SlideTiles(coords, slide);
     }

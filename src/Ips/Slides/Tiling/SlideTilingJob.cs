@@ -108,6 +108,9 @@ public static class SlideTilingJob
         var thumbnail = slide.ReadThumbnail(ThumbnailSide);
         var overlay = new MaskThumbnail(thumbnail.Width, thumbnail.Height, 1 / thumbnail.Downsample);
         var tiles = SlideTiler.Tile(slide, options, threshold, tumour, overlay, progress, cancel);
+        // A stop after the last tile row still drops the slide. From the first write on the slide is finished instead:
+        // a QC picture without its coordinates would be a file left behind.
+        cancel.ThrowIfCancellationRequested();
         QcThumbnail.Write(QcPath(outDirectory, slidePath), thumbnail, overlay, tiles, tumour);
         TileCoordsFile.Write(coordsPath, Name(slidePath), tiles, options, slide);
         return new SlideTilingReport(slidePath, SlideTilingStatus.Done, tiles.Count, tiles.Grid.Count, tiles.Threshold, clock.Elapsed.TotalSeconds);
