@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Globalization;
+using Ips.Cli.Hosting;
 using Ips.IO;
 using Ips.Pretraining;
 using Ips.Slides.TileSets;
@@ -115,7 +116,7 @@ public sealed class PretrainByolCommand : Command<PretrainByolSettings>
         var complete = false;
         AnsiConsole.Progress()
             .AutoClear(false)
-            .Columns(new TaskDescriptionColumn(), new ProgressBarColumn(), new PercentageColumn(), new ElapsedTimeColumn(), new RemainingTimeColumn(), new SpinnerColumn())
+            .Columns(LiveRow.Columns(AnsiConsole.Profile.Width))
             .Start(context =>
             {
                 var task = context.AddTask("byol", maxValue: 1);
@@ -123,7 +124,7 @@ public sealed class PretrainByolCommand : Command<PretrainByolSettings>
                 {
                     task.MaxValue = p.TotalSteps;
                     task.Value = p.Step;
-                    task.Description = Markup.Escape(Describe(p));
+                    task.Description = LiveRow.Describe(Describe(p), AnsiConsole.Profile.Width);
                 });
                 complete = run.Run(tiles, cancel);
             });
