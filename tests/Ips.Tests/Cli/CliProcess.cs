@@ -155,9 +155,9 @@ internal sealed class CliProcess : IDisposable
 
     // IPS_TEST_CLI_DIR runs these tests against another build of the program, e.g. an older commit's, to see which
     // of them it fails.
-    private static string ProgramDirectory =>
+    internal static string ProgramDirectory =>
         Environment.GetEnvironmentVariable("IPS_TEST_CLI_DIR") is { Length: > 0 } other ? other : AppContext.BaseDirectory;
 
-    private static string Dotnet =>
+    internal static string Dotnet =>
         Environment.ProcessPath is { } host && Path.GetFileNameWithoutExtension(host) == "dotnet" ? host : "dotnet";
 }
