@@ -175,7 +175,7 @@ public sealed class FeatureProvenanceTests : IDisposable
             Hdf5FeatureWriter.WriteSlideFile(bad, rows, new long[20, 2], gzip: true);
         }
         var labels = Path.Combine(data, "labels.csv");
-        File.WriteAllLines(labels, ["slide_id,label,split", "normal_001,0,train", "tumor_001,1,train", "normal_001,0,test", "tumor_001,1,test"]);
+        File.WriteAllLines(labels, ["slide_id,label", "normal_001,0", "tumor_001,1"]);
 
         var packed = Path.Combine(data, "packed.hdf5");
         var (code, text) = CommandLineTests.Ips(["slides", "pack", data, "--labels", labels, "--out", packed]);
@@ -197,7 +197,7 @@ public sealed class FeatureProvenanceTests : IDisposable
             "--set", "n_chan_in=8", "--set", "D=8", "--set", "H=2", "--set", "D_k=4", "--set", "D_v=4", "--set", "D_inner=16", "--set", "M=3", "--set", "I=2",
             "--set", "B=2", "--set", "n_epoch=1", "--set", "n_epoch_warmup=0", "--set", "n_worker=1",
         ];
-        var expected = $"error: {packed}: row 7 of 'tumor_001/img' holds ∞ (column 2)";
+        var expected = $"error: {packed}: row 7 of 'tumor_001/img' holds Infinity (column 2)";
         (code, text) = CommandLineTests.Ips(["train", .. model, "--run-dir", _files.File("run")]);
         Assert.True(code == 1 && text.Contains(expected, StringComparison.Ordinal), text);
         Assert.DoesNotContain("   at ", text, StringComparison.Ordinal);
