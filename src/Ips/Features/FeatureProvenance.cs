@@ -97,6 +97,14 @@ public sealed record FeatureProvenance(string Slide, long SlideBytes, TileCoords
         });
     }
 
+    /// <summary>The encoder a packed split file records on itself, or null when it records none.</summary>
+    /// <exception cref="InvalidDataException">The file is damaged or a recorded attribute has the wrong type.</exception>
+    public static EncoderIdentity? ReadPackedEncoder(string path)
+    {
+        using var file = Hdf5.OpenRead(path);
+        return Hdf5.Guard(path, "the encoder attributes", () => ReadEncoder(file));
+    }
+
     /// <summary>The encoder recorded by <see cref="EncoderAttributes"/> on <paramref name="owner"/>, or null when none is.</summary>
     public static EncoderIdentity? ReadEncoder(IH5Object owner)
     {

@@ -161,6 +161,43 @@ public sealed class FeatureProvenanceTests : IDisposable
     }
 
     [Fact]
+    public void A_model_records_the_encoder_of_its_packed_features_and_predict_refuses_another()
+    {
+        var (slide, coords) = SlideAndCoords();
+        var first = Encoder("resnet18.pth", seed: 5);
+        var second = Encoder("other.pth", seed: 6);
+        var features = _files.File("features");
+        Ok("slides", "features", slide, "--coords", coords, "--encoder", first, "--out", features);
+        File.Copy(Path.Combine(features, "normal_001.h5"), Path.Combine(features, "tumor_001.h5"));
+        var labels = _files.File("labels.csv");
+        File.WriteAllLines(labels, ["slide_id,label", "normal_001,0", "tumor_001,1"]);
+        var data = _files.File("data");
+        Ok("slides", "pack", features, "--labels", labels, "--out", Path.Combine(data, "packed.hdf5"));
+
+        var run = _files.File("run");
+        Ok(["train", "-c", RepositoryFiles.Path("configs/camelyon.yml"), "--run-dir", run, "--set", $"data_dir={data}",
+            "--set", "train_fname=packed.hdf5", "--set", "test_fname=packed.hdf5", "--set", "n_chan_in=512", "--set", "D=8", "--set", "H=2",
+            "--set", "D_k=4", "--set", "D_v=4", "--set", "D_inner=16", "--set", "M=3", "--set", "I=2", "--set", "B=2", "--set", "n_epoch=1",
+            "--set", "n_epoch_warmup=0", "--set", "n_worker=1"]);
+        var recorded = ConfigLoader.Load(Path.Combine(run, "config.yml"));
+        Assert.Equal("resnet18.pth", recorded.FeatureEncoder);
+        Assert.Equal(Sha256(first), recorded.FeatureEncoderSha256);
+
+        var checkpoint = Path.Combine(run, "last.ckpt");
+        var (code, text) = CommandLineTests.Ips(["predict", "-c", Path.Combine(run, "config.yml"), "-w", checkpoint, "--encoder", second, slide]);
+        Assert.Equal(1, code);
+        var error = Assert.Single(text.Split('\n'), line => line.StartsWith("error:", StringComparison.Ordinal));
+        Assert.Contains($"--encoder {second}: is other.pth (sha256 {Sha256(second)[..12]})", error, StringComparison.Ordinal);
+        Assert.Contains($"features of resnet18.pth (sha256 {Sha256(first)[..12]})", error, StringComparison.Ordinal);
+
+        // The model's own encoder predicts; so does a config without the record given the state_dict alone.
+        Ok("predict", "-c", Path.Combine(run, "config.yml"), "-w", checkpoint, "--encoder", first, slide);
+        Ok("predict", "-c", RepositoryFiles.Path("configs/camelyon.yml"), "--set", "n_chan_in=512", "--set", "D=8", "--set", "H=2",
+            "--set", "D_k=4", "--set", "D_v=4", "--set", "D_inner=16", "--set", "M=3", "--set", "I=2",
+            "-w", Path.Combine(run, "best-model.pt"), "--encoder", second, slide);
+    }
+
+    [Fact]
     public void Nan_in_a_features_file_is_refused_by_pack_train_evaluate_and_predict_naming_file_group_and_row()
     {
         var data = _files.File("data");
