@@ -74,6 +74,22 @@ public sealed class FeatureProvenanceTests : IDisposable
     }
 
     [Fact]
+    public void Features_of_tiles_cut_otherwise_are_refused_naming_both_tilings()
+    {
+        var (slide, coords) = SlideAndCoords();
+        var encoder = Encoder("resnet18.pth", seed: 5);
+        var features = _files.File("features");
+        Ok("slides", "features", slide, "--coords", coords, "--encoder", encoder, "--out", features);
+        var overlapping = _files.File("overlapping");
+        Ok("slides", "tile", slide, "--out", overlapping, "--tile-size", "256", "--overlap", "128", "--plain");
+
+        var (code, text) = CommandLineTests.Ips(["slides", "features", slide, "--coords", overlapping, "--encoder", encoder, "--out", features]);
+        Assert.Equal(1, code);
+        Assert.Contains("holds features of tiles cut with level 0, tile size 256, overlap 0,", text, StringComparison.Ordinal);
+        Assert.Contains("not with level 0, tile size 256, overlap 128,", text, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void A_feature_file_that_records_no_encoder_is_refused_not_reused()
     {
         var (slide, coords) = SlideAndCoords();
