@@ -53,6 +53,10 @@ public sealed class SlidesFeaturesSettings : CommandSettings
     [Description("Compress the features (gzip, as h5py's compression='gzip').")]
     public bool Gzip { get; init; }
 
+    [CommandOption("--overwrite")]
+    [Description("Redo slides whose feature file in --out records another encoder or tiling, or none (by default such a folder is refused).")]
+    public bool Overwrite { get; init; }
+
     [CommandOption("--device <DEVICE>")]
     [Description("auto (CUDA when available), cpu, cuda or cuda:N.")]
     [DefaultValue("auto")]
@@ -90,6 +94,7 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
         using var encoder = TileEncoder.Open(settings.Encoder!, settings.Normalisation, TorchRuntime.ResolveDevice(settings.Device));
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"embedding {slides.Count} slide(s) with {Path.GetFileName(settings.Encoder)} ({encoder.OutputDim}-d, normalisation {encoder.Normalisation}) into {settings.Out}"));
+        FeatureFolderCheck.RefuseOtherFeatures(slides, settings.Coords!, settings.Out!, encoder.Identity, settings.Overwrite);
 
         // Ctrl-C or SIGTERM stops at the next batch; the slide in progress leaves no file.
         using var signals = StopSignals.DroppingUnfinishedSlide(cancellationToken);
@@ -114,7 +119,7 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
                     }
                 });
                 var result = FeatureExtraction.ExtractSlide(
-                    slides[i], settings.Coords!, settings.Out!, encoder, settings.BatchSize, settings.Workers, settings.Gzip, progress, signals.Token);
+                    slides[i], settings.Coords!, settings.Out!, encoder, settings.BatchSize, settings.Workers, settings.Gzip, settings.Overwrite, progress, signals.Token);
                 tiles += result.Tiles;
                 (embedded, skipped) = result.Skipped ? (embedded, skipped + 1) : (embedded + 1, skipped);
                 Console.WriteLine(result.Skipped

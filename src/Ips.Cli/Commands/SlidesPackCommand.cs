@@ -58,6 +58,7 @@ public sealed class SlidesPackCommand : Command<SlidesPackSettings>
             throw new FileNotFoundException(
                 $"{settings.FeaturesDir}: no feature file for {missing.Count} slide(s) of {settings.Labels}: {string.Join(", ", missing.Take(5))}{(missing.Count > 5 ? ", ..." : "")}");
         }
+        var encoder = PackedEncoder.Common([.. rows.Select(row => (row.SlideId, Camelyon16Dataset.FindSlideFile(settings.FeaturesDir, row.SlideId)!))]);
         var sources = new List<Hdf5FeatureSource>();
         try
         {
@@ -69,7 +70,8 @@ public sealed class SlidesPackCommand : Command<SlidesPackSettings>
             }).ToList();
             var clock = System.Diagnostics.Stopwatch.StartNew();
             var progress = new SynchronousProgress<int>(done => Console.WriteLine(string.Create(CultureInfo.InvariantCulture, $"packed {done}/{slides.Count} slides")));
-            Hdf5FeatureWriter.WriteSplitFile(settings.Out!, slides, gzip: !settings.NoGzip, progress, cancellationToken);
+            Hdf5FeatureWriter.WriteSplitFile(settings.Out!, slides, gzip: !settings.NoGzip, progress, cancellationToken,
+                encoder is null ? null : FeatureProvenance.EncoderAttributes(encoder));
             AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "wrote {0} slides ({1} tiles) to [blue]{2}[/] in {3:F1} s",
                 slides.Count, slides.Sum(s => (long)s.Features.Count), Markup.Escape(settings.Out!), clock.Elapsed.TotalSeconds);
         }

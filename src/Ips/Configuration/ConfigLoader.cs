@@ -30,11 +30,11 @@ namespace Ips.Configuration;
 /// </remarks>
 public static class ConfigLoader
 {
-    /// <summary>The official top-level keys plus <c>labels_csv</c>, <c>test_preprocessing</c>, <c>pretrained_weights</c> and <c>selection_dtype</c>, in the order <see cref="ToYaml"/> writes them.</summary>
+    /// <summary>The official top-level keys plus <c>labels_csv</c>, <c>test_preprocessing</c>, <c>feature_encoder</c>, <c>feature_encoder_sha256</c>, <c>pretrained_weights</c> and <c>selection_dtype</c>, in the order <see cref="ToYaml"/> writes them.</summary>
     internal static readonly string[] Keys =
     [
         "n_epoch", "B", "B_seq", "n_epoch_warmup", "lr", "wd",
-        "n_class", "data_dir", "train_fname", "test_fname", "labels_csv", "test_preprocessing", "n_worker", "pin_memory", "eager",
+        "n_class", "data_dir", "train_fname", "test_fname", "labels_csv", "test_preprocessing", "feature_encoder", "feature_encoder_sha256", "n_worker", "pin_memory", "eager",
         "eps", "seed", "track_efficiency", "track_epoch",
         "is_image", "enc_type", "pretrained", "pretrained_weights", "n_chan_in", "n_res_blocks",
         "shuffle", "shuffle_style", "selection_dtype", "n_token", "N", "M", "I", "patch_size", "patch_stride",
@@ -215,6 +215,8 @@ public static class ConfigLoader
             TestFname = NullableString("test_fname"),
             LabelsCsv = NullableString("labels_csv"),
             TestPreprocessing = NullableString("test_preprocessing"),
+            FeatureEncoder = NullableString("feature_encoder"),
+            FeatureEncoderSha256 = NullableString("feature_encoder_sha256"),
             NWorker = Int("n_worker", 2),
             PinMemory = Bool("pin_memory", false),
             Eager = Bool("eager", true),
@@ -311,6 +313,8 @@ public static class ConfigLoader
         Optional("test_fname", config.TestFname is null ? null : Quote(config.TestFname));
         Optional("labels_csv", config.LabelsCsv is null ? null : Quote(config.LabelsCsv));
         Optional("test_preprocessing", config.TestPreprocessing is null ? null : Quote(config.TestPreprocessing));
+        Optional("feature_encoder", config.FeatureEncoder is null ? null : Quote(config.FeatureEncoder));
+        Optional("feature_encoder_sha256", config.FeatureEncoderSha256 is null ? null : Quote(config.FeatureEncoderSha256));
         Line("n_worker", Int(config.NWorker));
         Line("pin_memory", Bool(config.PinMemory));
         Line("eager", Bool(config.Eager));

@@ -92,6 +92,19 @@ public sealed record IpsConfig
     /// </summary>
     public string? TestPreprocessing { get; init; }
 
+    /// <summary>
+    /// <c>feature_encoder</c> (this implementation's addition): the file name of the tile encoder whose features a
+    /// feature model was trained on, as the packed or per-slide feature files record it; recorded by training, null
+    /// where the features record no encoder (or for an image config).
+    /// </summary>
+    public string? FeatureEncoder { get; init; }
+
+    /// <summary>
+    /// <c>feature_encoder_sha256</c>: the SHA-256 of that encoder's weights file, which prediction with <c>--encoder</c>
+    /// compares with the encoder it is given, so that a model never reads another encoder's features.
+    /// </summary>
+    public string? FeatureEncoderSha256 { get; init; }
+
     /// <summary><c>n_worker</c>: background data-preparation workers.</summary>
     public int NWorker { get; init; } = 2;
 

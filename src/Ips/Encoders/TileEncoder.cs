@@ -17,7 +17,7 @@ public sealed class TileEncoder : IDisposable
     private readonly Tensor? _std;
     private readonly Device _device;
 
-    private TileEncoder(ResNetBackbone backbone, float[]? mean, float[]? std, string normalisation, int crop, Device device)
+    private TileEncoder(ResNetBackbone backbone, float[]? mean, float[]? std, string normalisation, int crop, Device device, string path)
     {
         _backbone = backbone;
         _device = device;
@@ -31,6 +31,7 @@ public sealed class TileEncoder : IDisposable
         _std = std is null ? null : tensor(std).view(1, 3, 1, 1).to(device);
         Normalisation = normalisation;
         Crop = crop;
+        Identity = new EncoderIdentity(Path.GetFileName(path), EncoderIdentity.HashFile(path), normalisation, mean, std, crop, backbone.OutputDim);
     }
 
     /// <summary>Width of a feature vector.</summary>
@@ -41,6 +42,9 @@ public sealed class TileEncoder : IDisposable
 
     /// <summary>Side of the centre crop fed to the encoder.</summary>
     public int Crop { get; }
+
+    /// <summary>The weights file, normalisation, input size and width that its features are recorded with.</summary>
+    public EncoderIdentity Identity { get; }
 
     /// <summary>
     /// Opens an encoder file: a BYOL checkpoint (<c>byol.ckpt</c>) or a torchvision ResNet-18/50 state_dict
@@ -64,9 +68,9 @@ public sealed class TileEncoder : IDisposable
             var (encoder, state) = ByolEncoderFile.Load(path);
             return normalisation switch
             {
-                "none" => new TileEncoder(encoder, null, null, "none", crop, device),
-                "imagenet" => new TileEncoder(encoder, ImageNetNormalisation.Mean, ImageNetNormalisation.Std, "imagenet", crop, device),
-                _ => new TileEncoder(encoder, state.Mean, state.Std, "byol", crop, device),
+                "none" => new TileEncoder(encoder, null, null, "none", crop, device, path),
+                "imagenet" => new TileEncoder(encoder, ImageNetNormalisation.Mean, ImageNetNormalisation.Std, "imagenet", crop, device, path),
+                _ => new TileEncoder(encoder, state.Mean, state.Std, "byol", crop, device, path),
             };
         }
         var backbone = new ResNetBackbone(ArchitectureOf(path));
@@ -80,8 +84,8 @@ public sealed class TileEncoder : IDisposable
             throw;
         }
         return normalisation == "none"
-            ? new TileEncoder(backbone, null, null, "none", crop, device)
-            : new TileEncoder(backbone, ImageNetNormalisation.Mean, ImageNetNormalisation.Std, "imagenet", crop, device);
+            ? new TileEncoder(backbone, null, null, "none", crop, device, path)
+            : new TileEncoder(backbone, ImageNetNormalisation.Mean, ImageNetNormalisation.Std, "imagenet", crop, device, path);
     }
 
     /// <summary>Features of <paramref name="tiles"/> <c>[B, 3, H, W]</c> in [0, 1]: <c>[B, D]</c> on the CPU.</summary>

@@ -1,3 +1,4 @@
+using System.Globalization;
 using Ips.Encoders;
 using Ips.IO;
 using Ips.Slides.TileSets;
@@ -26,27 +27,52 @@ public static class FeatureExtraction
         Path.Combine(outDirectory, SlideTilingJob.Name(slidePath) + ".h5");
 
     /// <summary>
-    /// Embeds one slide unless its output exists. <paramref name="tilesDone"/> receives the slide's tiles embedded so far.
+    /// Why the existing feature file of <paramref name="slidePath"/> in <paramref name="outDirectory"/> cannot be kept for
+    /// <paramref name="encoder"/> and the slide's coordinates (another encoder, other tiling, or no record of either), or
+    /// null when there is no such file or it can be kept.
     /// </summary>
     /// <exception cref="FileNotFoundException">The slide's coordinates file is missing.</exception>
+    public static string? Conflict(string slidePath, string coordsDirectory, string outDirectory, EncoderIdentity encoder)
+    {
+        var output = OutputPath(outDirectory, slidePath);
+        if (!File.Exists(output))
+        {
+            return null;
+        }
+        var expected = FeatureProvenance.Of(slidePath, ReadCoords(slidePath, coordsDirectory).Info, encoder);
+        return FeatureProvenance.Conflict(output, FeatureProvenance.Read(output), expected);
+    }
+
+    /// <summary>
+    /// Embeds one slide unless its output exists and records the same encoder and tiling. An output that records
+    /// others (or nothing) is refused with <see cref="InvalidDataException"/>, or redone when <paramref name="overwrite"/>.
+    /// <paramref name="tilesDone"/> receives the slide's tiles embedded so far.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The slide's coordinates file is missing.</exception>
+    /// <exception cref="InvalidDataException">
+    /// The existing output holds other features, or the encoder gives NaN or infinity for a tile (then nothing is written).
+    /// </exception>
     public static SlideFeaturesResult ExtractSlide(
         string slidePath, string coordsDirectory, string outDirectory, TileEncoder encoder, int batchSize, int workers, bool gzip,
-        IProgress<int>? tilesDone = null, CancellationToken cancel = default)
+        bool overwrite = false, IProgress<int>? tilesDone = null, CancellationToken cancel = default)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         var name = SlideTilingJob.Name(slidePath);
         var output = OutputPath(outDirectory, slidePath);
         if (File.Exists(output))
         {
-            return new SlideFeaturesResult(name, Skipped: true, 0, 0);
+            if (Conflict(slidePath, coordsDirectory, outDirectory, encoder.Identity) is not { } conflict)
+            {
+                return new SlideFeaturesResult(name, Skipped: true, 0, 0);
+            }
+            if (!overwrite)
+            {
+                throw new InvalidDataException(conflict);
+            }
         }
         var coordsPath = SlideTilingJob.CoordsPath(coordsDirectory, slidePath);
-        if (!File.Exists(coordsPath))
-        {
-            throw new FileNotFoundException($"{slidePath}: no tile coordinates {coordsPath}; run `ips slides tile` first", coordsPath);
-        }
         var clock = System.Diagnostics.Stopwatch.StartNew();
-        var coords = TileCoordsFile.Read(coordsPath);
+        var coords = ReadCoords(slidePath, coordsDirectory);
         if (coords.Count == 0)
         {
             throw new InvalidDataException($"{coordsPath}: the slide has no tissue tiles, so there is nothing to embed");
@@ -62,11 +88,12 @@ public static class FeatureExtraction
             ["patch_size"] = coords.Info.PatchSize,
             ["encoder_normalisation"] = encoder.Normalisation,
         };
+        var provenance = FeatureProvenance.Of(slidePath, coords.Info, encoder.Identity).Attributes();
         using var tiles = new SlideTiles(coordsPath, slidePath);
         // Tiles of the next batches are decoded on the loader threads while the encoder runs on the current one.
         using var batches = new PrefetchPipeline<Tensor, Tensor>(
             tiles.Count, batchSize, tiles.Load, (_, decoded) => StackOwned(decoded), batch => batch.Dispose(), workers, capacity: 2, cancel);
-        Hdf5FeatureWriter.WriteSlideFile(output, corners, encoder.OutputDim, gzip, attributes, write =>
+        Hdf5FeatureWriter.WriteSlideFile(output, corners, encoder.OutputDim, gzip, attributes, provenance, write =>
         {
             var done = 0;
             foreach (var batch in batches.Batches())
@@ -74,6 +101,7 @@ public static class FeatureExtraction
                 using (batch)
                 using (var features = encoder.Encode(batch))
                 {
+                    CheckFinite(features, done, corners, slidePath, encoder.Identity);
                     write(done, features);
                     done += (int)batch.shape[0];
                 }
@@ -83,6 +111,31 @@ public static class FeatureExtraction
             cancel.ThrowIfCancellationRequested();
         });
         return new SlideFeaturesResult(name, Skipped: false, coords.Count, clock.Elapsed.TotalSeconds);
+    }
+
+    private static TileCoords ReadCoords(string slidePath, string coordsDirectory)
+    {
+        var coordsPath = SlideTilingJob.CoordsPath(coordsDirectory, slidePath);
+        if (!File.Exists(coordsPath))
+        {
+            throw new FileNotFoundException($"{slidePath}: no tile coordinates {coordsPath}; run `ips slides tile` first", coordsPath);
+        }
+        return TileCoordsFile.Read(coordsPath);
+    }
+
+    // Non-finite features would be packed, trained on and predicted from without a word (a NaN loss an epoch later at
+    // best), so the slide fails here, at the tile that gave them.
+    private static void CheckFinite(Tensor features, int firstRow, long[,] corners, string slidePath, EncoderIdentity encoder)
+    {
+        using var scope = NewDisposeScope();
+        var bad = features.isfinite().logical_not().any(1).nonzero(); // [k, 1] rows with a NaN or infinity
+        if (bad.shape[0] == 0)
+        {
+            return;
+        }
+        var row = firstRow + (int)bad[0, 0].item<long>();
+        throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+            $"{slidePath}: encoder {encoder.Name} gives NaN or infinite features for the tile at level-0 x={corners[row, 0]}, y={corners[row, 1]} (tile {row} of {corners.GetLength(0)}); no feature file was written for this slide"));
     }
 
     /// <summary>The tiles as one batch <c>[b, 3, S, S]</c>; the tiles themselves are disposed.</summary>

@@ -27,13 +27,13 @@ public static class Hdf5FeatureWriter
 
     /// <summary>
     /// Writes a CLAM/TRIDENT per-slide file: <c>features</c> <c>[N, D]</c> float32 and <c>coords</c> <c>[N, 2]</c> int64,
-    /// with <paramref name="coordsAttributes"/> on <c>coords</c> (CLAM's <c>patch_size</c>, <c>patch_level</c>).
-    /// <paramref name="fill"/> receives a callback that writes rows <c>[start, start + k)</c> from a <c>[k, D]</c> tensor;
+    /// with <paramref name="coordsAttributes"/> on <c>coords</c> (CLAM's <c>patch_size</c>, <c>patch_level</c>) and
+    /// <paramref name="fileAttributes"/> on the file (the <see cref="FeatureProvenance"/>). <paramref name="fill"/> receives a callback that writes rows <c>[start, start + k)</c> from a <c>[k, D]</c> tensor;
     /// it must cover every row.
     /// </summary>
     public static void WriteSlideFile(
         string path, long[,] coords, int width, bool gzip, IReadOnlyDictionary<string, object>? coordsAttributes,
-        Action<Action<long, Tensor>> fill)
+        IReadOnlyDictionary<string, object>? fileAttributes, Action<Action<long, Tensor>> fill)
     {
         ArgumentNullException.ThrowIfNull(coords);
         ArgumentNullException.ThrowIfNull(fill);
@@ -49,6 +49,10 @@ public static class Hdf5FeatureWriter
             coordsDataset.Attributes[key] = value;
         }
         var file = new H5File { [Hdf5FeatureSource.FeaturesName] = features, [Hdf5FeatureSource.CoordsName] = coordsDataset };
+        foreach (var (key, value) in fileAttributes ?? new Dictionary<string, object>())
+        {
+            file.Attributes[key] = value;
+        }
         AtomicFile.Write(path, temporary =>
         {
             using var writer = file.BeginWrite(temporary);
@@ -57,7 +61,9 @@ public static class Hdf5FeatureWriter
     }
 
     /// <summary>Writes a per-slide file from an in-memory matrix <paramref name="features"/> <c>[N, D]</c>.</summary>
-    public static void WriteSlideFile(string path, Tensor features, long[,] coords, bool gzip, IReadOnlyDictionary<string, object>? coordsAttributes = null)
+    public static void WriteSlideFile(
+        string path, Tensor features, long[,] coords, bool gzip, IReadOnlyDictionary<string, object>? coordsAttributes = null,
+        IReadOnlyDictionary<string, object>? fileAttributes = null)
     {
         ArgumentNullException.ThrowIfNull(features);
         if (features.dim() != 2 || features.shape[0] != coords.GetLength(0))
@@ -65,16 +71,19 @@ public static class Hdf5FeatureWriter
             throw new ArgumentException(
                 $"{path}: features of shape [{string.Join(", ", features.shape)}] do not match {coords.GetLength(0)} coordinates");
         }
-        WriteSlideFile(path, coords, (int)features.shape[1], gzip, coordsAttributes, write => write(0, features));
+        WriteSlideFile(path, coords, (int)features.shape[1], gzip, coordsAttributes, fileAttributes, write => write(0, features));
     }
 
     /// <summary>
     /// Writes an official IPS split file: per slide a group with <c>img</c> <c>[N, D]</c> float32, <c>pos</c> <c>[N]</c>
     /// int64 (the tile's index in the slide's tiling, as the official extraction's <c>pos_id</c>), <c>coords</c>
     /// <c>[N, 2]</c> when known (an addition the official reader ignores) and the int64 attribute <c>label</c>.
-    /// Rows are copied from each slide's source in slices. <paramref name="progress"/> receives the slides done.
+    /// Rows are copied from each slide's source in slices. <paramref name="fileAttributes"/> go on the file (the encoder,
+    /// <see cref="FeatureProvenance.EncoderAttributes"/>). <paramref name="progress"/> receives the slides done.
     /// </summary>
-    public static void WriteSplitFile(string path, IReadOnlyList<PackedSlide> slides, bool gzip, IProgress<int>? progress = null, CancellationToken cancel = default)
+    public static void WriteSplitFile(
+        string path, IReadOnlyList<PackedSlide> slides, bool gzip, IProgress<int>? progress = null, CancellationToken cancel = default,
+        IReadOnlyDictionary<string, object>? fileAttributes = null)
     {
         ArgumentNullException.ThrowIfNull(slides);
         if (slides.Count == 0)
@@ -83,6 +92,10 @@ public static class Hdf5FeatureWriter
         }
         var width = slides[0].Features.PatchShape[0];
         var file = new H5File();
+        foreach (var (key, value) in fileAttributes ?? new Dictionary<string, object>())
+        {
+            file.Attributes[key] = value;
+        }
         var datasets = new List<H5Dataset<float[]>>();
         foreach (var slide in slides)
         {

@@ -107,6 +107,12 @@ internal sealed class PredictionInputs(IpsConfig config, IImagePreprocessing pre
                 throw new ArgumentException(
                     $"--encoder {path}: gives {encoder.OutputDim}-d features but config {name} has n_chan_in {config.NChanIn}; use the encoder whose features the model was trained on.");
             }
+            if (config.FeatureEncoderSha256 is { } trained && trained != encoder.Identity.Sha256)
+            {
+                encoder.Dispose();
+                throw new ArgumentException(
+                    $"--encoder {path}: is {encoder.Identity.Name} (sha256 {encoder.Identity.Sha256[..12]}), but the model was trained on features of {config.FeatureEncoder} (sha256 {trained[..Math.Min(12, trained.Length)]}); use that encoder.");
+            }
             _tileEncoder = encoder;
         }
         return _tileEncoder;

@@ -30,9 +30,12 @@ public sealed class Predictor : IDisposable
     public Predictor(IpsConfig config, string weights, Device device)
     {
         ArgumentNullException.ThrowIfNull(config);
-        _config = config;
         _device = device;
         _net = ModelWeights.Load(config, weights);
+        // A checkpoint carries the config training recorded, with the encoder of its features: --encoder is checked against it.
+        _config = config.IsImage || config.FeatureEncoderSha256 is not null || ModelWeights.TrainedWith(weights) is not { FeatureEncoderSha256: not null } trained
+            ? config
+            : config with { FeatureEncoder = trained.FeatureEncoder, FeatureEncoderSha256 = trained.FeatureEncoderSha256 };
         try
         {
             _preprocessing = PredictionPreprocessing.For(config, weights);

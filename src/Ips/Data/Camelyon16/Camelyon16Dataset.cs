@@ -1,5 +1,6 @@
 using System.Globalization;
 using Ips.Configuration;
+using Ips.Encoders;
 using Ips.Features;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -75,6 +76,50 @@ public sealed class Camelyon16Dataset : IIpsDataset
             .Select(s => (s.Slide, CheckLabel(s.Label, $"{path}: group '{s.Slide}'"), (Func<Hdf5FeatureSource>)(() => Hdf5FeatureSource.OpenGroup(path, s.Slide))))
             .ToList();
         return new Camelyon16Dataset(slides, config, path);
+    }
+
+    /// <summary>
+    /// <paramref name="config"/> with <c>feature_encoder</c> and <c>feature_encoder_sha256</c> recorded from its training
+    /// features, as a training run starts: the encoder attributes of the packed <c>train_fname</c>, or the one encoder
+    /// all per-slide files of the training split record. Unchanged when the features record none, or for other data sets.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The per-slide files record different encoders.</exception>
+    /// <exception cref="ArgumentException">The config names another encoder than its features record.</exception>
+    public static IpsConfig RecordEncoder(IpsConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (!Recognises(config))
+        {
+            return config;
+        }
+        EncoderIdentity? encoder;
+        if (config.LabelsCsv is { } labelsCsv)
+        {
+            var labelsPath = Path.Combine(config.DataDir, labelsCsv);
+            var files = SlideLabels.Read(labelsPath).Where(row => SlideLabels.SplitOf(row) == "train")
+                .Select(row => (row.SlideId, Path: FindSlideFile(config.DataDir, row.SlideId)))
+                .Where(f => f.Path is not null).Select(f => (f.SlideId, f.Path!)).ToList();
+            encoder = PackedEncoder.Common(files);
+        }
+        else
+        {
+            var path = Path.Combine(config.DataDir, config.TrainFname!);
+            if (!File.Exists(path))
+            {
+                return config;
+            }
+            encoder = FeatureProvenance.ReadPackedEncoder(path);
+        }
+        if (encoder is null)
+        {
+            return config;
+        }
+        if (config.FeatureEncoderSha256 is { } given && given != encoder.Sha256)
+        {
+            throw new ArgumentException(
+                $"config {Path.GetFileName(config.Source)}: feature_encoder_sha256 is {given}, but the training features record encoder {encoder}; drop the key (training records it) or correct it.");
+        }
+        return config with { FeatureEncoder = encoder.Name, FeatureEncoderSha256 = encoder.Sha256 };
     }
 
     /// <summary>The per-slide feature file of <paramref name="slideId"/> in <paramref name="directory"/> (or its <c>h5_files</c>), or null.</summary>
