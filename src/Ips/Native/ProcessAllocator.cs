@@ -54,12 +54,12 @@ public static partial class ProcessAllocator
     public const string Gen0BudgetVariable = "DOTNET_GCgen0size";
 
     /// <summary>
-    /// The gen0 budget <see cref="RestartOnJemalloc"/> sets (hexadecimal, as the runtime reads it): 6 MiB, what .NET
-    /// itself caps it at on a machine with an ordinary last-level cache. .NET sizes the budget from the L3 cache
-    /// the CPU reports; a VM that reports 260 MiB gets a budget near 100 MiB, so a pass that makes steady small
-    /// garbage (LibTiff.NET's JPEG decoder state for every slide tile it decodes) grows the managed heap by tens of
-    /// MiB before its first collection, while a small slide never gets there: the slides benchmark's peak rose 1.23x
-    /// from a 10k to a 100k slide, and 1.01x with this cap (docs/performance.md).
+    /// The gen0 budget <see cref="RestartOnJemalloc"/> sets (hexadecimal, as the runtime reads it): 6 MiB, the cap of
+    /// .NET's concurrent workstation collector, which it lifts when the L3 cache is large. It sizes the budget from
+    /// the L3 cache the CPU reports; a VM that reports 260 MiB gets a budget near 100 MiB, so a pass that makes steady
+    /// small garbage (LibTiff.NET's JPEG decoder state for every slide tile it decodes) grows the managed heap by tens
+    /// of MiB before its first collection, while a small slide never gets there: the slides benchmark's peak rose
+    /// 1.29x from a 10k to a 100k slide, 1.13x with this cap (docs/performance.md, "Whole slides").
     /// </summary>
     public const string Gen0Budget = "0x600000";
 
