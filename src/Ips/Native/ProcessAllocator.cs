@@ -50,6 +50,19 @@ public static partial class ProcessAllocator
     /// </summary>
     public const string JemallocConfig = "dirty_decay_ms:-1,muzzy_decay_ms:-1,oversize_threshold:0";
 
+    /// <summary>The variable with which the .NET runtime takes its young-generation (gen0) allocation budget, read only at startup.</summary>
+    public const string Gen0BudgetVariable = "DOTNET_GCgen0size";
+
+    /// <summary>
+    /// The gen0 budget <see cref="RestartOnJemalloc"/> sets (hexadecimal, as the runtime reads it): 6 MiB, the cap of
+    /// .NET's concurrent workstation collector, which it lifts when the L3 cache is large. It sizes the budget from
+    /// the L3 cache the CPU reports; a VM that reports 260 MiB gets a budget near 100 MiB, so a pass that makes steady
+    /// small garbage (LibTiff.NET's JPEG decoder state for every slide tile it decodes) grows the managed heap by tens
+    /// of MiB before its first collection, while a small slide never gets there: the slides benchmark's peak rose
+    /// 1.29x from a 10k to a 100k slide, 1.13x with this cap (docs/performance.md, "Whole slides").
+    /// </summary>
+    public const string Gen0Budget = "0x600000";
+
     /// <summary>Where Debian's and Fedora's <c>libjemalloc2</c> put the library.</summary>
     private static readonly string[] JemallocPaths =
     [
@@ -66,7 +79,7 @@ public static partial class ProcessAllocator
     /// <summary>
     /// Runs this program on jemalloc: where Debian's <c>libjemalloc2</c> is installed and the user chose no allocator,
     /// replaces the process (<c>execve</c>, same program, arguments and id) with one that preloads it, with
-    /// <see cref="JemallocConfig"/>. Its size classes keep the memory of one training step reusable by the next
+    /// <see cref="JemallocConfig"/>, and .NET's gen0 budget capped at <see cref="Gen0Budget"/>. Its size classes keep the memory of one training step reusable by the next
     /// without the fragmentation glibc shows with mmap off (on Megapixel MNIST the peak fell from about 4.6 to 2.5
     /// GB at the same speed, docs/performance.md). Call it first thing in <c>Main</c>, before anything else runs: the
     /// <c>ips</c> command does. Returns only when the process stays as it is: already on jemalloc or another
@@ -88,12 +101,9 @@ public static partial class ProcessAllocator
             return;
         }
         var arguments = CommandLine(File.ReadAllBytes("/proc/self/cmdline"));
-        var environment = Environment.GetEnvironmentVariables()
+        var environment = RestartEnvironment(Environment.GetEnvironmentVariables()
             .Cast<System.Collections.DictionaryEntry>()
-            .ToDictionary(entry => (string)entry.Key, entry => (string?)entry.Value ?? "", StringComparer.Ordinal);
-        environment["LD_PRELOAD"] = library;
-        environment["MALLOC_CONF"] = JemallocConfig;
-        environment[ChoiceVariable] = "jemalloc";
+            .ToDictionary(entry => (string)entry.Key, entry => (string?)entry.Value ?? "", StringComparer.Ordinal), library);
         // Null-terminated arrays, as execve takes them. On success execve does not return.
         string?[] argv = [.. arguments, null];
         string?[] envp = [.. environment.Select(pair => pair.Key + "=" + pair.Value), null];
@@ -105,6 +115,23 @@ public static partial class ProcessAllocator
         {
             // No execve here: the process carries on with glibc.
         }
+    }
+
+    /// <summary>
+    /// The environment <see cref="RestartOnJemalloc"/> restarts with: <paramref name="current"/> plus jemalloc preloaded
+    /// from <paramref name="library"/> with <see cref="JemallocConfig"/>, and .NET's young-generation budget capped at
+    /// <see cref="Gen0Budget"/> unless the user set <see cref="Gen0BudgetVariable"/>.
+    /// </summary>
+    internal static Dictionary<string, string> RestartEnvironment(IReadOnlyDictionary<string, string> current, string library)
+    {
+        var environment = new Dictionary<string, string>(current, StringComparer.Ordinal)
+        {
+            ["LD_PRELOAD"] = library,
+            ["MALLOC_CONF"] = JemallocConfig,
+            [ChoiceVariable] = "jemalloc",
+        };
+        environment.TryAdd(Gen0BudgetVariable, Gen0Budget);
+        return environment;
     }
 
     /// <summary>

@@ -53,6 +53,27 @@ public sealed class ProcessAllocatorTests
     }
 
     [Fact]
+    public void The_restart_preloads_jemalloc_and_caps_the_gen0_budget_unless_the_user_set_one()
+    {
+        var restart = ProcessAllocator.RestartEnvironment(new Dictionary<string, string> { ["HOME"] = "/home/u", ["IPS_ALLOCATOR"] = "" }, Debian);
+        Assert.Equal("/home/u", restart["HOME"]);
+        Assert.Equal(Debian, restart["LD_PRELOAD"]);
+        Assert.Equal(ProcessAllocator.JemallocConfig, restart["MALLOC_CONF"]);
+        Assert.Equal("jemalloc", restart["IPS_ALLOCATOR"]);
+        Assert.Equal("0x600000", restart["DOTNET_GCgen0size"]);
+
+        var own = ProcessAllocator.RestartEnvironment(new Dictionary<string, string> { ["DOTNET_GCgen0size"] = "0x4000000" }, Debian);
+        Assert.Equal("0x4000000", own["DOTNET_GCgen0size"]);
+    }
+
+    [Fact]
+    public void The_test_host_runs_with_the_gen0_budget_of_the_ips_command()
+    {
+        // ips.runsettings sets it, so that the memory tests measure what the ips command would.
+        Assert.Equal(ProcessAllocator.Gen0Budget, Environment.GetEnvironmentVariable(ProcessAllocator.Gen0BudgetVariable));
+    }
+
+    [Fact]
     public void A_bad_allocator_choice_names_the_variable_and_what_it_takes()
     {
         var unknown = Assert.Throws<ArgumentException>(() =>

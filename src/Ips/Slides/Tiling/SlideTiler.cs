@@ -80,8 +80,11 @@ public static class SlideTiler
                     tumour.RowFractions(grid.Y(first + r), size, grid.Downsample, lefts, size * grid.Downsample, tumourBand[r]);
                 }
                 // Column by column down the band: the tiles one task reads in turn lie in the same stored tile, so the
-                // reader's cache needs a few tiles per thread rather than a whole row of the level.
-                Parallel.For(0, grid.Columns, new ParallelOptions { CancellationToken = cancel }, column =>
+                // reader's cache needs a few tiles per thread rather than a whole row of the level. One thread per core:
+                // without a bound the thread pool adds threads during a long pass (12 to 26 over a 100k slide's tiling,
+                // under load), each keeping its own LibTiff handle and decoder state, so memory grew with the slide.
+                var parallel = new ParallelOptions { CancellationToken = cancel, MaxDegreeOfParallelism = Environment.ProcessorCount };
+                Parallel.For(0, grid.Columns, parallel, column =>
                 {
                     var (mask, pixels) = local.Value;
                     for (int r = 0; r < rows; r++)

@@ -42,7 +42,10 @@ public static class SlideOtsu
             cancel.ThrowIfCancellationRequested();
             long top = (long)s * stripHeight;
             int height = (int)Math.Min(stripHeight, size.Height - top);
-            Parallel.For(0, blocks, new ParallelOptions { CancellationToken = cancel }, () => new GreyHistogram(), (b, _, local) =>
+            // One reader per core: without a bound the thread pool adds threads during a long pass over a large slide,
+            // each with its own LibTiff handle and decoder state, so memory would grow with the slide.
+            var parallel = new ParallelOptions { CancellationToken = cancel, MaxDegreeOfParallelism = Environment.ProcessorCount };
+            Parallel.For(0, blocks, parallel, () => new GreyHistogram(), (b, _, local) =>
             {
                 long left = (long)b * blockWidth;
                 int width = (int)Math.Min(blockWidth, size.Width - left);
