@@ -11,13 +11,16 @@ namespace Ips.Features;
 /// <param name="Skipped">True when its feature file already existed (a rerun).</param>
 /// <param name="Tiles">Tiles embedded (0 when skipped).</param>
 /// <param name="Seconds">Wall time spent on it.</param>
-public sealed record SlideFeaturesResult(string Slide, bool Skipped, int Tiles, double Seconds);
+/// <param name="BusyWith">Who holds the slide's lock when another process is embedding it now (then nothing was done).</param>
+public sealed record SlideFeaturesResult(string Slide, bool Skipped, int Tiles, double Seconds, string? BusyWith = null);
 
 /// <summary>
 /// Embeds the kept tiles of slides (the coordinates <c>ips slides tile</c> wrote) with a frozen <see cref="TileEncoder"/>
 /// and writes one CLAM/TRIDENT file per slide (<c>features</c> <c>[N, D]</c>, <c>coords</c> <c>[N, 2]</c>). Tiles of the
 /// next batch are decoded by loader threads while the encoder runs on the current one; each slide's file is written
 /// to a temporary name and renamed when complete, so a rerun skips finished slides and redoes an interrupted one.
+/// A slide is embedded under its lock (<see cref="OutputLock"/>, <c>.NAME.lock</c> in the output folder), so several
+/// processes may share the folder: a slide another process is embedding is left to it.
 /// </summary>
 public static class FeatureExtraction
 {
@@ -26,7 +29,8 @@ public static class FeatureExtraction
         Path.Combine(outDirectory, SlideTilingJob.Name(slidePath) + ".h5");
 
     /// <summary>
-    /// Embeds one slide unless its output exists. <paramref name="tilesDone"/> receives the slide's tiles embedded so far.
+    /// Embeds one slide unless its output exists or another process holds its lock (<see cref="SlideFeaturesResult.BusyWith"/>).
+    /// <paramref name="tilesDone"/> receives the slide's tiles embedded so far.
     /// </summary>
     /// <exception cref="FileNotFoundException">The slide's coordinates file is missing.</exception>
     public static SlideFeaturesResult ExtractSlide(
@@ -45,6 +49,18 @@ public static class FeatureExtraction
         {
             throw new FileNotFoundException($"{slidePath}: no tile coordinates {coordsPath}; run `ips slides tile` first", coordsPath);
         }
+        Directory.CreateDirectory(outDirectory);
+        using var claim = OutputLock.TryAcquire(OutputLock.PathFor(outDirectory, name), out var holder);
+        if (claim is null)
+        {
+            return new SlideFeaturesResult(name, Skipped: true, 0, 0, BusyWith: holder);
+        }
+        // Another process may have finished the slide between the check above and taking the lock.
+        if (File.Exists(output))
+        {
+            return new SlideFeaturesResult(name, Skipped: true, 0, 0);
+        }
+        SlideTilingJob.RemoveStaleTemporaries(outDirectory, name);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var coords = TileCoordsFile.Read(coordsPath);
         if (coords.Count == 0)
