@@ -106,6 +106,30 @@ public sealed class SharedOutputTests(SixSlides slides) : IClassFixture<SixSlide
     }
 
     [Fact]
+    public void Slides_features_leaves_a_slide_another_process_holds_to_it_with_one_line_naming_the_holder()
+    {
+        var coords = Path.Combine(slides.Root, "busy-coords");
+        var (code, text) = CliProcess.Run(slides.Root, "slides", "tile", slides.Slides, "--out", coords, "--plain");
+        Assert.True(code == 0, text);
+        var outDir = Path.Combine(slides.Root, "busy-features");
+        Directory.CreateDirectory(outDir);
+
+        using (var held = OutputLock.TryAcquire(OutputLock.PathFor(outDir, "s_4"), out _))
+        {
+            Assert.NotNull(held);
+            (code, text) = CliProcess.Run(slides.Root, "slides", "features", slides.Slides, "--coords", coords, "--encoder", slides.Encoder,
+                "--out", outDir, "--device", "cpu");
+        }
+
+        Assert.True(code == 0, text);
+        Assert.Contains($"[4/6] s_4: being embedded by another process now (pid {Environment.ProcessId} on host {Environment.MachineName}, started ",
+            text, StringComparison.Ordinal);
+        Assert.Equal(
+            slides.Names.Where(name => name != "s_4").Select(name => name + ".h5"),
+            Directory.GetFiles(outDir).Select(Path.GetFileName).Order(StringComparer.Ordinal));
+    }
+
+    [Fact]
     public void A_slide_another_process_holds_is_skipped_with_one_line_naming_the_holder_and_a_dead_holders_lock_is_taken_over()
     {
         var outDir = Path.Combine(slides.Root, "held");
