@@ -88,10 +88,7 @@ public sealed class TiffSlide : ISlide
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         options ??= new TiffSlideOptions();
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"{path}: slide file not found", path);
-        }
+        SlideOpener.RequireFile(path);
 
         long fileLength = FileLength(path);
         CheckMagic(path);

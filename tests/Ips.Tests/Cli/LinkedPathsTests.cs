@@ -71,4 +71,20 @@ public sealed class LinkedPathsTests(SixSlides slides) : IClassFixture<SixSlides
         Assert.Equal(names.Length * 2, Files(Path.Combine(root, "aus plain", "tiles ß")).Count);
         AssertSameFiles(Path.Combine(root, "aus plain"), Path.Combine(root, "aus link"));
     }
+
+    [Fact]
+    public void A_link_whose_slide_is_gone_gives_one_line_naming_the_link_and_its_target_and_the_other_slides_are_tiled()
+    {
+        var folder = Path.Combine(slides.Root, "verwaist ß");
+        Directory.CreateDirectory(folder);
+        var gone = Path.Combine(slides.Root, "moved away", "Probe 09.tif");
+        File.CreateSymbolicLink(Path.Combine(folder, "Probe 09.tif"), gone);
+        File.CreateSymbolicLink(Path.Combine(folder, "Probe 01.tif"), Path.Combine(slides.Slides, slides.Names[0] + ".tif"));
+
+        var (code, text) = CliProcess.Run(slides.Root, "slides", "tile", folder, "--out", Path.Combine(slides.Root, "verwaist aus"), "--plain");
+
+        Assert.True(code == 1, text);
+        Assert.Contains($"error: {Path.Combine(folder, "Probe 09.tif")}: symbolic link to {gone}, which does not exist", text, StringComparison.Ordinal);
+        Assert.Contains("done Probe 01.tif", text, StringComparison.Ordinal);
+    }
 }
