@@ -11,7 +11,7 @@ namespace Ips.IO;
 /// <para>Built for shared file systems (NFS, Lustre), where <c>flock</c> and record locks are unreliable: the lock is a
 /// file created atomically (<see cref="FileMode.CreateNew"/>, <c>O_CREAT|O_EXCL</c>) that names its holder's host,
 /// process id and process start time. The holder touches it (its modification time) every
-/// <see cref="HeartbeatInterval"/> from a timer. A lock is stale, and taken over, when its heartbeat is older than the
+/// <see cref="HeartbeatInterval"/> from a thread. A lock is stale, and taken over, when its heartbeat is older than the
 /// stale limit (a holder that hangs or whose host died) or when its holder is a process of this host that no longer runs
 /// (<c>kill -9</c>). Heartbeats are compared with this host's clock, so the hosts' clocks must agree (NTP) to well within
 /// the stale limit. A lock of another host with a fresh heartbeat is always respected.</para>
@@ -24,7 +24,8 @@ public sealed class OutputLock : IDisposable
     public static readonly TimeSpan DefaultStaleAfter = TimeSpan.FromSeconds(60);
 
     private readonly string _token;
-    private readonly Timer _heartbeat;
+    private readonly ManualResetEventSlim _stop = new();
+    private readonly Thread _heartbeat;
     private int _disposed;
 
     private OutputLock(string path, string token, TimeSpan interval)
@@ -32,7 +33,16 @@ public sealed class OutputLock : IDisposable
         Path = path;
         _token = token;
         HeartbeatInterval = interval;
-        _heartbeat = new Timer(_ => Beat(), null, interval, interval);
+        // A thread of its own rather than a timer: a busy thread pool (tile loaders, the encoder) must not delay beats.
+        _heartbeat = new Thread(() =>
+        {
+            while (!_stop.Wait(interval))
+            {
+                Beat();
+            }
+        })
+        { IsBackground = true, Name = "output lock heartbeat" };
+        _heartbeat.Start();
     }
 
     /// <summary>The lock file.</summary>
@@ -92,7 +102,9 @@ public sealed class OutputLock : IDisposable
         {
             return;
         }
-        _heartbeat.Dispose();
+        _stop.Set();
+        _heartbeat.Join();
+        _stop.Dispose();
         if (Read(Path)?.Token == _token)
         {
             File.Delete(Path);
@@ -103,14 +115,11 @@ public sealed class OutputLock : IDisposable
     {
         try
         {
-            if (Volatile.Read(ref _disposed) == 0)
-            {
-                File.SetLastWriteTimeUtc(Path, DateTime.UtcNow);
-            }
+            File.SetLastWriteTimeUtc(Path, DateTime.UtcNow);
         }
         catch (Exception error) when (error is IOException or UnauthorizedAccessException)
         {
-            // A missed beat is harmless while the next ones come well within the stale limit; a timer thread must not throw.
+            // A missed beat is harmless while the next ones come well within the stale limit; the thread must not throw.
         }
     }
 

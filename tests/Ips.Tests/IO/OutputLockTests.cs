@@ -99,10 +99,14 @@ public sealed class OutputLockTests : IDisposable
             Assert.NotNull(held);
             Assert.Equal(TimeSpan.FromSeconds(0.2), held.HeartbeatInterval);
             File.SetLastWriteTimeUtc(LockPath, DateTime.UtcNow.AddMinutes(-10));
-            Thread.Sleep(1000);
-            Assert.InRange(DateTime.UtcNow - File.GetLastWriteTimeUtc(LockPath), TimeSpan.Zero, TimeSpan.FromSeconds(1));
-            // Well past the stale limit of its first heartbeat, the lock is still held.
-            Assert.Null(OutputLock.TryAcquire(LockPath, out _, staleAfter: TimeSpan.FromSeconds(1.2)));
+            var clock = Stopwatch.StartNew();
+            while (DateTime.UtcNow - File.GetLastWriteTimeUtc(LockPath) > TimeSpan.FromMinutes(1) && clock.Elapsed < TimeSpan.FromSeconds(10))
+            {
+                Thread.Sleep(50);
+            }
+            Assert.InRange(DateTime.UtcNow - File.GetLastWriteTimeUtc(LockPath), TimeSpan.Zero, TimeSpan.FromSeconds(2));
+            // Ten minutes after the time set above, the beats keep the lock from being taken over.
+            Assert.Null(OutputLock.TryAcquire(LockPath, out _, staleAfter: TimeSpan.FromSeconds(5)));
         }
         Assert.False(File.Exists(LockPath));
     }
