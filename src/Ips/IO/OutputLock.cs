@@ -125,17 +125,28 @@ public sealed class OutputLock : IDisposable
 
     private static bool TryCreate(string path, string token)
     {
+        FileStream stream;
         try
         {
-            using var stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read);
+            stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return false;
+        }
+        try
+        {
             using var writer = new StreamWriter(stream);
             using var self = Process.GetCurrentProcess();
             writer.Write(Holder.Format(Environment.MachineName, Environment.ProcessId, self.StartTime.ToUniversalTime(), token));
             return true;
         }
-        catch (IOException) when (File.Exists(path))
+        catch
         {
-            return false;
+            // A lock file that names no holder (a full disk) would block the slide for the stale limit.
+            stream.Dispose();
+            File.Delete(path);
+            throw;
         }
     }
 
