@@ -122,7 +122,9 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
                     slides[i], settings.Coords!, settings.Out!, encoder, settings.BatchSize, settings.Workers, settings.Gzip, settings.Overwrite, progress, signals.Token);
                 tiles += result.Tiles;
                 (embedded, skipped) = result.Skipped ? (embedded, skipped + 1) : (embedded + 1, skipped);
-                Console.WriteLine(result.Skipped
+                Console.WriteLine(result.BusyWith is { } holder
+                    ? $"[{i + 1}/{slides.Count}] {name}: being embedded by another process now ({holder}), skipped"
+                    : result.Skipped
                     ? $"[{i + 1}/{slides.Count}] {name}: done before, skipped"
                     : string.Create(CultureInfo.InvariantCulture,
                         $"[{i + 1}/{slides.Count}] {name}: {result.Tiles} tiles in {result.Seconds:F1} s ({result.Tiles / Math.Max(1e-9, result.Seconds):F1} tiles/s)"));

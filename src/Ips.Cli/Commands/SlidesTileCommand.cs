@@ -220,6 +220,7 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
                 $"[green]done[/] {name}: {report.Tiles} tiles kept of {report.Examined}, threshold {report.Threshold:F2}, {report.Seconds:F1} s"),
             SlideTilingStatus.Skipped => string.Create(CultureInfo.InvariantCulture,
                 $"[grey]skipped[/] {name}: finished before ({report.Tiles} tiles, threshold {report.Threshold:F2})"),
+            SlideTilingStatus.Busy => $"[grey]skipped[/] {name}: being tiled by another process now ({Markup.Escape(report.Holder ?? "unknown")})",
             _ => $"[red]error:[/] {Markup.Escape(report.Error ?? "failed")}",
         };
     }
@@ -233,7 +234,7 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
             table.AddRow(
                 Markup.Escape(Path.GetFileName(r.Slide)),
                 r.Status.ToString().ToLowerInvariant(),
-                r.Status == SlideTilingStatus.Failed ? "-" : r.Tiles.ToString(CultureInfo.InvariantCulture),
+                r.Status is SlideTilingStatus.Failed or SlideTilingStatus.Busy ? "-" : r.Tiles.ToString(CultureInfo.InvariantCulture),
                 r.Status == SlideTilingStatus.Done ? r.Examined.ToString(CultureInfo.InvariantCulture) : "-",
                 r.Threshold is { } t ? t.ToString("F2", CultureInfo.InvariantCulture) : "-",
                 r.Seconds.ToString("F1", CultureInfo.InvariantCulture));

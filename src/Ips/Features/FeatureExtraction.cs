@@ -12,13 +12,16 @@ namespace Ips.Features;
 /// <param name="Skipped">True when its feature file already existed (a rerun).</param>
 /// <param name="Tiles">Tiles embedded (0 when skipped).</param>
 /// <param name="Seconds">Wall time spent on it.</param>
-public sealed record SlideFeaturesResult(string Slide, bool Skipped, int Tiles, double Seconds);
+/// <param name="BusyWith">Who holds the slide's lock when another process is embedding it now (then nothing was done).</param>
+public sealed record SlideFeaturesResult(string Slide, bool Skipped, int Tiles, double Seconds, string? BusyWith = null);
 
 /// <summary>
 /// Embeds the kept tiles of slides (the coordinates <c>ips slides tile</c> wrote) with a frozen <see cref="TileEncoder"/>
 /// and writes one CLAM/TRIDENT file per slide (<c>features</c> <c>[N, D]</c>, <c>coords</c> <c>[N, 2]</c>). Tiles of the
 /// next batch are decoded by loader threads while the encoder runs on the current one; each slide's file is written
 /// to a temporary name and renamed when complete, so a rerun skips finished slides and redoes an interrupted one.
+/// A slide is embedded under its lock (<see cref="OutputLock"/>, <c>.NAME.lock</c> in the output folder), so several
+/// processes may share the folder: a slide another process is embedding is left to it.
 /// </summary>
 public static class FeatureExtraction
 {
@@ -44,7 +47,8 @@ public static class FeatureExtraction
     }
 
     /// <summary>
-    /// Embeds one slide unless its output exists and records the same encoder and tiling. An output that records
+    /// Embeds one slide unless its output exists and records the same encoder and tiling, or another process holds its
+    /// lock (<see cref="SlideFeaturesResult.BusyWith"/>). An output that records
     /// others (or nothing) is refused with <see cref="InvalidDataException"/>, or redone when <paramref name="overwrite"/>.
     /// <paramref name="tilesDone"/> receives the slide's tiles embedded so far.
     /// </summary>
@@ -71,6 +75,18 @@ public static class FeatureExtraction
             }
         }
         var coordsPath = SlideTilingJob.CoordsPath(coordsDirectory, slidePath);
+        Directory.CreateDirectory(outDirectory);
+        using var claim = OutputLock.TryAcquire(OutputLock.PathFor(outDirectory, name), out var holder);
+        if (claim is null)
+        {
+            return new SlideFeaturesResult(name, Skipped: true, 0, 0, BusyWith: holder);
+        }
+        // Another process may have finished the slide, with these features, between the check above and the lock.
+        if (File.Exists(output) && Conflict(slidePath, coordsDirectory, outDirectory, encoder.Identity) is null)
+        {
+            return new SlideFeaturesResult(name, Skipped: true, 0, 0);
+        }
+        SlideTilingJob.RemoveStaleTemporaries(outDirectory, name);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var coords = ReadCoords(slidePath, coordsDirectory);
         if (coords.Count == 0)

@@ -36,8 +36,12 @@ public sealed record FeatureProvenance(string Slide, long SlideBytes, TileCoords
         ?? typeof(FeatureProvenance).Assembly.GetName().Version?.ToString() ?? "unknown";
 
     /// <summary>The provenance of features of <paramref name="slidePath"/> cut as <paramref name="tiling"/> says and embedded by <paramref name="encoder"/>.</summary>
-    public static FeatureProvenance Of(string slidePath, TileCoordsInfo tiling, EncoderIdentity encoder) =>
-        new(Path.GetFileName(slidePath), new FileInfo(slidePath).Length, tiling, encoder, CurrentVersion);
+    public static FeatureProvenance Of(string slidePath, TileCoordsInfo tiling, EncoderIdentity encoder)
+    {
+        // The length of the opened file: FileInfo.Length of a symbolic link is the link's own length.
+        using var slide = File.OpenRead(slidePath);
+        return new(Path.GetFileName(slidePath), slide.Length, tiling, encoder, CurrentVersion);
+    }
 
     /// <summary>The file attributes that record this provenance.</summary>
     public Dictionary<string, object> Attributes()

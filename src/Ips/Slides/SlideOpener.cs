@@ -36,6 +36,33 @@ public static class SlideOpener
     };
 
     /// <summary>
+    /// Fails with one line naming <paramref name="path"/> when there is no slide file there: nothing at all, or a symbolic
+    /// link whose target is gone (which <see cref="File.Exists"/> reports as present, since the link itself is there).
+    /// </summary>
+    /// <exception cref="FileNotFoundException">No file, or a dangling link (the message names its target).</exception>
+    internal static void RequireFile(string path)
+    {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"{path}: slide file not found", path);
+        }
+        if (new FileInfo(path).LinkTarget is not { } target)
+        {
+            return;
+        }
+        // Opening lets the operating system follow the links: File.ResolveLinkTarget resolves a relative target
+        // against the path as written, which is wrong when the path itself passes through a linked folder.
+        try
+        {
+            using var file = File.OpenHandle(path);
+        }
+        catch (Exception error) when (error is FileNotFoundException or DirectoryNotFoundException)
+        {
+            throw new FileNotFoundException($"{path}: symbolic link to {target}, which does not exist", path);
+        }
+    }
+
+    /// <summary>
     /// Opens <paramref name="path"/> with <paramref name="reader"/>. <see cref="SlideReaderKind.Auto"/> sends the
     /// vendor formats of <see cref="OpenSlideExtensions"/> to OpenSlide and tries the managed reader first for the
     /// rest, falling back to OpenSlide when the managed reader does not handle the format (not a TIFF, JPEG 2000
@@ -44,10 +71,7 @@ public static class SlideOpener
     public static ISlide Open(string path, SlideReaderKind reader = SlideReaderKind.Auto, TiffSlideOptions? tiffOptions = null)
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"{path}: slide file not found", path);
-        }
+        RequireFile(path);
 
         switch (reader)
         {

@@ -88,12 +88,9 @@ public sealed class TiffSlide : ISlide
     {
         ArgumentException.ThrowIfNullOrEmpty(path);
         options ??= new TiffSlideOptions();
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"{path}: slide file not found", path);
-        }
+        SlideOpener.RequireFile(path);
 
-        long fileLength = new FileInfo(path).Length;
+        long fileLength = FileLength(path);
         CheckMagic(path);
         var handle = Handle.Open(path);
         try
@@ -219,6 +216,14 @@ public sealed class TiffSlide : ISlide
         _cache.Add(level, index, pixels);
     }
 
+    // The length of the file itself: FileInfo.Length of a symbolic link is the link's own length (lstat), and
+    // cohorts on clusters are usually reached through links.
+    private static long FileLength(string path)
+    {
+        using var handle = File.OpenHandle(path);
+        return RandomAccess.GetLength(handle);
+    }
+
     private static void CheckMagic(string path)
     {
         Span<byte> magic = stackalloc byte[4];
@@ -248,7 +253,7 @@ public sealed class TiffSlide : ISlide
             if (!tiff.SetDirectory((short)i))
             {
                 throw new InvalidDataException(
-                    $"{path}: damaged or truncated TIFF ({new FileInfo(path).Length} bytes): directory {i} cannot be read ({TiffErrorLog.Last ?? "unknown error"})");
+                    $"{path}: damaged or truncated TIFF ({FileLength(path)} bytes): directory {i} cannot be read ({TiffErrorLog.Last ?? "unknown error"})");
             }
             directories.Add(Directory.Read(tiff, i));
         }
@@ -534,7 +539,7 @@ public sealed class TiffSlide : ISlide
             {
                 stream.Dispose();
                 throw new InvalidDataException(
-                    $"{path}: damaged or truncated TIFF ({new FileInfo(path).Length} bytes): {TiffErrorLog.Last ?? "its first directory cannot be read"}");
+                    $"{path}: damaged or truncated TIFF ({FileLength(path)} bytes): {TiffErrorLog.Last ?? "its first directory cannot be read"}");
             }
             return new Handle(tiff);
         }

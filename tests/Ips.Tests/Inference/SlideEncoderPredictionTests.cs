@@ -189,4 +189,22 @@ public sealed class SlideEncoderPredictionTests(EncodedSlideFixture fixture) : I
         Assert.Equal(1, code);
         Assert.Contains($"error: --encoder {fixture.Encoder}: a tile encoder is for feature configs (is_image: false); config mnist-small.yml has is_image: true", output, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_slide_reached_through_a_linked_folder_and_a_link_with_a_space_and_umlauts_predicts_as_the_file_itself()
+    {
+        var folder = fixture.File("Gewebe ß");
+        Directory.CreateDirectory(folder);
+        var linked = Path.Combine(folder, "tumor ä 01.tif");
+        File.CreateSymbolicLink(linked, fixture.Slide);
+        var linkedFolder = fixture.File("kohorte link");
+        Directory.CreateSymbolicLink(linkedFolder, folder);
+
+        var direct = PredictJson(fixture.File("direct.json"), "-w", fixture.Weights, "--encoder", fixture.Encoder, fixture.Slide);
+        var through = PredictJson(fixture.File("linked ö.json"), "-w", fixture.Weights, "--encoder", fixture.Encoder, Path.Combine(linkedFolder, "tumor ä 01.tif"));
+
+        Assert.Equal(direct.GetProperty("patch_count").GetInt32(), through.GetProperty("patch_count").GetInt32());
+        Assert.Equal(Indices(direct), Indices(through));
+        Assert.Equal(Probability(direct), Probability(through));
+    }
 }

@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Text.RegularExpressions;
+using Ips.IO;
 using Ips.Slides.Annotations;
 using Ips.Slides.Tissue;
 
@@ -16,6 +17,9 @@ public enum SlideTilingStatus
 
     /// <summary>It could not be tiled; see the error.</summary>
     Failed,
+
+    /// <summary>Another process is tiling it into the same folder now (it holds the slide's lock); see the holder.</summary>
+    Busy,
 }
 
 /// <summary>The outcome of one slide of a tiling run.</summary>
@@ -26,14 +30,17 @@ public enum SlideTilingStatus
 /// <param name="Threshold">The Otsu threshold (grey level), when known.</param>
 /// <param name="Seconds">Wall time spent on the slide.</param>
 /// <param name="Error">The error message of a failed slide.</param>
-public sealed record SlideTilingReport(string Slide, SlideTilingStatus Status, int Tiles, long Examined, double? Threshold, double Seconds, string? Error = null);
+/// <param name="Holder">Who holds a busy slide's lock (process id, host, start time).</param>
+public sealed record SlideTilingReport(
+    string Slide, SlideTilingStatus Status, int Tiles, long Examined, double? Threshold, double Seconds, string? Error = null, string? Holder = null);
 
 /// <summary>
 /// Tiles one slide of a cohort into its output directory: <c>NAME.h5</c> (tile coordinates, <see cref="TileCoordsFile"/>)
 /// and <c>NAME.qc.png</c> (<see cref="QcThumbnail"/>), where NAME is the slide's file name without extension. Each file
 /// is written whole under a temporary name and renamed, the coordinates last, so the coordinates file marks a finished
 /// slide: a rerun skips slides that have it (with the same parameters) and redoes any slide a killed run left
-/// unfinished, removing its stale temporary files.
+/// unfinished, removing its stale temporary files. A slide is tiled under its lock (<see cref="OutputLock"/>,
+/// <c>.NAME.lock</c>), so several processes may tile into one folder: a slide locked by another is reported busy.
 /// </summary>
 public static class SlideTilingJob
 {
@@ -88,16 +95,21 @@ public static class SlideTilingJob
         string coordsPath = CoordsPath(outDirectory, slidePath);
         if (File.Exists(coordsPath))
         {
-            var existing = TileCoordsFile.Read(coordsPath);
-            if (!existing.Info.Matches(options))
-            {
-                throw new InvalidDataException(
-                    $"{coordsPath}: already holds tiles cut with {existing.Info}, not with {Describe(options)}; delete it or choose another --out");
-            }
-            return new SlideTilingReport(slidePath, SlideTilingStatus.Skipped, existing.Count, 0, existing.Info.OtsuThreshold, clock.Elapsed.TotalSeconds);
+            return Finished(slidePath, coordsPath, options, clock);
         }
 
         Directory.CreateDirectory(outDirectory);
+        using var claim = OutputLock.TryAcquire(OutputLock.PathFor(outDirectory, Name(slidePath)), out var holder);
+        if (claim is null)
+        {
+            return new SlideTilingReport(slidePath, SlideTilingStatus.Busy, 0, 0, null, clock.Elapsed.TotalSeconds, Holder: holder);
+        }
+        // Another process may have finished the slide between the check above and taking the lock.
+        if (File.Exists(coordsPath))
+        {
+            return Finished(slidePath, coordsPath, options, clock);
+        }
+        // Temporaries of this slide are stale only now: before the lock they may be another process's files in progress.
         RemoveStaleTemporaries(outDirectory, Name(slidePath));
         var annotationPath = AnnotationPath(annotationDirectory, slidePath);
         var tumour = annotationPath is null ? TumourRegions.None : AsapAnnotations.Read(annotationPath);
@@ -116,12 +128,28 @@ public static class SlideTilingJob
         return new SlideTilingReport(slidePath, SlideTilingStatus.Done, tiles.Count, tiles.Grid.Count, tiles.Threshold, clock.Elapsed.TotalSeconds);
     }
 
+    private static SlideTilingReport Finished(string slidePath, string coordsPath, TilingOptions options, Stopwatch clock)
+    {
+        var existing = TileCoordsFile.Read(coordsPath);
+        if (!existing.Info.Matches(options))
+        {
+            throw new InvalidDataException(
+                $"{coordsPath}: already holds tiles cut with {existing.Info}, not with {Describe(options)}; delete it or choose another --out");
+        }
+        return new SlideTilingReport(slidePath, SlideTilingStatus.Skipped, existing.Count, 0, existing.Info.OtsuThreshold, clock.Elapsed.TotalSeconds);
+    }
+
     private static string Describe(TilingOptions options) =>
         new TileCoordsInfo(options.Level, options.TileSize, options.Overlap, options.FgPercThresh, options.EffectiveOtsuLevel, double.NaN).ToString();
 
-    // AtomicFile names its temporaries ".NAME.<32 hex>.tmpEXT"; a killed run leaves them behind.
-    private static void RemoveStaleTemporaries(string outDirectory, string name)
+    /// <summary>
+    /// Deletes the temporary files that writes of the outputs of slide <paramref name="name"/> (<c>NAME.h5</c>,
+    /// <c>NAME.qc.png</c>) left in <paramref name="outDirectory"/> when their process was killed. Only safe under the
+    /// slide's <see cref="OutputLock"/>: without it they may be another process's files in progress.
+    /// </summary>
+    public static void RemoveStaleTemporaries(string outDirectory, string name)
     {
+        // AtomicFile names its temporaries ".NAME.<32 hex>.tmpEXT".
         var pattern = new Regex($"^\\.{Regex.Escape(name)}(\\.qc)?\\.[0-9a-f]{{32}}\\.tmp\\.(h5|png)$", RegexOptions.CultureInvariant);
         foreach (var file in Directory.EnumerateFiles(outDirectory, "." + name + ".*"))
         {

@@ -1,0 +1,254 @@
+using System.Diagnostics;
+using System.Globalization;
+
+namespace Ips.IO;
+
+/// <summary>
+/// A claim on one output (a slide of <c>ips slides tile</c> or <c>ips slides features</c>) by one process, so that
+/// several processes may share an output folder: whoever holds the lock writes the output, the others skip it.
+/// </summary>
+/// <remarks>
+/// <para>Built for shared file systems (NFS, Lustre), where <c>flock</c> and record locks are unreliable: the lock is a
+/// file created atomically (<see cref="FileMode.CreateNew"/>, <c>O_CREAT|O_EXCL</c>) that names its holder's host,
+/// process id and process start time. The holder touches it (its modification time) every
+/// <see cref="HeartbeatInterval"/> from a thread. A lock is stale, and taken over, when its heartbeat is older than the
+/// stale limit (a holder that hangs or whose host died) or when its holder is a process of this host that no longer runs
+/// (<c>kill -9</c>). Heartbeats are compared with this host's clock, so the hosts' clocks must agree (NTP) to well within
+/// the stale limit. A lock of another host with a fresh heartbeat is always respected.</para>
+/// <para>Taking over is atomic too: the stale file is renamed to a unique name (only one taker's rename succeeds),
+/// checked to be the stale lock that was judged, deleted, and then created anew with <see cref="FileMode.CreateNew"/>.</para>
+/// </remarks>
+public sealed class OutputLock : IDisposable
+{
+    /// <summary>Heartbeat age after which a lock is stale, unless a caller chooses another.</summary>
+    public static readonly TimeSpan DefaultStaleAfter = TimeSpan.FromSeconds(60);
+
+    private readonly string _token;
+    private readonly ManualResetEventSlim _stop = new();
+    private readonly Thread _heartbeat;
+    private int _disposed;
+
+    private OutputLock(string path, string token, TimeSpan interval)
+    {
+        Path = path;
+        _token = token;
+        HeartbeatInterval = interval;
+        // A thread of its own rather than a timer: a busy thread pool (tile loaders, the encoder) must not delay beats.
+        _heartbeat = new Thread(() =>
+        {
+            while (!_stop.Wait(interval))
+            {
+                Beat();
+            }
+        })
+        { IsBackground = true, Name = "output lock heartbeat" };
+        _heartbeat.Start();
+    }
+
+    /// <summary>The lock file.</summary>
+    public string Path { get; }
+
+    /// <summary>The lock file of the output called <paramref name="name"/> in <paramref name="directory"/>: <c>.NAME.lock</c>.</summary>
+    public static string PathFor(string directory, string name) => System.IO.Path.Combine(directory, "." + name + ".lock");
+
+    /// <summary>How often the holder touches the lock file: a sixth of the stale limit, at most 5 s.</summary>
+    public TimeSpan HeartbeatInterval { get; }
+
+    /// <summary>
+    /// Takes the lock <paramref name="path"/> for this process, taking over a stale one; null when a live holder has it,
+    /// whose description <paramref name="holder"/> then gives (e.g. <c>pid 4242 on host node07, started ...</c>).
+    /// </summary>
+    /// <param name="path">The lock file; its folder must exist.</param>
+    /// <param name="holder">Who holds the lock when it is not taken.</param>
+    /// <param name="staleAfter">Heartbeat age after which a lock is stale (default <see cref="DefaultStaleAfter"/>).</param>
+    public static OutputLock? TryAcquire(string path, out string? holder, TimeSpan? staleAfter = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        var limit = staleAfter ?? DefaultStaleAfter;
+        if (limit <= TimeSpan.Zero)
+        {
+            throw new ArgumentOutOfRangeException(nameof(staleAfter), "the stale limit must be positive");
+        }
+        var interval = TimeSpan.FromTicks(Math.Min(limit.Ticks / 6, TimeSpan.FromSeconds(5).Ticks));
+        var token = Guid.NewGuid().ToString("N");
+        // Two rounds: the second follows a takeover of a stale lock, or a lock that vanished while being read.
+        for (var round = 0; round < 2; round++)
+        {
+            if (TryCreate(path, token))
+            {
+                holder = null;
+                return new OutputLock(path, token, interval);
+            }
+            var existing = ReadWritten(path);
+            if (existing is null)
+            {
+                continue;
+            }
+            if (!existing.IsStale(limit))
+            {
+                holder = existing.Description;
+                return null;
+            }
+            TakeOver(path, existing);
+        }
+        holder = Read(path)?.Description ?? "another process";
+        return null;
+    }
+
+    /// <summary>Stops the heartbeat and removes the lock file, if it is still this holder's.</summary>
+    public void Dispose()
+    {
+        if (Interlocked.Exchange(ref _disposed, 1) != 0)
+        {
+            return;
+        }
+        _stop.Set();
+        _heartbeat.Join();
+        _stop.Dispose();
+        if (Read(Path)?.Token == _token)
+        {
+            File.Delete(Path);
+        }
+    }
+
+    private void Beat()
+    {
+        try
+        {
+            File.SetLastWriteTimeUtc(Path, DateTime.UtcNow);
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
+        {
+            // A missed beat is harmless while the next ones come well within the stale limit; the thread must not throw.
+        }
+    }
+
+    private static bool TryCreate(string path, string token)
+    {
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return false;
+        }
+        try
+        {
+            using var writer = new StreamWriter(stream);
+            using var self = Process.GetCurrentProcess();
+            writer.Write(Holder.Format(Environment.MachineName, Environment.ProcessId, self.StartTime.ToUniversalTime(), token));
+            return true;
+        }
+        catch
+        {
+            // A lock file that names no holder (a full disk) would block the slide for the stale limit.
+            stream.Dispose();
+            File.Delete(path);
+            throw;
+        }
+    }
+
+    private static void TakeOver(string path, Holder stale)
+    {
+        var aside = path + "." + Guid.NewGuid().ToString("N") + ".stale";
+        try
+        {
+            File.Move(path, aside);
+        }
+        catch (FileNotFoundException)
+        {
+            return; // another taker was first
+        }
+        // Between judging and renaming, another taker may have replaced the stale lock with its own live one.
+        if (Read(aside)?.Token == stale.Token)
+        {
+            File.Delete(aside);
+            return;
+        }
+        try
+        {
+            File.Move(aside, path);
+        }
+        catch (IOException)
+        {
+            File.Delete(aside);
+        }
+    }
+
+    // A lock file just created is empty until its creator has written it: give the creator a moment.
+    private static Holder? ReadWritten(string path)
+    {
+        var holder = Read(path);
+        for (var wait = 0; wait < 50 && holder is { Token.Length: 0 } && !holder.IsStale(DefaultStaleAfter); wait++)
+        {
+            Thread.Sleep(20);
+            holder = Read(path);
+        }
+        return holder;
+    }
+
+    private static Holder? Read(string path)
+    {
+        try
+        {
+            var text = File.ReadAllText(path);
+            var heartbeat = File.GetLastWriteTimeUtc(path);
+            return Holder.Parse(text, heartbeat);
+        }
+        catch (Exception error) when (error is FileNotFoundException or DirectoryNotFoundException)
+        {
+            return null;
+        }
+    }
+
+    private sealed record Holder(string Host, int Pid, DateTime Started, string Token, DateTime Heartbeat)
+    {
+        private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
+
+        public string Description => Token.Length == 0
+            ? "a process still writing the lock file"
+            : string.Create(CultureInfo.InvariantCulture, $"pid {Pid} on host {Host}, started {Started.ToString(TimeFormat, CultureInfo.InvariantCulture)}");
+
+        public static string Format(string host, int pid, DateTime started, string token) => string.Create(CultureInfo.InvariantCulture,
+            $"host={host}\npid={pid}\nstarted={started.ToString(TimeFormat, CultureInfo.InvariantCulture)}\ntoken={token}\n");
+
+        // A lock file being written by its creator may still be empty or partial: it reads as a live, unknown holder
+        // with a fresh heartbeat, since its modification time is new.
+        public static Holder Parse(string text, DateTime heartbeat)
+        {
+            var fields = text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
+                .Select(line => line.Split('=', 2))
+                .Where(pair => pair.Length == 2)
+                .GroupBy(pair => pair[0], StringComparer.Ordinal)
+                .ToDictionary(group => group.Key, group => group.First()[1], StringComparer.Ordinal);
+            var pid = fields.TryGetValue("pid", out var p) && int.TryParse(p, CultureInfo.InvariantCulture, out var parsed) ? parsed : 0;
+            var started = fields.TryGetValue("started", out var s)
+                && DateTime.TryParseExact(s, TimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var time)
+                ? time : DateTime.MinValue;
+            return new Holder(fields.GetValueOrDefault("host") ?? "?", pid, started, fields.GetValueOrDefault("token") ?? "", heartbeat);
+        }
+
+        public bool IsStale(TimeSpan limit) =>
+            DateTime.UtcNow - Heartbeat > limit || (Host == Environment.MachineName && Pid > 0 && !Runs(Pid, Started));
+
+        // The start time tells a reused process id from the holder.
+        private static bool Runs(int pid, DateTime started)
+        {
+            try
+            {
+                using var process = Process.GetProcessById(pid);
+                return started == DateTime.MinValue || Math.Abs((process.StartTime.ToUniversalTime() - started).TotalSeconds) < 1;
+            }
+            catch (ArgumentException)
+            {
+                return false;
+            }
+            catch (Exception error) when (error is InvalidOperationException or System.ComponentModel.Win32Exception or NotSupportedException)
+            {
+                return true; // cannot tell: treat as alive, the heartbeat still ends a dead lock
+            }
+        }
+    }
+}
