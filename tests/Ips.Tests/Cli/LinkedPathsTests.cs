@@ -62,11 +62,14 @@ public sealed class LinkedPathsTests(SixSlides slides) : IClassFixture<SixSlides
         File.CreateSymbolicLink(Path.Combine(extra, names[2] + ".tif"), Path.Combine(slides.Slides, slides.Names[2] + ".tif"));
         Directory.CreateSymbolicLink(Path.Combine(store, "mehr"), extra);
         Directory.CreateSymbolicLink(Path.Combine(root, "kohorte link"), Path.Combine("store", "Gewebe ß"));
-        File.CreateSymbolicLink(Path.Combine(root, "kodierer ö.pth"), slides.Encoder);
+        // Feature files record the encoder's file name (provenance), so the link to it keeps that name, in a folder of its own.
+        var encoderLink = Path.Combine("kodierer ö", Path.GetFileName(slides.Encoder));
+        Directory.CreateDirectory(Path.Combine(root, "kodierer ö"));
+        File.CreateSymbolicLink(Path.Combine(root, encoderLink), slides.Encoder);
 
         Chain(plain, slides.Encoder, Path.Combine(root, "aus plain"));
         // Relative paths: the run's working directory is the root.
-        Chain("kohorte link", "kodierer ö.pth", "aus link");
+        Chain("kohorte link", encoderLink, "aus link");
 
         Assert.Equal(names.Length * 2, Files(Path.Combine(root, "aus plain", "tiles ß")).Count);
         AssertSameFiles(Path.Combine(root, "aus plain"), Path.Combine(root, "aus link"));
