@@ -12,7 +12,7 @@ using Spectre.Console.Cli;
 namespace Ips.Cli.Commands;
 
 /// <summary>Options of <c>ips slides features</c>.</summary>
-public sealed class SlidesFeaturesSettings : CommandSettings
+public sealed class SlidesFeaturesSettings : PlainSettings
 {
     [CommandArgument(0, "<SLIDE_OR_DIR>")]
     [Description("Slides (.tif, .svs, ...) or folders searched (with their subfolders) for slides.")]
@@ -63,8 +63,7 @@ public sealed class SlidesFeaturesSettings : CommandSettings
         Coords is null ? ValidationResult.Error("--coords DIR is required (the output of `ips slides tile`).")
         : Encoder is null ? ValidationResult.Error("--encoder FILE is required (byol.ckpt or a torchvision .pth).")
         : Out is null ? ValidationResult.Error("--out DIR is required.")
-        : BatchSize <= 0 ? ValidationResult.Error("--batch-size must be positive.")
-        : ValidationResult.Success();
+        : SlideOptionChecks.Features(BatchSize, Workers, Shard, Out);
 }
 
 /// <summary><c>ips slides features</c>: per-slide tile features with a frozen encoder, resumable and shardable.</summary>
@@ -74,17 +73,11 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
     protected override int Execute(CommandContext context, SlidesFeaturesSettings settings, CancellationToken cancellationToken)
     {
         var shard = settings.Shard is null ? SlideShard.All : SlideShard.Parse(settings.Shard);
-        foreach (var input in settings.Inputs)
-        {
-            if (!File.Exists(input) && !Directory.Exists(input))
-            {
-                throw new FileNotFoundException($"{input}: no such slide or folder", input);
-            }
-        }
-        var slides = SlideDiscovery.Find(settings.Inputs).Where(shard.Contains).ToList();
+        var (all, slides) = SlideInputs.Find(settings.Inputs, shard);
         if (slides.Count == 0)
         {
-            throw new ArgumentException($"no slides found in {string.Join(", ", settings.Inputs)}{(settings.Shard is null ? "" : $" for shard {shard}")}");
+            Console.WriteLine($"shard {shard} holds none of the {all.Count} slide(s); nothing to do");
+            return 0;
         }
         Directory.CreateDirectory(settings.Out!);
         using var encoder = TileEncoder.Open(settings.Encoder!, settings.Normalisation, TorchRuntime.ResolveDevice(settings.Device));
@@ -103,7 +96,8 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
                 signals.Token.ThrowIfCancellationRequested();
                 var name = SlideTilingJob.Name(slides[i]);
                 var clock = System.Diagnostics.Stopwatch.StartNew();
-                var lastPrinted = DateTime.MinValue;
+                // A progress line only for a slide still running after 10 s: a quick slide gets its one result line.
+                var lastPrinted = DateTime.UtcNow;
                 var progress = new SynchronousProgress<int>(done =>
                 {
                     if (DateTime.UtcNow - lastPrinted > TimeSpan.FromSeconds(10))
