@@ -1,5 +1,6 @@
 using Ips.Cli.Hosting;
 using Ips.Configuration;
+using Ips.IO;
 using Ips.Native;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -40,6 +41,12 @@ internal static partial class UserErrors
     // it was meant for and the nearest valid name to suggest.
     private static string Describe(Exception error, IReadOnlyList<string> args)
     {
+        if (StateDictMismatch.Details(error) is { } details)
+        {
+            // The full list of keys runs to dozens of lines; it is asked for, not given by default.
+            return args.Contains("--verbose") ? details
+                : CommandTree.Accepts(args, "--verbose") ? error.Message + " (--verbose lists every key)" : error.Message;
+        }
         if (error is not CommandParseException)
         {
             return error.Message;

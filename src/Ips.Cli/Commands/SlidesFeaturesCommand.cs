@@ -53,6 +53,10 @@ public sealed class SlidesFeaturesSettings : PlainSettings
     [Description("Compress the features (gzip, as h5py's compression='gzip').")]
     public bool Gzip { get; init; }
 
+    [CommandOption("--verbose")]
+    [Description("On encoder weights that do not match the architecture, list every mismatched key (otherwise the count and the first three).")]
+    public bool Verbose { get; init; }
+
     [CommandOption("--device <DEVICE>")]
     [Description("auto (CUDA when available), cpu, cuda or cuda:N.")]
     [DefaultValue("auto")]
