@@ -107,6 +107,11 @@ public sealed class PredictCommand : Command<PredictSettings>
         {
             Console.WriteLine(document.ToJson());
         }
+        // Where the pictures went; on standard error when standard output is the JSON itself.
+        foreach (var picture in document.Outcomes.OfType<Prediction>().Select(p => p.AttentionMap).OfType<string>())
+        {
+            (settings.Out is null ? Console.Error : Console.Out).WriteLine($"wrote attention map {picture}");
+        }
         var failed = document.Failures;
         foreach (var failure in failed)
         {

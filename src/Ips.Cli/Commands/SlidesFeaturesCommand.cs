@@ -83,8 +83,9 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
             Console.WriteLine($"shard {shard} holds none of the {all.Count} slide(s); nothing to do");
             return 0;
         }
-        Directory.CreateDirectory(settings.Out!);
+        // The encoder first: a wrong --encoder leaves no empty --out folder behind.
         using var encoder = TileEncoder.Open(settings.Encoder!, settings.Normalisation, TorchRuntime.ResolveDevice(settings.Device));
+        Directory.CreateDirectory(settings.Out!);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"embedding {slides.Count} slide(s) with {Path.GetFileName(settings.Encoder)} ({encoder.OutputDim}-d, normalisation {encoder.Normalisation}) into {settings.Out}"));
 
