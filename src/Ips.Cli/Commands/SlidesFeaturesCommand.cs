@@ -101,7 +101,7 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
                 signals.Token.ThrowIfCancellationRequested();
                 var name = SlideTilingJob.Name(slides[i]);
                 var clock = System.Diagnostics.Stopwatch.StartNew();
-                // A progress line only for a slide still running after 10 s: a quick slide gets its one result line.
+                // A progress line ("so far") only for a slide still running after 10 s: a quick slide gets its one result line.
                 var lastPrinted = DateTime.UtcNow;
                 var progress = new SynchronousProgress<int>(done =>
                 {
@@ -109,7 +109,7 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
                     {
                         lastPrinted = DateTime.UtcNow;
                         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"  {name}: {done} tiles, {done / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1} tiles/s"));
+                            $"  {name}: {done} tiles so far, {done / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1} tiles/s"));
                     }
                 });
                 var result = FeatureExtraction.ExtractSlide(
