@@ -1,5 +1,6 @@
 using Ips.Cli.Hosting;
 using Ips.Configuration;
+using Ips.IO;
 using Ips.Native;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -8,7 +9,9 @@ namespace Ips.Cli;
 
 /// <summary>
 /// Turns the exceptions that mean "the input is wrong" (config, data, files, devices) into one red line naming the
-/// problem, with exit code 1 (64, EX_USAGE, for a wrong command line; 2 when libtorch cannot load); anything else is a bug and keeps its stack trace.
+/// problem, with the exit code of the README's table: 64 (EX_USAGE) for a wrong command line or option value, 66
+/// (EX_NOINPUT) for an input that is not found or holds nothing, 2 when libtorch cannot load, 1 for other bad input;
+/// anything else is a bug (70) and keeps its stack trace.
 /// </summary>
 internal static partial class UserErrors
 {
@@ -24,12 +27,13 @@ internal static partial class UserErrors
         {
             TorchLoadException => 2,
             UsageException or CommandAppException => 64,
+            NoInputException or FileNotFoundException or DirectoryNotFoundException => 66,
             _ => 1,
         };
     }
 
     /// <summary>True for the exceptions that mean "the input is wrong" rather than a bug.</summary>
-    public static bool IsUserError(Exception error) => error is UsageException or CommandAppException or ConfigException
+    public static bool IsUserError(Exception error) => error is UsageException or CommandAppException or NoInputException or ConfigException
         or ArgumentException or InvalidDataException or FileNotFoundException or DirectoryNotFoundException
         or UnauthorizedAccessException or TorchLoadException or IOException;
 
@@ -37,6 +41,12 @@ internal static partial class UserErrors
     // it was meant for and the nearest valid name to suggest.
     private static string Describe(Exception error, IReadOnlyList<string> args)
     {
+        if (StateDictMismatch.Details(error) is { } details)
+        {
+            // The full list of keys runs to dozens of lines; it is asked for, not given by default.
+            return args.Contains("--verbose") ? details
+                : CommandTree.Accepts(args, "--verbose") ? error.Message + " (--verbose lists every key)" : error.Message;
+        }
         if (error is not CommandParseException)
         {
             return error.Message;

@@ -7,7 +7,7 @@ using Spectre.Console.Cli;
 namespace Ips.Cli.Commands;
 
 /// <summary>Options of <c>ips bench</c>.</summary>
-public sealed class BenchSettings : CommandSettings
+public sealed class BenchSettings : PlainSettings
 {
     [CommandOption("--quick")]
     [Description("Small sizes for a smoke run (well under a minute on 2 cores).")]

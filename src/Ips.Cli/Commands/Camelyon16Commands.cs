@@ -8,7 +8,7 @@ using Spectre.Console.Cli;
 namespace Ips.Cli.Commands;
 
 /// <summary>Options of <c>ips data camelyon16 labels</c>.</summary>
-public sealed class Camelyon16LabelsSettings : CommandSettings
+public sealed class Camelyon16LabelsSettings : PlainSettings
 {
     [CommandArgument(0, "<DIR>")]
     [Description("The CAMELYON16 slides (training/normal, training/tumor, testing/images) or a folder of their .h5 feature files; searched recursively.")]
@@ -40,7 +40,7 @@ public sealed class Camelyon16LabelsCommand : Command<Camelyon16LabelsSettings>
 }
 
 /// <summary>Options of <c>ips data camelyon16 synthetic</c>.</summary>
-public sealed class Camelyon16SyntheticSettings : CommandSettings
+public sealed class Camelyon16SyntheticSettings : PlainSettings
 {
     [CommandOption("-o|--out <DIR>")]
     [Description("Folder for the cohort, in the challenge's layout (training/normal, training/tumor, training/lesion_annotations, testing/images, testing/reference.csv).")]

@@ -8,7 +8,7 @@ using Spectre.Console.Cli;
 namespace Ips.Cli.Commands;
 
 /// <summary>Options of <c>ips config check</c>.</summary>
-public sealed class ConfigCheckSettings : CommandSettings
+public sealed class ConfigCheckSettings : PlainSettings
 {
     [CommandArgument(0, "<CONFIG>")]
     [Description("YAML config with the official keys (configs/*.yml).")]

@@ -10,7 +10,7 @@ using Spectre.Console.Cli;
 namespace Ips.Cli.Commands;
 
 /// <summary>Options of <c>ips data mnist</c>.</summary>
-public sealed class MnistDataSettings : CommandSettings
+public sealed class MnistDataSettings : PlainSettings
 {
     [CommandOption("--dir <DIR>")]
     [Description("Use the MNIST IDX files in this directory instead of the cache (plain or .gz).")]

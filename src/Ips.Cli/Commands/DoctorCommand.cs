@@ -5,9 +5,9 @@ using Spectre.Console.Cli;
 namespace Ips.Cli.Commands;
 
 /// <summary><c>ips doctor</c>: can this machine run IPS, and on what?</summary>
-internal sealed class DoctorCommand : Command
+internal sealed class DoctorCommand : Command<PlainSettings>
 {
-    protected override int Execute(CommandContext context, CancellationToken cancellationToken)
+    protected override int Execute(CommandContext context, PlainSettings settings, CancellationToken cancellationToken)
     {
         TorchRuntimeInfo info;
         try

@@ -76,7 +76,7 @@ public sealed class PredictSettings : ModelSettings
 
     /// <inheritdoc />
     public override ValidationResult Validate() =>
-        Weights is null ? ValidationResult.Error("--weights is required.") : ValidationResult.Success();
+        Weights is null ? ValidationResult.Error("--weights is required.") : SlideOptionChecks.Predict(Level, OtsuLevel, TileSize, SlideReader, AttentionDir);
 }
 
 /// <summary><c>ips predict</c>: per-task probabilities and the selected patches of each input, as JSON.</summary>
@@ -85,6 +85,11 @@ public sealed class PredictCommand : Command<PredictSettings>
     /// <inheritdoc />
     protected override int Execute(CommandContext context, PredictSettings settings, CancellationToken cancellationToken)
     {
+        // Before the model loads: a mistyped path is reported at once, as "not found" (exit 66), not as a wrong format.
+        foreach (var input in settings.Inputs.Where(_ => !settings.KeepGoing))
+        {
+            RequireExists(input);
+        }
         var config = settings.LoadConfig();
         using var predictor = new Predictor(config, settings.Weights!, settings.ResolveDevice()) { SlideOptions = settings.SlideOptions() };
         // Standard error: standard output may be the JSON itself.
@@ -102,6 +107,11 @@ public sealed class PredictCommand : Command<PredictSettings>
         {
             Console.WriteLine(document.ToJson());
         }
+        // Where the pictures went; on standard error when standard output is the JSON itself.
+        foreach (var picture in document.Outcomes.OfType<Prediction>().Select(p => p.AttentionMap).OfType<string>())
+        {
+            (settings.Out is null ? Console.Error : Console.Out).WriteLine($"wrote attention map {picture}");
+        }
         var failed = document.Failures;
         foreach (var failure in failed)
         {
@@ -110,11 +120,20 @@ public sealed class PredictCommand : Command<PredictSettings>
         return failed.Count == 0 ? 0 : 1;
     }
 
+    private static void RequireExists(string input)
+    {
+        if (!File.Exists(input) && !Directory.Exists(input))
+        {
+            throw new FileNotFoundException($"{input}: input not found", input);
+        }
+    }
+
     // With --keep-going, an input the user got wrong becomes an entry naming its error; a bug still stops the run.
     private static PredictionOutcome PredictOne(Predictor predictor, string input, PredictSettings settings)
     {
         try
         {
+            RequireExists(input);
             return predictor.Predict(input, settings.AttentionDir);
         }
         catch (Exception error) when (settings.KeepGoing && UserErrors.IsUserError(error))

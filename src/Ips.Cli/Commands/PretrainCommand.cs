@@ -46,6 +46,22 @@ public sealed class PretrainByolCommand : Command<PretrainByolSettings>
     /// <inheritdoc />
     protected override int Execute(CommandContext context, PretrainByolSettings settings, CancellationToken cancellationToken)
     {
+        // A new run that fails before its first checkpoint (no tiles, a bad slide) would leave a folder holding only
+        // config.yml, which a rerun then refuses as an existing run; a folder that was there before is never touched.
+        var fresh = settings.Resume is null && !Directory.Exists(settings.Out) ? settings.Out : null;
+        try
+        {
+            return Run(settings, cancellationToken);
+        }
+        catch (Exception) when (fresh is not null && Directory.Exists(fresh) && !File.Exists(Path.Combine(fresh, ByolCheckpoint.FileName)))
+        {
+            Directory.Delete(fresh, recursive: true);
+            throw;
+        }
+    }
+
+    private static int Run(PretrainByolSettings settings, CancellationToken cancellationToken)
+    {
         var device = settings.ResolveDevice();
         using var run = settings.Resume is { } resume
             ? ByolRun.Resume(resume, device, settings.Set)

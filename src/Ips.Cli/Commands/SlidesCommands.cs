@@ -7,7 +7,7 @@ using Spectre.Console.Cli;
 namespace Ips.Cli.Commands;
 
 /// <summary>The <c>--slide-reader</c> option shared by the <c>ips slides</c> commands.</summary>
-public class SlideReaderSettings : CommandSettings
+public class SlideReaderSettings : PlainSettings
 {
     [CommandOption("--slide-reader <READER>")]
     [Description("auto (managed TIFF reader for .tif/.tiff/.svs, OpenSlide for other vendor formats), tiff or openslide.")]

@@ -4,7 +4,6 @@ using Ips.Encoders;
 using Ips.Features;
 using Ips.IO;
 using Ips.Native;
-using Ips.Slides;
 using Ips.Slides.Tiling;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -12,7 +11,7 @@ using Spectre.Console.Cli;
 namespace Ips.Cli.Commands;
 
 /// <summary>Options of <c>ips slides features</c>.</summary>
-public sealed class SlidesFeaturesSettings : CommandSettings
+public sealed class SlidesFeaturesSettings : PlainSettings
 {
     [CommandArgument(0, "<SLIDE_OR_DIR>")]
     [Description("Slides (.tif, .svs, ...) or folders searched (with their subfolders) for slides.")]
@@ -57,6 +56,10 @@ public sealed class SlidesFeaturesSettings : CommandSettings
     [Description("Redo slides whose feature file in --out records another encoder or tiling, or none (by default such a folder is refused).")]
     public bool Overwrite { get; init; }
 
+    [CommandOption("--verbose")]
+    [Description("On encoder weights that do not match the architecture, list every mismatched key (otherwise the count and the first three).")]
+    public bool Verbose { get; init; }
+
     [CommandOption("--device <DEVICE>")]
     [Description("auto (CUDA when available), cpu, cuda or cuda:N.")]
     [DefaultValue("auto")]
@@ -67,8 +70,7 @@ public sealed class SlidesFeaturesSettings : CommandSettings
         Coords is null ? ValidationResult.Error("--coords DIR is required (the output of `ips slides tile`).")
         : Encoder is null ? ValidationResult.Error("--encoder FILE is required (byol.ckpt or a torchvision .pth).")
         : Out is null ? ValidationResult.Error("--out DIR is required.")
-        : BatchSize <= 0 ? ValidationResult.Error("--batch-size must be positive.")
-        : ValidationResult.Success();
+        : SlideOptionChecks.Features(BatchSize, Workers, Shard, Out);
 }
 
 /// <summary><c>ips slides features</c>: per-slide tile features with a frozen encoder, resumable and shardable.</summary>
@@ -78,20 +80,15 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
     protected override int Execute(CommandContext context, SlidesFeaturesSettings settings, CancellationToken cancellationToken)
     {
         var shard = settings.Shard is null ? SlideShard.All : SlideShard.Parse(settings.Shard);
-        foreach (var input in settings.Inputs)
-        {
-            if (!File.Exists(input) && !Directory.Exists(input))
-            {
-                throw new FileNotFoundException($"{input}: no such slide or folder", input);
-            }
-        }
-        var slides = SlideDiscovery.Find(settings.Inputs).Where(shard.Contains).ToList();
+        var (all, slides) = SlideInputs.Find(settings.Inputs, shard);
         if (slides.Count == 0)
         {
-            throw new ArgumentException($"no slides found in {string.Join(", ", settings.Inputs)}{(settings.Shard is null ? "" : $" for shard {shard}")}");
+            Console.WriteLine($"shard {shard} holds none of the {all.Count} slide(s); nothing to do");
+            return 0;
         }
-        Directory.CreateDirectory(settings.Out!);
+        // The encoder first: a wrong --encoder leaves no empty --out folder behind.
         using var encoder = TileEncoder.Open(settings.Encoder!, settings.Normalisation, TorchRuntime.ResolveDevice(settings.Device));
+        Directory.CreateDirectory(settings.Out!);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"embedding {slides.Count} slide(s) with {Path.GetFileName(settings.Encoder)} ({encoder.OutputDim}-d, normalisation {encoder.Normalisation}) into {settings.Out}"));
         FeatureFolderCheck.RefuseOtherFeatures(slides, settings.Coords!, settings.Out!, encoder.Identity, settings.Overwrite);
@@ -108,14 +105,15 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
                 signals.Token.ThrowIfCancellationRequested();
                 var name = SlideTilingJob.Name(slides[i]);
                 var clock = System.Diagnostics.Stopwatch.StartNew();
-                var lastPrinted = DateTime.MinValue;
+                // A progress line ("so far") only for a slide still running after 10 s: a quick slide gets its one result line.
+                var lastPrinted = DateTime.UtcNow;
                 var progress = new SynchronousProgress<int>(done =>
                 {
                     if (DateTime.UtcNow - lastPrinted > TimeSpan.FromSeconds(10))
                     {
                         lastPrinted = DateTime.UtcNow;
                         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                            $"  {name}: {done} tiles, {done / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1} tiles/s"));
+                            $"  {name}: {done} tiles so far, {done / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1} tiles/s"));
                     }
                 });
                 var result = FeatureExtraction.ExtractSlide(

@@ -9,7 +9,7 @@ using Spectre.Console.Cli;
 namespace Ips.Cli.Commands;
 
 /// <summary>Options of <c>ips slides pack</c>.</summary>
-public sealed class SlidesPackSettings : CommandSettings
+public sealed class SlidesPackSettings : PlainSettings
 {
     [CommandArgument(0, "<FEATURES_DIR>")]
     [Description("Folder of per-slide feature files <slide_id>.h5 (CLAM/TRIDENT layout: features, coords), e.g. from `ips slides features`.")]

@@ -66,7 +66,7 @@ public sealed class SlidesTileSettings : CommandSettings
     public override ValidationResult Validate() =>
         Inputs.Length == 0 ? ValidationResult.Error("give at least one slide or folder of slides.")
         : string.IsNullOrWhiteSpace(Out) ? ValidationResult.Error("--out DIR is required: the folder for the coordinates and QC pictures.")
-        : ValidationResult.Success();
+        : SlideOptionChecks.Tiling(Level, OtsuLevel, TileSize, Overlap, FgPercThresh, Shard, SlideReader, Out);
 
     /// <summary>The tiling parameters given.</summary>
     public TilingOptions ToOptions() => new()
@@ -95,12 +95,15 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
         {
             throw new DirectoryNotFoundException($"--annotations {annotations}: folder not found");
         }
-        var all = SlideDiscovery.Find(settings.Inputs);
-        var slides = all.Where(shard.Contains).ToList();
+        var (all, slides) = SlideInputs.Find(settings.Inputs, shard);
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
             "[bold]ips slides tile[/]: {0} slide(s){1}, level {2}, tile {3}, overlap {4}, fg_perc_thresh {5}, out [blue]{6}[/]",
             slides.Count, shard.Count > 1 ? $" (shard {shard} of {all.Count})" : "", options.Level, options.TileSize, options.Overlap,
             options.FgPercThresh, Markup.Escape(settings.Out!));
+        if (SlideInputs.TumourSlidesWithoutAnnotations(slides, settings.Annotations) is { } warning)
+        {
+            AnsiConsole.MarkupLine($"[yellow]warning:[/] {Markup.Escape(warning)}");
+        }
 
         // Ctrl-C or SIGTERM stops at the next tile row or strip; the slide in progress leaves no file.
         using var signals = StopSignals.DroppingUnfinishedSlide(cancellationToken);

@@ -68,6 +68,9 @@ public static class CommandTree
         return $"{label}: unknown command '{word}'{advice} (see {label} --help)";
     }
 
+    /// <summary>Whether the command that <paramref name="args"/> runs has the option <paramref name="option"/>.</summary>
+    public static bool Accepts(IReadOnlyList<string> args, string option) => Find(Read(), args)?.Options.Contains(option) == true;
+
     // The deepest command whose path the leading non-option words of args spell.
     private static CommandNode? Find(IReadOnlyList<CommandNode> nodes, IReadOnlyList<string> args)
     {

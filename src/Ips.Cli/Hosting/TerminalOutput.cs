@@ -34,10 +34,29 @@ internal static class TerminalOutput
     /// <c>NO_COLOR</c> says so. Spectre reads <c>NO_COLOR</c> too, but how is its detail (a set empty value also
     /// counts there); the rule above is this program's, so it sets the colour system itself.
     /// </summary>
-    public static IAnsiConsole CreateConsole(Func<string, string?> environment) => AnsiConsole.Create(new AnsiConsoleSettings
+    public static IAnsiConsole CreateConsole(Func<string, string?> environment) => CreateConsole(environment, Console.IsOutputRedirected);
+
+    /// <summary>
+    /// <see cref="CreateConsole(Func{string, string?})"/>, where redirected output (a log, a pipe) is never wrapped:
+    /// Spectre assumes 80 columns when there is no terminal to ask, which splits paths and error lines that a
+    /// reader of the log or a grep needs whole.
+    /// </summary>
+    public static IAnsiConsole CreateConsole(Func<string, string?> environment, bool outputRedirected)
     {
-        ColorSystem = NoColour(environment) ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
-    });
+        var console = AnsiConsole.Create(new AnsiConsoleSettings
+        {
+            ColorSystem = NoColour(environment) ? ColorSystemSupport.NoColors : ColorSystemSupport.Detect,
+        });
+        if (outputRedirected)
+        {
+            console.Profile.Width = UnwrappedWidth;
+        }
+        return console;
+    }
+
+    // Wide enough for any line we print, small enough that Spectre's tables do not pad to absurd widths: they take
+    // the width of their content, not of the console.
+    private const int UnwrappedWidth = 10_000;
 
     private static bool IsSet(Func<string, string?> environment, string name) => !string.IsNullOrEmpty(environment(name));
 }

@@ -59,9 +59,16 @@ public static class ConfigLoader
     /// <c>patch_size=[25,25]</c>, <c>tasks.task0.metric=auc</c>; the value is YAML.</param>
     public static IpsConfig Load(string path, IReadOnlyList<string>? overrides = null) => Parse(ReadFile(path), path, overrides);
 
-    /// <summary>The text of a config file; a file that cannot be read is a <see cref="ConfigException"/> naming it.</summary>
+    /// <summary>
+    /// The text of a config file; a file that does not exist is a <see cref="FileNotFoundException"/> (a missing input,
+    /// not a wrong config) and one that cannot be read a <see cref="ConfigException"/>, both naming it.
+    /// </summary>
     internal static string ReadFile(string path)
     {
+        if (!File.Exists(path))
+        {
+            throw new FileNotFoundException($"config {path}: not found", path);
+        }
         try
         {
             return File.ReadAllText(path);

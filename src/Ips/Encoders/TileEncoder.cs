@@ -73,6 +73,7 @@ public sealed class TileEncoder : IDisposable
                 _ => new TileEncoder(encoder, state.Mean, state.Std, "byol", crop, device, path),
             };
         }
+        RefuseModelCheckpoint(path);
         var backbone = new ResNetBackbone(ArchitectureOf(path));
         try
         {
@@ -86,6 +87,18 @@ public sealed class TileEncoder : IDisposable
         return normalisation == "none"
             ? new TileEncoder(backbone, null, null, "none", crop, device, path)
             : new TileEncoder(backbone, ImageNetNormalisation.Mean, ImageNetNormalisation.Std, "imagenet", crop, device, path);
+    }
+
+    // The last.ckpt or best.ckpt of `ips train` is the mistake a user makes most (the run folder is where the weights
+    // are); it is recognised by the entries of Training.Checkpoint's layout (Encoders sit below Training, so the names
+    // are spelt here) and answered with what --encoder takes instead of a checkpoint-format error.
+    private static void RefuseModelCheckpoint(string path)
+    {
+        if (CheckpointArchive.Holds(path, "model.pt", "state.json"))
+        {
+            throw new ArgumentException(
+                $"--encoder {path}: this is an IPS model checkpoint (from `ips train`), not a tile encoder; --encoder takes the byol.ckpt of `ips pretrain byol` or a torchvision resnet50/resnet18 state_dict (.pth)");
+        }
     }
 
     /// <summary>Features of <paramref name="tiles"/> <c>[B, 3, H, W]</c> in [0, 1]: <c>[B, D]</c> on the CPU.</summary>

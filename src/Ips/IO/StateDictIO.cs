@@ -1,5 +1,4 @@
 using System.Collections;
-using System.Text;
 using TorchSharp.PyBridge;
 using static TorchSharp.torch;
 
@@ -64,7 +63,7 @@ public static class StateDictIO
 
     /// <summary>
     /// Loads the state_dict in <paramref name="path"/> into <paramref name="module"/>. Keys and shapes are checked
-    /// first; any disagreement throws one <see cref="InvalidDataException"/> that lists every missing, unexpected
+    /// first; any disagreement throws one <see cref="InvalidDataException"/> (<see cref="StateDictMismatch"/>) naming the missing, unexpected
     /// and mis-shaped key, and nothing is loaded.
     /// </summary>
     /// <exception cref="FileNotFoundException">The file does not exist.</exception>
@@ -181,11 +180,7 @@ public static class StateDictIO
             .ToList();
         if (missing.Count > 0 || unexpected.Count > 0 || misshaped.Count > 0)
         {
-            var message = new StringBuilder($"{sourceName}: the state_dict does not match the model.");
-            Append(message, "missing keys", missing);
-            Append(message, "unexpected keys", unexpected);
-            Append(message, "mis-shaped keys", misshaped);
-            throw new InvalidDataException(message.ToString());
+            throw StateDictMismatch.Create(sourceName, missing, unexpected, misshaped);
         }
 
         using (no_grad())
@@ -194,14 +189,6 @@ public static class StateDictIO
             {
                 destination.copy_(given[key]);
             }
-        }
-    }
-
-    private static void Append(StringBuilder message, string title, List<string> items)
-    {
-        if (items.Count > 0)
-        {
-            message.Append($" {title} ({items.Count}): {string.Join(", ", items)}.");
         }
     }
 

@@ -121,6 +121,26 @@ public sealed class PredictOutputTests : IDisposable
     }
 
     [Fact]
+    public void Weights_of_another_model_are_one_line_naming_the_file_the_count_and_three_keys()
+    {
+        var features = Features("f.npy", [.. Enumerable.Range(0, 60).Select(i => i / 60f)], 10);
+        var (code, output) = Predict("--set", "D=16", "-w", _weights, features);
+        Assert.Equal(1, code);
+        var line = Assert.Single(output.Split('\n', StringSplitOptions.RemoveEmptyEntries));
+        var summary = System.Text.RegularExpressions.Regex.Match(line,
+            $"^error: {System.Text.RegularExpressions.Regex.Escape(_weights)}: the state_dict does not match the model: "
+            + @"(\d+) key\(s\) differ \(\d+ mis-shaped\), e\.g\. ([^;]+: file \[[\d, ]+\], model \[[\d, ]+\]; ){3}\.\.\. \(--verbose lists every key\)$");
+        Assert.True(summary.Success, line);
+        var count = int.Parse(summary.Groups[1].Value, System.Globalization.CultureInfo.InvariantCulture);
+        Assert.True(count > 3, line);
+
+        (code, output) = Predict("--set", "D=16", "-w", _weights, features, "--verbose");
+        Assert.Equal(1, code);
+        Assert.Contains($"mis-shaped keys ({count}): ", output);
+        Assert.Equal(count, System.Text.RegularExpressions.Regex.Matches(output, @": file \[").Count);
+    }
+
+    [Fact]
     public void Random_bytes_as_weights_are_not_a_state_dict()
     {
         var random = File("random.pt");

@@ -3,7 +3,6 @@ using System.Globalization;
 using Ips.Data.Camelyon16;
 using Ips.Encoders;
 using Ips.IO;
-using Ips.Slides;
 using Ips.Tests.Data;
 
 namespace Ips.Tests.Cli;

@@ -134,8 +134,12 @@ public sealed class StateDictIOTests : IDisposable
 
         var error = Assert.Throws<InvalidDataException>(() => StateDictIO.Load(net, path));
 
-        Assert.Contains("missing keys (2): output_layers.other.0.bias, output_layers.other.0.weight", error.Message);
-        Assert.Contains("unexpected keys (2): output_layers.bin.0.bias, output_layers.bin.0.weight", error.Message);
+        // One line: the file, the count and the first three keys; every key in the details (--verbose).
+        Assert.Equal($"{path}: the state_dict does not match the model: 4 key(s) differ (2 missing, 2 unexpected), e.g. "
+            + "output_layers.other.0.bias; output_layers.other.0.weight; output_layers.bin.0.bias; ...", error.Message);
+        var details = StateDictMismatch.Details(error);
+        Assert.Contains("missing keys (2): output_layers.other.0.bias, output_layers.other.0.weight", details);
+        Assert.Contains("unexpected keys (2): output_layers.bin.0.bias, output_layers.bin.0.weight", details);
         Assert.True(net.state_dict()["transf.crs_attn.q"].allclose(before, rtol: 0, atol: 0));
     }
 

@@ -39,6 +39,6 @@ public sealed class ModelWeightsTests : IDisposable
 
         var wider = config with { D = 16 };
         var error = Assert.Throws<InvalidDataException>(() => ModelWeights.Load(wider, checkpoint));
-        Assert.StartsWith($"{checkpoint}:model.pt: the state_dict does not match the model.", error.Message, StringComparison.Ordinal);
+        Assert.StartsWith($"{checkpoint}:model.pt: the state_dict does not match the model: ", error.Message, StringComparison.Ordinal);
     }
 }

@@ -178,7 +178,9 @@ public sealed class ByolTrainingTests(ITestOutputHelper output) : IDisposable
         // Resuming a finished run has nothing left to do and succeeds; a second start in the same directory is refused.
         Assert.Equal(0, CliApp.Create().Run(["pretrain", "byol", "--resume", run, "--plain"]));
         Assert.Equal(1, CliApp.Create().Run(["pretrain", "byol", "--tiles", tilesDir, "--out", run, .. tiny, "--plain"]));
-        Assert.Equal(1, CliApp.Create().Run(["pretrain", "byol", "--tiles", _files.File("missing"), "--out", _files.File("run2"), "--plain"]));
+        // Tiles that are not there are a missing input: 66 by the README's table, and the new run folder is removed.
+        Assert.Equal(66, CliApp.Create().Run(["pretrain", "byol", "--tiles", _files.File("missing"), "--out", _files.File("run2"), "--plain"]));
+        Assert.False(Directory.Exists(_files.File("run2")));
     }
 
     [Fact]

@@ -130,8 +130,13 @@ public sealed class TilingTests
     public void Bad_options_name_the_option()
     {
         using var slide = Slide();
-        Assert.Contains("overlap", Assert.Throws<ArgumentException>(() => new TileGrid(slide, new TilingOptions { Overlap = 256 })).Message);
-        Assert.Contains("level 3", Assert.Throws<ArgumentException>(() => new TileGrid(slide, new TilingOptions { Level = 3 })).Message);
-        Assert.Contains("fg_perc_thresh", Assert.Throws<ArgumentException>(() => new TileGrid(slide, new TilingOptions { FgPercThresh = 2 })).Message);
+        Assert.Contains("--overlap must be within 0 .. --tile-size - 1 (255), got 256",
+            Assert.Throws<ArgumentException>(() => new TileGrid(slide, new TilingOptions { Overlap = 256 })).Message);
+        Assert.Contains("--level 3: the slide has levels 0 .. ", Assert.Throws<ArgumentException>(() => new TileGrid(slide, new TilingOptions { Level = 3 })).Message);
+        Assert.Contains("--fg-perc-thresh must be within 0 .. 1, got 2",
+            Assert.Throws<ArgumentException>(() => new TileGrid(slide, new TilingOptions { FgPercThresh = 2 })).Message);
+        // The Otsu level is named as its own option, not as --level.
+        Assert.Contains("--otsu-level 9: the slide has levels 0 .. ",
+            Assert.Throws<ArgumentException>(() => new TileGrid(slide, new TilingOptions { OtsuLevel = 9 })).Message);
     }
 }

@@ -26,23 +26,37 @@ public sealed record TilingOptions
     /// <summary>The Otsu level in effect.</summary>
     public int EffectiveOtsuLevel => OtsuLevel ?? Level;
 
-    /// <summary>Throws <see cref="ArgumentException"/> naming the option when a value is out of range for <paramref name="slide"/>.</summary>
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> naming the option (as the CLI spells it) when a value is out of range, and
+    /// the slide too when <paramref name="slide"/> lacks the level asked for.
+    /// </summary>
     public void Check(ISlide slide)
     {
         ArgumentNullException.ThrowIfNull(slide);
         if (TileSize <= 0)
         {
-            throw new ArgumentException($"tile size must be positive, got {TileSize}");
+            throw new ArgumentException($"--tile-size must be >= 1, got {TileSize}");
         }
         if (Overlap < 0 || Overlap >= TileSize)
         {
-            throw new ArgumentException($"overlap must be within 0 .. tile size - 1 ({TileSize - 1}), got {Overlap}");
+            throw new ArgumentException($"--overlap must be within 0 .. --tile-size - 1 ({TileSize - 1}), got {Overlap}");
         }
         if (FgPercThresh is < 0 or > 1 || double.IsNaN(FgPercThresh))
         {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"fg_perc_thresh must be within 0 .. 1, got {FgPercThresh}"));
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--fg-perc-thresh must be within 0 .. 1, got {FgPercThresh}"));
         }
-        LevelGeometry.Check(slide, Level);
-        LevelGeometry.Check(slide, EffectiveOtsuLevel);
+        CheckLevel(slide, "--level", Level);
+        if (OtsuLevel is { } otsu)
+        {
+            CheckLevel(slide, "--otsu-level", otsu);
+        }
+    }
+
+    private static void CheckLevel(ISlide slide, string option, int level)
+    {
+        if (level < 0 || level >= slide.Levels.Count)
+        {
+            throw new ArgumentException($"{slide.Path}: {option} {level}: the slide has levels 0 .. {slide.Levels.Count - 1}");
+        }
     }
 }
