@@ -27,9 +27,17 @@ public sealed record Prediction(
     /// <summary>Per task name, the predicted class: an index for softmax tasks, the indices with p &gt;= 0.5 for sigmoid ones.</summary>
     public IReadOnlyDictionary<string, object>? Classes { get; init; }
 
+    /// <summary>Per sigmoid task, the decision in words: <c>positive</c> (one bool, or one per output) at <c>threshold</c>.</summary>
+    public IReadOnlyDictionary<string, SigmoidDecision>? Decisions { get; init; }
+
     /// <summary>For a slide with annotations: how many selected tiles lie in annotated tumour.</summary>
     public TumourOverlap? Tumour { get; init; }
 }
+
+/// <summary>The decision of a sigmoid task.</summary>
+/// <param name="Positive">For a one-output task, whether it is positive; for several outputs, one bool per output.</param>
+/// <param name="Threshold">The probability from which an output counts as positive.</param>
+public sealed record SigmoidDecision(object Positive, float Threshold);
 
 /// <summary>An input that could not be predicted (with <c>--keep-going</c>), and why.</summary>
 /// <param name="Input">The input file.</param>

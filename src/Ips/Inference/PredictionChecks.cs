@@ -7,7 +7,10 @@ namespace Ips.Inference;
 /// <summary>What a prediction derives from its probabilities: the class per task, and a clear error when they are not numbers.</summary>
 internal static class PredictionChecks
 {
-    /// <summary>Per task: the argmax class for softmax, the classes with probability &gt;= 0.5 for sigmoid (multi-label).</summary>
+    /// <summary>The probability from which a sigmoid output counts as positive.</summary>
+    public const float SigmoidThreshold = 0.5f;
+
+    /// <summary>Per task: the argmax class for softmax, the classes with probability &gt;= <see cref="SigmoidThreshold"/> for sigmoid (multi-label).</summary>
     public static IReadOnlyDictionary<string, object> Classes(IpsConfig config, IReadOnlyDictionary<string, float[]> probabilities) =>
         config.Tasks.Where(t => probabilities.ContainsKey(t.Name)).ToDictionary(
             t => t.Name,
@@ -15,9 +18,26 @@ internal static class PredictionChecks
             {
                 var p = probabilities[t.Name];
                 return t.ActFn == "sigmoid"
-                    ? (object)Enumerable.Range(0, p.Length).Where(i => p[i] >= 0.5f).ToArray()
+                    ? (object)Enumerable.Range(0, p.Length).Where(i => p[i] >= SigmoidThreshold).ToArray()
                     : Array.IndexOf(p, p.Max());
             });
+
+    /// <summary>
+    /// Per sigmoid task, its decision spelled out, since <c>"classes": [0]</c> of a one-output task reads as "class 0"
+    /// to anyone who has not read the docs: whether each output is positive, and the threshold. Null without
+    /// sigmoid tasks.
+    /// </summary>
+    public static IReadOnlyDictionary<string, SigmoidDecision>? Decisions(IpsConfig config, IReadOnlyDictionary<string, float[]> probabilities)
+    {
+        var decisions = config.Tasks.Where(t => t.ActFn == "sigmoid" && probabilities.ContainsKey(t.Name)).ToDictionary(
+            t => t.Name,
+            t =>
+            {
+                var positive = probabilities[t.Name].Select(p => p >= SigmoidThreshold).ToArray();
+                return new SigmoidDecision(positive.Length == 1 ? positive[0] : positive, SigmoidThreshold);
+            });
+        return decisions.Count == 0 ? null : decisions;
+    }
 
     /// <summary>
     /// Throws <see cref="InvalidDataException"/> naming <paramref name="input"/> when a probability is NaN or infinite,

@@ -86,7 +86,11 @@ public sealed class Predictor : IDisposable
             .Select((index, i) => new SelectedPatch(index, scores[i], Box: null))
             .OrderBy(p => p.Index)
             .ToList();
-        return new Prediction(input, source.Count, probabilities, selected, AttentionMap: null) { Classes = PredictionChecks.Classes(_config, probabilities) };
+        return new Prediction(input, source.Count, probabilities, selected, AttentionMap: null)
+        {
+            Classes = PredictionChecks.Classes(_config, probabilities),
+            Decisions = PredictionChecks.Decisions(_config, probabilities),
+        };
     }
 
     /// <inheritdoc />

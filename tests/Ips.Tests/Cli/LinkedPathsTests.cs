@@ -8,20 +8,6 @@ namespace Ips.Tests.Cli;
 [Collection(nameof(TrainProcesses))]
 public sealed class LinkedPathsTests(SixSlides slides) : IClassFixture<SixSlides>
 {
-    private static SortedDictionary<string, byte[]> Files(string folder) => new(
-        Directory.GetFiles(folder, "*", SearchOption.AllDirectories)
-            .ToDictionary(file => Path.GetRelativePath(folder, file), File.ReadAllBytes), StringComparer.Ordinal);
-
-    private static void AssertSameFiles(string expected, string actual)
-    {
-        var (want, got) = (Files(expected), Files(actual));
-        Assert.Equal(want.Keys, got.Keys);
-        foreach (var (name, bytes) in want)
-        {
-            Assert.True(bytes.AsSpan().SequenceEqual(got[name]), $"{name} differs from the plain-path run's");
-        }
-    }
-
     private void Run(params string[] args)
     {
         var (code, text) = CliProcess.Run(slides.Root, args);
@@ -71,8 +57,8 @@ public sealed class LinkedPathsTests(SixSlides slides) : IClassFixture<SixSlides
         // Relative paths: the run's working directory is the root.
         Chain("kohorte link", encoderLink, "aus link");
 
-        Assert.Equal(names.Length * 2, Files(Path.Combine(root, "aus plain", "tiles ß")).Count);
-        AssertSameFiles(Path.Combine(root, "aus plain"), Path.Combine(root, "aus link"));
+        Assert.Equal(names.Length * 2, OutputFolders.Files(Path.Combine(root, "aus plain", "tiles ß")).Count);
+        OutputFolders.AssertSameFiles(Path.Combine(root, "aus plain"), Path.Combine(root, "aus link"), "plain-path");
     }
 
     [Fact]

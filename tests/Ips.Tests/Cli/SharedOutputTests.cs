@@ -49,20 +49,6 @@ public sealed class SixSlides : IDisposable
 [Collection(nameof(TrainProcesses))]
 public sealed class SharedOutputTests(SixSlides slides) : IClassFixture<SixSlides>
 {
-    private static SortedDictionary<string, byte[]> Files(string folder) => new(
-        Directory.GetFiles(folder, "*", SearchOption.AllDirectories)
-            .ToDictionary(file => Path.GetRelativePath(folder, file), File.ReadAllBytes), StringComparer.Ordinal);
-
-    private static void AssertSameFiles(string expected, string actual)
-    {
-        var (want, got) = (Files(expected), Files(actual));
-        Assert.Equal(want.Keys, got.Keys);
-        foreach (var (name, bytes) in want)
-        {
-            Assert.True(bytes.AsSpan().SequenceEqual(got[name]), $"{name} differs from the single run's");
-        }
-    }
-
     private void RunConcurrently(string[] args, string what)
     {
         string[][] runs = [args, args, [.. args, "--shard", "0/2"], [.. args, "--shard", "1/2"]];
@@ -97,11 +83,11 @@ public sealed class SharedOutputTests(SixSlides slides) : IClassFixture<SixSlide
         RunConcurrently(Tile(shared), "slides tile");
         RunConcurrently(Features(shared), "slides features");
 
-        Assert.Equal(slides.Names.Length * 2, Files(Path.Combine(single, "tiles")).Count);
-        Assert.Equal(slides.Names.Length, Files(Path.Combine(single, "features")).Count);
+        Assert.Equal(slides.Names.Length * 2, OutputFolders.Files(Path.Combine(single, "tiles")).Count);
+        Assert.Equal(slides.Names.Length, OutputFolders.Files(Path.Combine(single, "features")).Count);
         // No lock files and no temporaries are left: the folders hold exactly what one run writes.
-        AssertSameFiles(Path.Combine(single, "tiles"), Path.Combine(shared, "tiles"));
-        AssertSameFiles(Path.Combine(single, "features"), Path.Combine(shared, "features"));
+        OutputFolders.AssertSameFiles(Path.Combine(single, "tiles"), Path.Combine(shared, "tiles"), "single");
+        OutputFolders.AssertSameFiles(Path.Combine(single, "features"), Path.Combine(shared, "features"), "single");
     }
 
     [Fact]

@@ -1,5 +1,6 @@
 using Ips.Inference;
 using Ips.Patches;
+using Ips.Tests.Modeling;
 
 namespace Ips.Tests.Inference;
 
@@ -95,5 +96,30 @@ public sealed class PredictionDocumentTests
             }
             """.ReplaceLineEndings("\n"),
             document.ToJson().ReplaceLineEndings("\n"));
+    }
+
+    [Fact]
+    public void A_sigmoid_task_states_its_decision_with_the_threshold_and_a_softmax_task_has_none()
+    {
+        var config = ModelFixtures.SmallImageConfig() with
+        {
+            Tasks = [ModelFixtures.Task("majority", 0, "softmax", 3), ModelFixtures.Task("metastases", 1, "sigmoid", 1), ModelFixtures.Task("labels", 2, "sigmoid", 3)],
+        };
+        var probabilities = new Dictionary<string, float[]>
+        {
+            ["majority"] = [0.2f, 0.7f, 0.1f],
+            ["metastases"] = [0.5f],
+            ["labels"] = [0.9f, 0.49f, 0.5f],
+        };
+
+        var decisions = PredictionChecks.Decisions(config, probabilities)!;
+        Assert.Equal(["labels", "metastases"], decisions.Keys.Order(StringComparer.Ordinal));
+        Assert.Equal(true, decisions["metastases"].Positive);
+        Assert.Equal(new[] { true, false, true }, decisions["labels"].Positive);
+        Assert.Null(PredictionChecks.Decisions(config with { Tasks = [config.Tasks[0]] }, probabilities));
+
+        var prediction = new Prediction("slide.h5", 2, probabilities, [], AttentionMap: null) { Decisions = decisions };
+        var json = new PredictionDocument([prediction]).ToJson().ReplaceLineEndings("\n");
+        Assert.Contains("\"metastases\": {\n        \"positive\": true,\n        \"threshold\": 0.5\n      }", json, StringComparison.Ordinal);
     }
 }
