@@ -1,5 +1,4 @@
 using System.ComponentModel;
-using Ips.Cli.Hosting;
 using Ips.Native;
 using Spectre.Console.Cli;
 
@@ -9,7 +8,7 @@ namespace Ips.Cli.Commands;
 /// Options shared by the commands that run from a YAML config: the config, key overrides, the device and plain output.
 /// How the config is read is the subclass's: an IPS model config (<see cref="ModelSettings"/>) or a BYOL one.
 /// </summary>
-public class ConfiguredSettings : CommandSettings
+public class ConfiguredSettings : PlainSettings
 {
     [CommandOption("-c|--config <FILE>")]
     [Description("YAML config with the official keys (configs/*.yml).")]
@@ -24,13 +23,6 @@ public class ConfiguredSettings : CommandSettings
     [DefaultValue("auto")]
     public string Device { get; init; } = "auto";
 
-    [CommandOption("--plain")]
-    [Description("Plain line-by-line progress instead of live progress bars; implied when the output is not a terminal or CI, NO_COLOR or TERM=dumb is set.")]
-    public bool Plain { get; init; }
-
     /// <summary>The device named by --device.</summary>
     public TorchSharp.torch.Device ResolveDevice() => TorchRuntime.ResolveDevice(Device);
-
-    /// <summary>True when live progress bars should be replaced by plain lines (<see cref="TerminalOutput.IsPlain(bool)"/>).</summary>
-    public bool UsePlainOutput => TerminalOutput.IsPlain(Plain);
 }
