@@ -1,5 +1,6 @@
 using System.Globalization;
 using Ips.Cli.Hosting;
+using Ips.IO;
 using Ips.Slides;
 using Ips.Slides.Tiling;
 

@@ -1,3 +1,5 @@
+using System.Globalization;
+using System.Runtime.InteropServices;
 using Ips.Patches;
 using Microsoft.Win32.SafeHandles;
 using static TorchSharp.torch;
@@ -121,6 +123,14 @@ public abstract class DiskFeatureSource : IPatchSource
             }
 
             done += got;
+        }
+
+        // As every feature reader does (FiniteValues): a NaN or infinity stops here, naming the row.
+        var values = MemoryMarshal.Cast<byte, float>(target);
+        if (FiniteValues.FirstNonFinite(values) is var i and >= 0)
+        {
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"{Path}: row {firstRow + i / PatchShape[0]} holds {values[i]} (column {i % PatchShape[0]}); features must be finite numbers"));
         }
     }
 

@@ -1,6 +1,4 @@
 using System.Globalization;
-using System.Numerics;
-using System.Runtime.InteropServices;
 using Ips.IO;
 using Ips.Patches;
 using PureHDF;
@@ -217,34 +215,13 @@ public sealed class Hdf5FeatureSource : IPatchSource
         CheckFinite(destination.AsSpan(offset, rows * (int)width), firstRow, (int)width);
     }
 
-    // Every row is read on its way to pack, train, evaluate or predict, so that is where a NaN or infinity is caught,
-    // before it becomes a NaN loss (or a libtorch error) epochs later or a score that means nothing.
+    // Every row is read on its way to pack, train, evaluate or predict, so that is where a NaN or infinity is caught.
     private void CheckFinite(ReadOnlySpan<float> values, long firstRow, int width)
     {
-        // x - x is 0 for a finite x and NaN for NaN or infinity: one vector pass, the scalar search only on a hit.
-        var vectors = MemoryMarshal.Cast<float, Vector<float>>(values);
-        var sum = Vector<float>.Zero;
-        foreach (var vector in vectors)
+        if (FiniteValues.FirstNonFinite(values) is var i and >= 0)
         {
-            sum += vector - vector;
-        }
-        var tail = values[(vectors.Length * Vector<float>.Count)..];
-        var finiteTail = true;
-        foreach (var value in tail)
-        {
-            finiteTail &= float.IsFinite(value);
-        }
-        if (finiteTail && Vector.EqualsAll(sum, Vector<float>.Zero))
-        {
-            return;
-        }
-        for (var i = 0; i < values.Length; i++)
-        {
-            if (!float.IsFinite(values[i]))
-            {
-                throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
-                    $"{Path}: row {firstRow + i / width} of '{DatasetPath}' holds {values[i]} (column {i % width}); features must be finite numbers, so extract this slide's features again"));
-            }
+            throw new InvalidDataException(string.Create(CultureInfo.InvariantCulture,
+                $"{Path}: row {firstRow + i / width} of '{DatasetPath}' holds {values[i]} (column {i % width}); features must be finite numbers, so extract this slide's features again"));
         }
     }
 

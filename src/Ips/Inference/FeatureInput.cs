@@ -19,15 +19,23 @@ internal sealed class FeatureInput : IPredictionInput
     /// <inheritdoc />
     public IPatchSource Patches { get; }
 
-    /// <summary>Opens <paramref name="input"/> for <paramref name="config"/>, which must be a feature config of its width.</summary>
-    /// <exception cref="ArgumentException">The config expects images, or another number of columns.</exception>
+    /// <summary>
+    /// Opens <paramref name="input"/> for <paramref name="config"/>, which must be a feature config of its width and,
+    /// where both record one, of the encoder a per-slide <c>.h5</c> file records.
+    /// </summary>
+    /// <exception cref="ArgumentException">The config expects images, another number of columns, or another encoder.</exception>
     public static FeatureInput Open(string input, IpsConfig config)
     {
         if (config.IsImage)
         {
             throw new ArgumentException($"{input}: a feature matrix needs a config with is_image: false; config {Path.GetFileName(config.Source)} expects images.");
         }
-        IPatchSource source = Path.GetExtension(input).ToLowerInvariant() switch
+        var extension = Path.GetExtension(input).ToLowerInvariant();
+        if (extension == ".h5" && File.Exists(input))
+        {
+            TrainedEncoder.Require(config, FeatureProvenance.Read(input)?.Encoder, input);
+        }
+        IPatchSource source = extension switch
         {
             ".npy" => NpyFeatureSource.Open(input),
             ".h5" => Hdf5FeatureSource.OpenSlideFile(input),

@@ -1,5 +1,6 @@
 using Ips.Configuration;
 using Ips.Data;
+using Ips.Data.Camelyon16;
 using Ips.Training;
 using TorchSharp;
 using static TorchSharp.torch;
@@ -20,6 +21,8 @@ public static class ModelEvaluation
         var data = DatasetCatalog.Open(config, train);
         using var net = ModelWeights.Load(config, weights);
         RequireRecordedPreprocessing(config, weights);
+        TrainedEncoder.Require(TrainedEncoder.Of(config, weights), Camelyon16Dataset.RecordedEncoder(config, train),
+            $"the {(train ? "training" : "test")} split of data_dir {config.DataDir}");
         net.to(device);
         var scores = new Evaluator(net, device).Evaluate(data);
         return new EvaluationDocument(

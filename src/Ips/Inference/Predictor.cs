@@ -32,10 +32,9 @@ public sealed class Predictor : IDisposable
         ArgumentNullException.ThrowIfNull(config);
         _device = device;
         _net = ModelWeights.Load(config, weights);
-        // A checkpoint carries the config training recorded, with the encoder of its features: --encoder is checked against it.
-        _config = config.IsImage || config.FeatureEncoderSha256 is not null || ModelWeights.TrainedWith(weights) is not { FeatureEncoderSha256: not null } trained
-            ? config
-            : config with { FeatureEncoder = trained.FeatureEncoder, FeatureEncoderSha256 = trained.FeatureEncoderSha256 };
+        // A checkpoint carries the config training recorded, with the encoder of its features: --encoder and the
+        // encoder a feature file records are checked against it.
+        _config = TrainedEncoder.Of(config, weights);
         try
         {
             _preprocessing = PredictionPreprocessing.For(config, weights);

@@ -206,6 +206,22 @@ public sealed class FeatureProvenanceTests : IDisposable
         Assert.Contains($"--encoder {second}: is other.pth (sha256 {Sha256(second)[..12]})", error, StringComparison.Ordinal);
         Assert.Contains($"features of resnet18.pth (sha256 {Sha256(first)[..12]})", error, StringComparison.Ordinal);
 
+        // Features of the other encoder are refused too: a slide's .h5 given to predict, a test split given to evaluate.
+        var others = _files.File("others");
+        Ok("slides", "features", slide, "--coords", coords, "--encoder", second, "--out", others);
+        var otherFile = Path.Combine(others, "normal_001.h5");
+        (code, text) = CommandLineTests.Ips(["predict", "-c", Path.Combine(run, "config.yml"), "-w", checkpoint, otherFile]);
+        error = Assert.Single(text.Split('\n'), line => line.StartsWith("error:", StringComparison.Ordinal));
+        Assert.True(code == 1 && error.StartsWith($"error: {otherFile} holds features of encoder other.pth (sha256 {Sha256(second)[..12]}", StringComparison.Ordinal), text);
+        Assert.Contains($"the model was trained on features of resnet18.pth (sha256 {Sha256(first)[..12]})", error, StringComparison.Ordinal);
+        File.Copy(otherFile, Path.Combine(others, "tumor_001.h5"));
+        Ok("slides", "pack", others, "--labels", labels, "--out", Path.Combine(data, "other-test.hdf5"));
+        (code, text) = CommandLineTests.Ips(["evaluate", "-c", Path.Combine(run, "config.yml"), "-w", checkpoint, "--set", "test_fname=other-test.hdf5"]);
+        error = Assert.Single(text.Split('\n'), line => line.StartsWith("error:", StringComparison.Ordinal));
+        Assert.True(code == 1 && error.Contains($"the test split of data_dir {data} holds features of encoder other.pth", StringComparison.Ordinal), text);
+        Ok("predict", "-c", Path.Combine(run, "config.yml"), "-w", checkpoint, Path.Combine(features, "normal_001.h5"));
+        Ok("evaluate", "-c", Path.Combine(run, "config.yml"), "-w", checkpoint);
+
         // The model's own encoder predicts; so does a config without the record given the state_dict alone.
         Ok("predict", "-c", Path.Combine(run, "config.yml"), "-w", checkpoint, "--encoder", first, slide);
         Ok("predict", "-c", RepositoryFiles.Path("configs/camelyon.yml"), "--set", "n_chan_in=512", "--set", "D=8", "--set", "H=2",

@@ -38,6 +38,26 @@ public sealed class NpyFeatureSourceTests : IDisposable
     }
 
     [Fact]
+    public void A_nan_or_infinity_is_refused_naming_the_file_row_and_column_whichever_way_the_row_is_read()
+    {
+        string path = _files.File("bad.npy");
+        float[] data = Matrix(9, 4);
+        data[6 * 4 + 1] = float.NaN;
+        data[8 * 4 + 3] = float.NegativeInfinity;
+        NpyWriter.Write(path, data, 9, 4);
+
+        using var source = NpyFeatureSource.Open(path);
+        using (var clean = source.Read(0, 6))
+        {
+            Assert.Equal(data[..24], clean.data<float>().ToArray());
+        }
+        var range = Assert.Throws<InvalidDataException>(() => source.Read(4, 3));
+        Assert.Equal($"{path}: row 6 holds NaN (column 1); features must be finite numbers", range.Message);
+        var gathered = Assert.Throws<InvalidDataException>(() => source.Gather([0, 8]));
+        Assert.Equal($"{path}: row 8 holds -Infinity (column 3); features must be finite numbers", gathered.Message);
+    }
+
+    [Fact]
     public void A_tensor_written_from_torch_reads_back()
     {
         string path = _files.File("tensor.npy");

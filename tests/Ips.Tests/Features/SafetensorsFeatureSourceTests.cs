@@ -46,6 +46,17 @@ public sealed class SafetensorsFeatureSourceTests : IDisposable
     }
 
     [Fact]
+    public void An_infinite_value_is_refused_naming_the_file_and_row()
+    {
+        string path = _files.File("inf.safetensors");
+        Write(path, """{"features":{"dtype":"F32","shape":[2,3],"data_offsets":[0,24]}}""", [1, 2, 3, 4, float.PositiveInfinity, 6]);
+
+        using var source = SafetensorsFeatureSource.Open(path);
+        var error = Assert.Throws<InvalidDataException>(() => source.Read(0, 2));
+        Assert.Equal($"{path}: row 1 holds Infinity (column 1); features must be finite numbers", error.Message);
+    }
+
+    [Fact]
     public void A_header_length_past_the_end_is_truncation()
     {
         string path = _files.File("short.safetensors");

@@ -80,37 +80,15 @@ public sealed class Camelyon16Dataset : IIpsDataset
 
     /// <summary>
     /// <paramref name="config"/> with <c>feature_encoder</c> and <c>feature_encoder_sha256</c> recorded from its training
-    /// features, as a training run starts: the encoder attributes of the packed <c>train_fname</c>, or the one encoder
-    /// all per-slide files of the training split record. Unchanged when the features record none, or for other data sets.
+    /// features (<see cref="RecordedEncoder"/>), as a training run starts. Unchanged when the features record none, or
+    /// for other data sets.
     /// </summary>
     /// <exception cref="InvalidDataException">The per-slide files record different encoders.</exception>
     /// <exception cref="ArgumentException">The config names another encoder than its features record.</exception>
     public static IpsConfig RecordEncoder(IpsConfig config)
     {
         ArgumentNullException.ThrowIfNull(config);
-        if (!Recognises(config))
-        {
-            return config;
-        }
-        EncoderIdentity? encoder;
-        if (config.LabelsCsv is { } labelsCsv)
-        {
-            var labelsPath = Path.Combine(config.DataDir, labelsCsv);
-            var files = SlideLabels.Read(labelsPath).Where(row => SlideLabels.SplitOf(row) == "train")
-                .Select(row => (row.SlideId, Path: FindSlideFile(config.DataDir, row.SlideId)))
-                .Where(f => f.Path is not null).Select(f => (f.SlideId, f.Path!)).ToList();
-            encoder = PackedEncoder.Common(files);
-        }
-        else
-        {
-            var path = Path.Combine(config.DataDir, config.TrainFname!);
-            if (!File.Exists(path))
-            {
-                return config;
-            }
-            encoder = FeatureProvenance.ReadPackedEncoder(path);
-        }
-        if (encoder is null)
+        if (RecordedEncoder(config, train: true) is not { } encoder)
         {
             return config;
         }
@@ -120,6 +98,32 @@ public sealed class Camelyon16Dataset : IIpsDataset
                 $"config {Path.GetFileName(config.Source)}: feature_encoder_sha256 is {given}, but the training features record encoder {encoder}; drop the key (training records it) or correct it.");
         }
         return config with { FeatureEncoder = encoder.Name, FeatureEncoderSha256 = encoder.Sha256 };
+    }
+
+    /// <summary>
+    /// The encoder whose features the training (<paramref name="train"/>) or test split of <paramref name="config"/>
+    /// holds: the encoder attributes of its packed file, or the one encoder all its per-slide files record; null when
+    /// they record none, the split's file is not there, or the config names another kind of data set.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The per-slide files record different encoders.</exception>
+    public static EncoderIdentity? RecordedEncoder(IpsConfig config, bool train)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (!Recognises(config))
+        {
+            return null;
+        }
+        if (config.LabelsCsv is { } labelsCsv)
+        {
+            var split = train ? "train" : "test";
+            var labelsPath = Path.Combine(config.DataDir, labelsCsv);
+            var files = SlideLabels.Read(labelsPath).Where(row => SlideLabels.SplitOf(row) == split)
+                .Select(row => (row.SlideId, Path: FindSlideFile(config.DataDir, row.SlideId)))
+                .Where(f => f.Path is not null).Select(f => (f.SlideId, f.Path!)).ToList();
+            return PackedEncoder.Common(files);
+        }
+        var path = Path.Combine(config.DataDir, (train ? config.TrainFname : config.TestFname)!);
+        return File.Exists(path) ? FeatureProvenance.ReadPackedEncoder(path) : null;
     }
 
     /// <summary>The per-slide feature file of <paramref name="slideId"/> in <paramref name="directory"/> (or its <c>h5_files</c>), or null.</summary>

@@ -1,3 +1,5 @@
+using Ips.IO;
+
 namespace Ips.Slides.TileSets;
 
 /// <summary>Opens the <c>--tiles</c> inputs of pre-training as one tile set.</summary>
@@ -64,7 +66,7 @@ public static class TileInputs
         var images = new ImageDirectoryTiles(input);
         if (images.Count == 0)
         {
-            throw new InvalidDataException($"--tiles {input}: no PNG/JPEG/TIFF tiles and no tile coordinates .h5 files there.");
+            throw new NoInputException($"--tiles {input}: no PNG/JPEG/TIFF tiles and no tile coordinates .h5 files there.");
         }
         yield return images;
     }
