@@ -27,6 +27,9 @@ public enum BenchParts
 
     /// <summary>Tissue tiling and one IPS selection on generated 10k, 40k and 100k whole slides (not part of all: it writes gigapixel slides).</summary>
     Slides = 16,
+
+    /// <summary>The whole <c>ips demo</c> once per seed: wall time and accuracy (not part of all: minutes per seed).</summary>
+    Demo = 32,
 }
 
 /// <summary>The cases of the vs-pytorch part.</summary>
@@ -57,6 +60,7 @@ public enum VsCases
 /// <param name="Official">Checkout of the official implementation for the vs-pytorch part; null: ../shared/reference/official-ips beside the repository.</param>
 /// <param name="CamelyonN">Rows per slide of the CAMELYON16 feature cases of the vs-pytorch part; null: 20000.</param>
 /// <param name="VsCases">Which cases the vs-pytorch part runs; null: both.</param>
+/// <param name="Seeds">The seeds the demo part runs <c>ips demo</c> with; null: 0, 1 and 2.</param>
 public sealed record BenchOptions(
     bool Quick,
     string Device,
@@ -67,8 +71,12 @@ public sealed record BenchOptions(
     int? Threads,
     string? Official = null,
     IReadOnlyList<int>? CamelyonN = null,
-    VsCases? VsCases = null)
+    VsCases? VsCases = null,
+    IReadOnlyList<int>? Seeds = null)
 {
+    /// <summary>The demo part's seeds.</summary>
+    public IReadOnlyList<int> DemoSeeds => Seeds ?? [0, 1, 2];
+
     /// <summary>The CAMELYON16 feature cases' rows per slide.</summary>
     public IReadOnlyList<int> CamelyonRows => CamelyonN ?? [20_000];
 
@@ -114,8 +122,9 @@ public sealed record BenchOptions(
                 "efficiency" => BenchParts.Efficiency,
                 "vs-pytorch" => BenchParts.VsPytorch,
                 "slides" => BenchParts.Slides,
+                "demo" => BenchParts.Demo,
                 "all" => BenchParts.All,
-                _ => throw new ArgumentException($"--parts: unknown part '{name}'; expected a comma-separated list of memory, time, efficiency, vs-pytorch, slides (all: the first three)."),
+                _ => throw new ArgumentException($"--parts: unknown part '{name}'; expected a comma-separated list of memory, time, efficiency, vs-pytorch, slides, demo (all: the first three)."),
             };
         }
         if (parts == BenchParts.None)

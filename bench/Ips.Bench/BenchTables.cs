@@ -81,6 +81,11 @@ public static class BenchTables
             text.AppendLine();
             text.Append(SlidesBench.Format(slides));
         }
+        if (report.Demo is { } demo)
+        {
+            text.AppendLine();
+            text.Append(DemoBench.Format(demo));
+        }
         return text.ToString();
     }
 

@@ -23,7 +23,7 @@ public sealed class BenchSettings : PlainSettings
     public string? Out { get; init; }
 
     [CommandOption("--parts <PARTS>")]
-    [Description("Comma-separated: memory, time, efficiency (efficiency runs the time part too), vs-pytorch (the official implementation side by side), slides (generated 10k-100k whole slides); the last two are not in the default.")]
+    [Description("Comma-separated: memory, time, efficiency (efficiency runs the time part too), vs-pytorch (the official implementation side by side), slides (generated 10k-100k whole slides), demo (the whole `ips demo` per --seeds seed); the last three are not in the default.")]
     [DefaultValue("memory,time,efficiency")]
     public string Parts { get; init; } = "memory,time,efficiency";
 
@@ -54,6 +54,11 @@ public sealed class BenchSettings : PlainSettings
     [DefaultValue("mnist,camelyon")]
     public string VsCases { get; init; } = "mnist,camelyon";
 
+    [CommandOption("--seeds <LIST>")]
+    [Description("demo: comma-separated seeds to run the whole `ips demo` with, one fresh process each.")]
+    [DefaultValue("0,1,2")]
+    public string Seeds { get; init; } = "0,1,2";
+
     [CommandOption("--child <SPEC>", IsHidden = true)]
     public string? Child { get; init; }
 
@@ -63,6 +68,10 @@ public sealed class BenchSettings : PlainSettings
         if (BudgetGib <= 0)
         {
             return ValidationResult.Error("--budget-gib must be positive.");
+        }
+        if (ParseSeeds(Seeds) is null)
+        {
+            return ValidationResult.Error($"--seeds {Seeds}: expected whole numbers from 0 separated by commas, e.g. 0,1,2.");
         }
         if (ParseRows(CamelyonN) is null)
         {
@@ -79,13 +88,18 @@ public sealed class BenchSettings : PlainSettings
         return ValidationResult.Success();
     }
 
+    /// <summary>The seeds of <c>--seeds</c>, or null when the list is not whole numbers from 0.</summary>
+    public static List<int>? ParseSeeds(string text) => ParseList(text, minimum: 0);
+
     /// <summary>The rows of <c>--camelyon-n</c>, or null when the list is not positive whole numbers.</summary>
-    public static List<int>? ParseRows(string text)
+    public static List<int>? ParseRows(string text) => ParseList(text, minimum: 1);
+
+    private static List<int>? ParseList(string text, int minimum)
     {
         var rows = new List<int>();
         foreach (var part in text.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries))
         {
-            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n <= 0)
+            if (!int.TryParse(part, NumberStyles.None, CultureInfo.InvariantCulture, out var n) || n < minimum)
             {
                 return null;
             }
@@ -116,7 +130,8 @@ public sealed class BenchCommand : Command<BenchSettings>
             settings.Threads,
             settings.Official,
             BenchSettings.ParseRows(settings.CamelyonN),
-            BenchOptions.ParseVsCases(settings.VsCases));
+            BenchOptions.ParseVsCases(settings.VsCases),
+            BenchSettings.ParseSeeds(settings.Seeds));
         var report = BenchRunner.Run(options, Console.Error);
         Console.Out.Write(BenchTables.Format(report));
         if (settings.Out is { } path)

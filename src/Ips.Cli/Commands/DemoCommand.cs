@@ -1,6 +1,7 @@
 using System.ComponentModel;
 using System.Diagnostics;
 using System.Globalization;
+using Ips.Bench;
 using Ips.Configuration;
 using Ips.Data;
 using Ips.Data.MegapixelMnist;
@@ -40,6 +41,10 @@ public sealed class DemoSettings : ModelSettings
     [DefaultValue(1)]
     public int NNoise { get; init; } = 1;
 
+    [CommandOption("--seed <SEED>")]
+    [Description("Seed of the generated canvases and of the training run (the config's seed, 0 in configs/mnist-small.yml): each seed draws other canvases and another initialisation.")]
+    public int? Seed { get; init; }
+
     [CommandOption("--predict <N>")]
     [Description("Test images to predict and draw attention maps for.")]
     [DefaultValue(4)]
@@ -59,6 +64,10 @@ public sealed class DemoCommand : Command<DemoSettings>
         var clock = Stopwatch.StartNew();
         var device = settings.ResolveDevice();
         var config = ConfigLoader.Load(settings.Config ?? DemoSettings.DefaultConfig, settings.Set);
+        if (settings.Seed is { } seed)
+        {
+            config = config with { Seed = seed };
+        }
         var plain = settings.UsePlainOutput;
 
         Step(1, "MNIST digits");
@@ -66,7 +75,7 @@ public sealed class DemoCommand : Command<DemoSettings>
         AnsiConsole.MarkupLine($"  IDX files in [blue]{Markup.Escape(mnist)}[/]");
 
         Step(2, "Megapixel MNIST");
-        var canvas = config.PatchSize![0] * (int)Math.Round(Math.Sqrt(config.N ?? 0));
+        var canvas = CanvasSide(config);
         var options = new MegapixelMnistOptions
         {
             NTrain = settings.NTrain, NTest = settings.NTest, Width = canvas, Height = canvas,
@@ -124,10 +133,32 @@ public sealed class DemoCommand : Command<DemoSettings>
         }
 
         var accuracy = finalScores![config.Tasks[0].Name].Metric;
+        var pictures = Path.Combine(settings.RunDir, PicturesFolder);
+        new DemoSummary(config.Seed, clock.Elapsed.TotalSeconds, config.Tasks.ToDictionary(t => t.Name, t => finalScores[t.Name].Metric),
+            Path.GetFullPath(pictures)).Write(settings.RunDir);
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
-            "[bold]demo done:[/] {0} test accuracy {1:P1} (chance is about 10%) in {2:F0} s wall time; run in [blue]{3}[/]",
-            Markup.Escape(config.Tasks[0].Name), accuracy, clock.Elapsed.TotalSeconds, Markup.Escape(settings.RunDir));
+            "[bold]demo done:[/] {0} test accuracy {1:P1} (chance is about 10%; {2}) in {3:F0} s wall time; attention pictures in [blue]{4}[/], run in [blue]{5}[/]",
+            Markup.Escape(config.Tasks[0].Name), accuracy,
+            string.Join(", ", config.Tasks.Skip(1).Select(t => string.Create(CultureInfo.InvariantCulture, $"{t.Name} {finalScores[t.Name].Metric:P1}"))),
+            clock.Elapsed.TotalSeconds, Markup.Escape(pictures), Markup.Escape(settings.RunDir));
         return 0;
+    }
+
+    private const string PicturesFolder = "predictions";
+
+    /// <summary>
+    /// The side of the square canvases the config's patch grid covers: <c>sqrt(N)</c> patches a side, each
+    /// <c>patch_stride</c> from the last (overlapping where the stride is smaller than the patch).
+    /// </summary>
+    private static int CanvasSide(IpsConfig config)
+    {
+        var grid = (int)Math.Round(Math.Sqrt(config.N ?? 0));
+        if (grid < 1 || grid * grid != config.N || config.PatchSize is not [var size, _] || config.PatchStride is not [var stride, _])
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
+                $"config {config.Source}: the demo's canvases are square, so N must be a square number of patches (got {config.N}) with patch_size and patch_stride set."));
+        }
+        return ((grid - 1) * stride) + size;
     }
 
     private static void Step(int number, string title) =>
@@ -149,7 +180,7 @@ public sealed class DemoCommand : Command<DemoSettings>
     {
         var parameters = MegapixelMnistParameters.Read(config.DataDir);
         var split = MegapixelMnistSplit.Read(Path.Combine(config.DataDir, parameters.TestFile));
-        var pictures = Path.Combine(settings.RunDir, "predictions");
+        var pictures = Path.Combine(settings.RunDir, PicturesFolder);
         Directory.CreateDirectory(pictures);
         using var predictor = new Predictor(config, weights, device);
         var results = new List<(Prediction, int)>();
@@ -165,3 +196,4 @@ public sealed class DemoCommand : Command<DemoSettings>
         return results;
     }
 }
+

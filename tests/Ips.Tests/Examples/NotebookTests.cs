@@ -8,9 +8,10 @@ using Xunit.Abstractions;
 namespace Ips.Tests.Examples;
 
 /// <summary>
-/// examples/ips_example.ipynb as a reader runs it: against the library packed as a NuGet package (so only public API
-/// compiles), executed headlessly by dotnet-repl (the repository's local .NET tool), every cell free of errors, and
-/// the test accuracy it prints well above chance.
+/// examples/ips_example.ipynb as a reader runs it: in a fresh copy of the repository after the README's first command,
+/// against the library packed as a NuGet package by that command's build (so only public API compiles) and found
+/// through examples/nuget.config, executed headlessly by dotnet-repl (the repository's local .NET tool), every cell
+/// free of errors, and the test accuracy it prints well above chance.
 /// </summary>
 [Collection(NotebookCollection.Name)]
 public sealed partial class NotebookTests(ITestOutputHelper output) : IDisposable
@@ -29,23 +30,20 @@ public sealed partial class NotebookTests(ITestOutputHelper output) : IDisposabl
     }
 
     [Fact]
-    public void The_notebook_runs_cell_by_cell_and_learns()
+    public void The_notebook_runs_cell_by_cell_and_learns_in_a_fresh_copy_after_the_first_readme_command()
     {
-        var version = ProjectVersion();
-        var packages = Path.Combine(_work, "packages");
-        var configuration = Path.GetFileName(Path.GetDirectoryName(AppContext.BaseDirectory.TrimEnd('/'))) ?? "Release";
-        _ = Run("dotnet", ["pack", RepositoryFiles.Path("src/Ips/Ips.csproj"), "-c", configuration, "--no-build", "-o", packages, "--nologo"], RepositoryFiles.Path("."), environment: null);
-        // The global package folder keeps a version once restored; drop ours so that this run uses the fresh pack.
-        var cached = Path.Combine(NuGetPackagesFolder(), "ips", version);
-        if (Directory.Exists(cached))
-        {
-            Directory.Delete(cached, recursive: true);
-        }
+        // A user's fresh clone: the repository's files (committed or not, ignored ones left out) copied elsewhere, the
+        // README's first command's build (`./ips` builds the program, and with it packs the library), then the
+        // notebook run from its folder with no package source or variable given: examples/nuget.config must suffice.
+        var clone = Path.Combine(_work, "clone");
+        CopyWorkingTree(RepositoryFiles.Path("."), clone);
+        _ = Run("bash", [Path.Combine(clone, "ips"), "--version"], clone);
+        Assert.True(File.Exists(Path.Combine(clone, "artifacts", "packages", $"Ips.{ProjectVersion()}.nupkg")), "the build packed no library into artifacts/packages");
 
         var executed = Path.Combine(_work, "executed.ipynb");
         // dotnet-repl exits non-zero when a cell fails; the cells' own errors below say more, so they are checked first.
-        var exitCode = Run("dotnet", ["tool", "run", "dotnet-repl", "--", "--run", RepositoryFiles.Path("examples/ips_example.ipynb"), "--exit-after-run", "--output-path", executed],
-            RepositoryFiles.Path("examples"), new Dictionary<string, string> { ["RestoreAdditionalProjectSources"] = packages }, mustSucceed: false);
+        var exitCode = Run("dotnet", ["tool", "run", "dotnet-repl", "--", "--run", "ips_example.ipynb", "--exit-after-run", "--output-path", executed],
+            Path.Combine(clone, "examples"), mustSucceed: false);
         Assert.True(File.Exists(executed), $"dotnet-repl wrote no executed notebook (exit code {exitCode})");
 
         using var notebook = JsonDocument.Parse(File.ReadAllText(executed));
@@ -77,7 +75,26 @@ public sealed partial class NotebookTests(ITestOutputHelper output) : IDisposabl
         Assert.Equal(0, exitCode);
     }
 
-    private int Run(string program, IEnumerable<string> arguments, string workingDirectory, IReadOnlyDictionary<string, string>? environment, bool mustSucceed = true)
+    // The files git would put in a clone, plus the untracked ones it does not ignore (so uncommitted work is tested too).
+    private static void CopyWorkingTree(string root, string destination)
+    {
+        var list = new ProcessStartInfo("git", ["-C", root, "ls-files", "-z", "--cached", "--others", "--exclude-standard"])
+        {
+            RedirectStandardOutput = true,
+        };
+        using var git = Process.Start(list) ?? throw new InvalidOperationException("could not start git");
+        var files = git.StandardOutput.ReadToEnd().Split('\0', StringSplitOptions.RemoveEmptyEntries);
+        git.WaitForExit();
+        Assert.True(git.ExitCode == 0 && files.Length > 0, $"git ls-files in {root} exited with {git.ExitCode}");
+        foreach (var file in files.Where(f => File.Exists(Path.Combine(root, f))))
+        {
+            var target = Path.Combine(destination, file);
+            Directory.CreateDirectory(Path.GetDirectoryName(target)!);
+            File.Copy(Path.Combine(root, file), target);
+        }
+    }
+
+    private int Run(string program, IEnumerable<string> arguments, string workingDirectory, bool mustSucceed = true)
     {
         var start = new ProcessStartInfo(program)
         {
@@ -89,10 +106,8 @@ public sealed partial class NotebookTests(ITestOutputHelper output) : IDisposabl
         {
             start.ArgumentList.Add(argument);
         }
-        foreach (var (name, value) in environment ?? new Dictionary<string, string>())
-        {
-            start.Environment[name] = value;
-        }
+        // What the README's user does not have: a package source given through MSBuild's environment.
+        start.Environment.Remove("RestoreAdditionalProjectSources");
         using var process = Process.Start(start) ?? throw new InvalidOperationException($"could not start {program}");
         var stdout = process.StandardOutput.ReadToEndAsync();
         var stderr = process.StandardError.ReadToEndAsync();
@@ -116,11 +131,6 @@ public sealed partial class NotebookTests(ITestOutputHelper output) : IDisposabl
         Assert.True(reference.Success, "examples/ips_example.ipynb has no #r \"nuget: Ips, VERSION\" line");
         return reference.Groups[1].Value;
     }
-
-    private static string NuGetPackagesFolder() =>
-        Environment.GetEnvironmentVariable("NUGET_PACKAGES") is { Length: > 0 } folder
-            ? folder
-            : Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".nuget", "packages");
 
     [GeneratedRegex(@"test accuracy: ([0-9]+(?:\.[0-9]+)?)%")]
     private static partial Regex TestAccuracyLine();
