@@ -31,6 +31,7 @@ internal sealed class OpenSlides(int capacity, Func<string, ISlide> open) : IDis
             }
             if (!_byPath.TryGetValue(path, out var node))
             {
+                // Opened under the lock: the burst of tile requests for a slide just chosen opens it once, not once each.
                 ISlide slide;
                 try
                 {

@@ -24,7 +24,7 @@ public sealed partial class ViewerBrowserTests(GeneratedSlides slides, ITestOutp
     public void The_page_shows_the_slide_with_the_selected_tiles_over_it_and_zooms_to_one_on_click()
     {
         using var folder = new TempFiles();
-        ViewerFixtures.WritePredictions(folder.File("predictions.json"), slides.Jpeg, 0.875f);
+        ViewerFixtures.WritePredictions(folder.File("predictions.json"), (slides.Jpeg, 0.875f));
         using var ips = CliProcess.Start(folder.Root, "view", slides.Jpeg, "--predictions", folder.File("predictions.json"), "--port", "0", "--no-browser");
         var address = Address(ips);
         using var browser = StartChromium();
@@ -99,17 +99,27 @@ public sealed partial class ViewerBrowserTests(GeneratedSlides slides, ITestOutp
     }
 
     [Fact]
-    public void A_damaged_slide_shows_its_error_on_the_page_and_the_others_still_open()
+    public void The_list_sorts_by_probability_and_a_damaged_slide_shows_its_error_while_the_others_open()
     {
         using var folder = new TempFiles();
-        File.Copy(slides.Jpeg, folder.File("a_good.tif"));
+        Directory.CreateDirectory(folder.File("slides"));
+        File.Copy(slides.Jpeg, folder.File("slides/a_good.tif"));
+        File.Copy(slides.Jpeg, folder.File("slides/c_good.tif"));
         var bytes = File.ReadAllBytes(slides.Jpeg);
-        File.WriteAllBytes(folder.File("b_damaged.tif"), bytes[..(bytes.Length / 50)]);
-        using var ips = CliProcess.Start(folder.Root, "view", folder.Root, "--port", "0", "--no-browser");
+        File.WriteAllBytes(folder.File("slides/b_damaged.tif"), bytes[..(bytes.Length / 50)]);
+        ViewerFixtures.WritePredictions(folder.File("predictions.json"), (folder.File("slides/a_good.tif"), 0.25f), (folder.File("slides/c_good.tif"), 0.75f));
+        using var ips = CliProcess.Start(folder.Root, "view", folder.File("slides"), "--predictions", folder.File("predictions.json"), "--port", "0", "--no-browser");
         var address = Address(ips);
         using var browser = StartChromium();
 
         browser.Navigate().GoToUrl(address + "#1");
+        Wait(browser, "the slide list", b => b.FindElements(By.CssSelector("#slides tbody tr")).Count == 3);
+        Assert.Equal(["a_good 0.250", "b_damaged", "c_good 0.750"], Rows(browser));
+        browser.FindElement(By.CssSelector("#slides th[data-key='probability']")).Click();
+        Assert.Equal(["c_good 0.750", "a_good 0.250", "b_damaged"], Rows(browser));
+        browser.FindElement(By.CssSelector("#slides th[data-key='probability']")).Click();
+        Assert.Equal(["b_damaged", "a_good 0.250", "c_good 0.750"], Rows(browser));
+
         Wait(browser, "the error message", b => b.FindElement(By.Id("message")).Displayed);
         Assert.Contains("b_damaged.tif", browser.FindElement(By.Id("message")).Text);
 
@@ -164,6 +174,9 @@ public sealed partial class ViewerBrowserTests(GeneratedSlides slides, ITestOutp
         options.SetLoggingPreference(LogType.Browser, LogLevel.All);
         return new ChromeDriver(service, options, TimeSpan.FromMinutes(2));
     }
+
+    private static List<string> Rows(IWebDriver browser) =>
+        [.. browser.FindElements(By.CssSelector("#slides tbody tr")).Select(row => row.Text.Trim())];
 
     private static void WaitSettled(IWebDriver browser) => Wait(browser, "the view to load and settle",
         b => (bool?)((IJavaScriptExecutor)b).ExecuteScript("return !!(window.ipsViewer && ipsViewer.settled());") == true);

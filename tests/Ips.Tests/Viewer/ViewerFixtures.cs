@@ -13,13 +13,14 @@ internal static class ViewerFixtures
     /// <summary>The level-0 box of tile <paramref name="index"/> of the 8-column grid of 256-pixel tiles.</summary>
     public static PixelBox Box(long index) => new((int)(index % 8) * 256, (int)(index / 8) * 256, 256, 256);
 
-    /// <summary>Writes, with the records <c>ips predict</c> itself writes, a prediction of <paramref name="slide"/>.</summary>
-    public static void WritePredictions(string path, string slide, float probability)
-    {
-        var prediction = new Prediction(slide, 48, new Dictionary<string, float[]> { ["tumour"] = [1 - probability, probability] },
-            [.. Selected.Select(s => new SelectedPatch(s.Index, s.Score, Box(s.Index)))], AttentionMap: null);
-        new PredictionDocument([prediction]).Write(path);
-    }
+    /// <summary>
+    /// Writes, with the records <c>ips predict</c> itself writes, a prediction of each slide with its tumour
+    /// probability and the tiles of <see cref="Selected"/>.
+    /// </summary>
+    public static void WritePredictions(string path, params (string Slide, float Probability)[] slides) =>
+        new PredictionDocument([.. slides.Select(s => new Prediction(s.Slide, 48,
+            new Dictionary<string, float[]> { ["tumour"] = [1 - s.Probability, s.Probability] },
+            [.. Selected.Select(t => new SelectedPatch(t.Index, t.Score, Box(t.Index)))], AttentionMap: null))]).Write(path);
 
     /// <summary>A JPEG (or PNG) decoded to interleaved RGB.</summary>
     public static (byte[] Rgb, int Width, int Height) Decode(byte[] encoded)

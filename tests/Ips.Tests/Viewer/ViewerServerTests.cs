@@ -1,6 +1,8 @@
 using System.Net;
 using System.Text.Json;
 using Ips.Slides;
+using Ips.Slides.Annotations;
+using Ips.Slides.Tiling;
 using Ips.Tests.Slides;
 using Ips.Viewer;
 
@@ -130,7 +132,7 @@ public sealed class ViewerServerTests(GeneratedSlides slides) : IClassFixture<Ge
     public async Task The_slide_list_and_detail_carry_the_predictions_ranked_by_score()
     {
         using var folder = new TempFiles();
-        ViewerFixtures.WritePredictions(folder.File("predictions.json"), slides.Jpeg, 0.875f);
+        ViewerFixtures.WritePredictions(folder.File("predictions.json"), (slides.Jpeg, 0.875f));
         await using var server = await ViewerServer.StartAsync(ViewerCatalog.Open(slides.Jpeg, folder.File("predictions.json"), null, null), 0);
         using var http = new HttpClient { BaseAddress = server.Address };
 
@@ -144,6 +146,52 @@ public sealed class ViewerServerTests(GeneratedSlides slides) : IClassFixture<Ge
         Assert.Equal(ViewerFixtures.Selected.Select(s => s.Index), selected.Select(s => s.GetProperty("index").GetInt64()));
         Assert.Equal(ViewerFixtures.Box(20).X, selected[1].GetProperty("x").GetInt64());
         Assert.Equal(ViewerFixtures.Box(20).Y, selected[1].GetProperty("y").GetInt64());
+    }
+
+    [Fact]
+    public async Task Tissue_tiles_and_tumour_outlines_come_from_the_files_named_after_the_slide()
+    {
+        using var folder = new TempFiles();
+        Directory.CreateDirectory(folder.File("coords"));
+        Directory.CreateDirectory(folder.File("annotations"));
+        using (var slide = SlideOpener.Open(slides.Jpeg))
+        {
+            var options = new TilingOptions { Level = 1, TileSize = 128 };
+            var tiles = SlideTiler.Tile(slide, options, SlideTiler.Threshold(slide, 1));
+            TileCoordsFile.Write(folder.File("coords/jpeg.h5"), "jpeg", tiles, options, slide);
+        }
+        AsapAnnotations.Write(folder.File("annotations/jpeg.xml"), [new AnnotationPolygon("t", [100, 400, 400], [200, 200, 600])]);
+        var coords = TileCoordsFile.Read(folder.File("coords/jpeg.h5"));
+        await using var server = await ViewerServer.StartAsync(
+            ViewerCatalog.Open(slides.Jpeg, null, folder.File("coords"), folder.File("annotations")), 0);
+        using var http = new HttpClient { BaseAddress = server.Address };
+
+        using var detail = JsonDocument.Parse(await http.GetStringAsync("api/slides/0"));
+
+        var tissue = detail.RootElement.GetProperty("tissue");
+        Assert.Equal(256, tissue.GetProperty("size").GetDouble());
+        var corners = tissue.GetProperty("corners").EnumerateArray().Select(c => c.GetInt32()).ToList();
+        Assert.True(coords.Count > 0);
+        Assert.Equal(Enumerable.Range(0, coords.Count).SelectMany(i => new[] { coords.Coords[i, 0], coords.Coords[i, 1] }), corners);
+        var polygon = detail.RootElement.GetProperty("tumour").GetProperty("tumour")[0].EnumerateArray().Select(v => v.GetDouble());
+        Assert.Equal([100.0, 200, 400, 200, 400, 600], polygon);
+        Assert.Empty(detail.RootElement.GetProperty("problems").EnumerateArray());
+    }
+
+    [Fact]
+    public async Task A_damaged_coordinates_file_is_named_while_the_slide_is_still_served()
+    {
+        using var folder = new TempFiles();
+        Directory.CreateDirectory(folder.File("coords"));
+        File.WriteAllText(folder.File("coords/jpeg.h5"), "not HDF5");
+        await using var server = await ViewerServer.StartAsync(ViewerCatalog.Open(slides.Jpeg, null, folder.File("coords"), null), 0);
+        using var http = new HttpClient { BaseAddress = server.Address };
+
+        using var detail = JsonDocument.Parse(await http.GetStringAsync("api/slides/0"));
+
+        Assert.Contains("jpeg.h5", Assert.Single(detail.RootElement.GetProperty("problems").EnumerateArray()).GetString());
+        Assert.False(detail.RootElement.TryGetProperty("error", out _));
+        Assert.Equal(HttpStatusCode.OK, (await http.GetAsync("slides/0.dzi")).StatusCode);
     }
 
     [Fact]
