@@ -51,7 +51,7 @@ public sealed class ViewerCatalog
     {
         if (!File.Exists(slideOrFolder) && !Directory.Exists(slideOrFolder))
         {
-            throw new FileNotFoundException($"{slideOrFolder}: no slide or folder there", slideOrFolder);
+            throw new FileNotFoundException($"{slideOrFolder}: slide or folder not found", slideOrFolder);
         }
         RequireFolder(coords, "--coords");
         RequireFolder(annotations, "--annotations");
