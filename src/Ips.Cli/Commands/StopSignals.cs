@@ -43,6 +43,13 @@ internal sealed class StopSignals : IDisposable
         "stopping; finished slides are kept, the slide in progress is dropped and redone by the next run...",
         "already stopping; waiting for the slide in progress to be cleaned up");
 
+    /// <summary>Starts listening for a server that finishes the requests under way and exits (ips view).</summary>
+    /// <param name="outer">A token that also stops the server.</param>
+    public static StopSignals StoppingServer(CancellationToken outer) => new(
+        outer,
+        "stopping the viewer; finishing the requests under way...",
+        "already stopping; waiting for the requests under way");
+
     /// <summary>Fires at the first signal.</summary>
     public CancellationToken Token => _stop.Token;
 

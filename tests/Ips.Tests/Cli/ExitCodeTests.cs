@@ -23,6 +23,7 @@ public sealed class ExitCodeTests
         ["slides tile"] = ["nowhere", "--out", "nowhere-out"],
         ["slides features"] = ["nowhere", "--coords", "nowhere-coords", "--encoder", "nowhere.pth", "--out", "nowhere-out"],
         ["slides pack"] = ["nowhere", "--labels", "nowhere.csv", "--out", "nowhere.hdf5"],
+        ["view"] = ["nowhere", "--no-browser"],
     };
 
     // The commands that read no input of the user's: they fetch, generate or measure.
