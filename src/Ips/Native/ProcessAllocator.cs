@@ -218,6 +218,38 @@ public static partial class ProcessAllocator
         },
     };
 
+    /// <summary>
+    /// Hands the pages of memory freed so far back to the system: jemalloc's dirty pages of every arena
+    /// (<c>arena.4096.purge</c>), or glibc's free heap pages (<c>malloc_trim</c>). The settings above keep freed memory
+    /// for the next training step, which a pass over a whole slide does not need: what its tile decoding freed would
+    /// otherwise stay resident for the rest of the process, more the larger the slide (docs/performance.md, "Whole
+    /// slides"). A no-op for other allocators.
+    /// </summary>
+    public static void ReleaseFreedMemory()
+    {
+        if (!OperatingSystem.IsLinux())
+        {
+            return;
+        }
+        // A preloaded jemalloc's mallctl is in the process's global symbol scope; glibc has none.
+        if (NativeLibrary.TryGetExport(NativeLibrary.GetMainProgramHandle(), "mallctl", out var mallctl))
+        {
+            unsafe
+            {
+                var purge = (delegate* unmanaged<byte*, void*, nuint*, void*, nuint, int>)mallctl;
+                fixed (byte* name = "arena.4096.purge\0"u8)
+                {
+                    _ = purge(name, null, null, null, 0);
+                }
+            }
+            return;
+        }
+        if (State.Allocator == "glibc malloc")
+        {
+            _ = MallocTrim(0);
+        }
+    }
+
     private static AllocatorState Apply()
     {
         var found = Inspect(setByIps: false);
@@ -291,6 +323,9 @@ public static partial class ProcessAllocator
 
     [LibraryImport("libc.so.6", EntryPoint = "mallopt")]
     private static partial int MallOpt(int parameter, int value);
+
+    [LibraryImport("libc.so.6", EntryPoint = "malloc_trim")]
+    private static partial int MallocTrim(nuint pad);
 
     [LibraryImport("libc.so.6", EntryPoint = "execve", StringMarshalling = StringMarshalling.Utf8)]
     private static partial int Execve(string path, string?[] argv, string?[] envp);

@@ -1,4 +1,5 @@
 using System.Globalization;
+using Ips.Native;
 using Ips.Slides.Annotations;
 using Ips.Slides.Tissue;
 
@@ -115,6 +116,8 @@ public static class SlideTiler
         finally
         {
             local.Dispose();
+            // The pass decoded every tile of the grid; what that freed is of no use to what comes next.
+            ProcessAllocator.ReleaseFreedMemory();
         }
         return new TileSet(grid, thresholdThirds, [.. xs], [.. ys], [.. tissueFractions], [.. tumourFractions]);
     }
