@@ -37,7 +37,7 @@ public sealed class DemoSettings : ModelSettings
     public int NTest { get; init; } = 300;
 
     [CommandOption("--n-noise <N>")]
-    [Description("Noise scribbles per canvas (1 on 200x200 is the original's density of 50 on 1500x1500).")]
+    [Description("Noise scribbles per canvas (the original draws 50 on 1500x1500 canvases; the demo's 98x98 ones get 1).")]
     [DefaultValue(1)]
     public int NNoise { get; init; } = 1;
 

@@ -1,5 +1,6 @@
 using System.ComponentModel;
 using System.Diagnostics;
+using Ips.IO;
 using Ips.Cli.Hosting;
 using Ips.Viewer;
 using Spectre.Console;

@@ -142,7 +142,7 @@ public sealed class ConfigLoaderTests
         Assert.Equal(("metastases", "sigmoid", "auc", 1), (task.Name, task.ActFn, task.Metric, task.NClass));
 
         var small = ConfigLoader.Load(ConfigPath("mnist-small.yml"));
-        Assert.Equal((16, 8, 12, 128, 8), (small.N ?? 0, small.M, small.I, small.D, small.B));
+        Assert.Equal((36, 8, 16, 128, 8), (small.N ?? 0, small.M, small.I, small.D, small.B));
         Assert.Equal("data/megapixel_mnist/small", small.DataDir);
     }
 

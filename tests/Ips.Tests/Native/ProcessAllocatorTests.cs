@@ -1,4 +1,5 @@
 using Ips.Native;
+using Ips.Training;
 
 namespace Ips.Tests.Native;
 
@@ -31,6 +32,38 @@ public sealed class ProcessAllocatorTests
     }
 
     private const string Debian = "/usr/lib/x86_64-linux-gnu/libjemalloc.so.2";
+
+    [Fact]
+    public unsafe void Memory_freed_in_the_middle_of_the_heap_goes_back_to_the_system_when_released()
+    {
+        // The test host keeps freed memory, as ips does on glibc (Configure: no trimming); blocks freed below a live one
+        // stay resident until ReleaseFreedMemory hands their pages back.
+        var state = ProcessAllocator.Configure();
+        Assert.True(state.Allocator == "glibc malloc" && state.SetBy == "ips", $"the test host runs on glibc as ips sets it, not on {state}");
+        const int blocks = 256, size = 1 << 20;
+        var freed = new IntPtr[blocks];
+        for (var i = 0; i < blocks; i++)
+        {
+            freed[i] = System.Runtime.InteropServices.Marshal.AllocHGlobal(size);
+            new Span<byte>((void*)freed[i], size).Fill(1);
+        }
+        var pin = System.Runtime.InteropServices.Marshal.AllocHGlobal(64);
+        try
+        {
+            foreach (var block in freed)
+            {
+                System.Runtime.InteropServices.Marshal.FreeHGlobal(block);
+            }
+            var before = ProcessMemory.CurrentResidentBytes();
+            ProcessAllocator.ReleaseFreedMemory();
+            var after = ProcessMemory.CurrentResidentBytes();
+            Assert.True(before - after > (blocks / 2) * (long)size, $"resident {before >> 20} MiB before, {after >> 20} MiB after the release");
+        }
+        finally
+        {
+            System.Runtime.InteropServices.Marshal.FreeHGlobal(pin);
+        }
+    }
 
     [Fact]
     public void Jemalloc_is_preloaded_only_where_installed_and_nothing_else_was_chosen()
