@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 
 namespace Ips.IO;
 
@@ -10,7 +11,8 @@ namespace Ips.IO;
 /// <remarks>
 /// <para>Built for shared file systems (NFS, Lustre), where <c>flock</c> and record locks are unreliable: the lock is a
 /// file that names its holder's host, process id and process start time, created atomically and whole: written under a
-/// unique name and then hard-linked to the lock's name, which fails when the lock exists (see <c>TryCreate</c>). The holder touches it (its modification time) every
+/// unique name and then hard-linked to the lock's name with <c>link(2)</c>, which fails when the lock exists (see
+/// <c>TryCreate</c>). The holder touches it (its modification time) every
 /// <see cref="HeartbeatInterval"/> from a thread. A lock is stale, and taken over, when its heartbeat is older than the
 /// stale limit (a holder that hangs or whose host died) or when its holder is a process of this host that no longer runs
 /// (<c>kill -9</c>). Heartbeats are compared with this host's clock, so the hosts' clocks must agree (NTP) to well within
@@ -18,7 +20,7 @@ namespace Ips.IO;
 /// <para>Taking over is atomic too: the stale file is renamed to a unique name (only one taker's rename succeeds),
 /// checked to be the stale lock that was judged, deleted, and then created anew the same atomic way.</para>
 /// </remarks>
-public sealed class OutputLock : IDisposable
+public sealed partial class OutputLock : IDisposable
 {
     /// <summary>Heartbeat age after which a lock is stale, unless a caller chooses another.</summary>
     public static readonly TimeSpan DefaultStaleAfter = TimeSpan.FromSeconds(60);
@@ -138,35 +140,77 @@ public sealed class OutputLock : IDisposable
     }
 
     // The lock appears whole or not at all: its content is written to a file of a unique name first, which is then
-    // moved to the lock's name without overwriting. .NET does that move on Unix with link(2) and unlink(2), the create
-    // that NFS clients have always been able to trust (O_EXCL was not, before NFSv3), and it fails when the lock
-    // exists. A reader therefore never sees an empty or partial lock file.
+    // hard-linked to the lock's name with link(2). The link fails with EEXIST when the lock exists, and the server
+    // decides it atomically, which is why NFS clients have long relied on it. (File.Move without overwrite is no
+    // substitute: .NET checks that the target is absent and then renames, and a rename replaces a lock another
+    // process created in between.) A reader therefore never sees an empty or partial lock file.
     private static bool TryCreate(string path, string token)
     {
+        string content;
+        using (var self = Process.GetCurrentProcess())
+        {
+            content = Holder.Format(Environment.MachineName, Environment.ProcessId, self.StartTime.ToUniversalTime(), token);
+        }
+        if (OperatingSystem.IsWindows())
+        {
+            return TryCreateNew(path, content);
+        }
         var staged = path + "." + token + ".new";
         try
         {
-            using (var self = Process.GetCurrentProcess())
+            File.WriteAllText(staged, content);
+            if (Link(staged, path) == 0)
             {
-                File.WriteAllText(staged, Holder.Format(Environment.MachineName, Environment.ProcessId, self.StartTime.ToUniversalTime(), token));
-            }
-            try
-            {
-                File.Move(staged, path, overwrite: false);
                 return true;
             }
-            catch (IOException) when (File.Exists(path))
+            var error = Marshal.GetLastPInvokeError();
+            if (error == Eexist)
             {
                 // Over NFS the reply to a link that succeeded can be lost, and the retried call then fails: the lock
                 // that exists is this one's when it carries this token.
                 return Read(path)?.Token == token;
             }
+            // A file system without hard links: an exclusive create, whose file a reader may find still empty.
+            return TryCreateNew(path, content);
         }
         finally
         {
             File.Delete(staged);
         }
     }
+
+    // O_CREAT|O_EXCL. Until the content is written a reader finds an empty lock, which it takes for a live unknown
+    // holder (its heartbeat is fresh) and leaves alone.
+    private static bool TryCreateNew(string path, string content)
+    {
+        FileStream stream;
+        try
+        {
+            stream = new FileStream(path, FileMode.CreateNew, FileAccess.Write, FileShare.Read);
+        }
+        catch (IOException) when (File.Exists(path))
+        {
+            return false;
+        }
+        try
+        {
+            using var writer = new StreamWriter(stream);
+            writer.Write(content);
+            return true;
+        }
+        catch
+        {
+            // A lock file that names no holder (a full disk) would block the slide for the stale limit.
+            stream.Dispose();
+            File.Delete(path);
+            throw;
+        }
+    }
+
+    private const int Eexist = 17;
+
+    [LibraryImport("libc", EntryPoint = "link", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Link(string existing, string created);
 
     private static void TakeOver(string path, Holder stale)
     {
@@ -220,8 +264,9 @@ public sealed class OutputLock : IDisposable
         public static string Format(string host, int pid, DateTime started, string token) => string.Create(CultureInfo.InvariantCulture,
             $"host={host}\npid={pid}\nstarted={started.ToString(TimeFormat, CultureInfo.InvariantCulture)}\ntoken={token}\nclaimed={DateTime.UtcNow.ToString(TimeFormat, CultureInfo.InvariantCulture)}\n");
 
-        // A lock file is never partial (see TryCreate), but one damaged by hand reads as an unknown holder, judged by
-        // its heartbeat alone.
+        // A lock file is whole when made by link (see TryCreate); an empty one (an exclusive create still being written,
+        // on a file system without hard links) or one damaged by hand reads as an unknown holder, judged by its
+        // heartbeat alone.
         public static Holder Parse(string text, DateTime heartbeat)
         {
             var fields = text.Split('\n', StringSplitOptions.RemoveEmptyEntries)

@@ -1,3 +1,4 @@
+using System.Text.RegularExpressions;
 using Ips.Data.Camelyon16;
 using Ips.IO;
 using Ips.Tests.Data;
@@ -47,8 +48,9 @@ public sealed class CohortStatusTests : IDisposable
 
         (code, text) = Ips([.. tile, "--skip-failed"]);
         Assert.True(code == 1, text);
-        Assert.Contains($"error: c.tif: failed in an earlier run (", text, StringComparison.Ordinal);
-        Assert.Contains($"not retried with --skip-failed: {recorded.Message}", text, StringComparison.Ordinal);
+        Assert.Contains("error: c.tif: failed in an earlier run (", text, StringComparison.Ordinal);
+        // The console wraps long lines, within long paths too.
+        Assert.Contains(Regex.Replace($"not retried with --skip-failed: {recorded.Message}", @"\s", ""), Regex.Replace(text, @"\s", ""), StringComparison.Ordinal);
         Assert.Equal(recorded, FailureRecord.Read(Tiles, "c"));
 
         // The default retries it: it fails again (a new record), then, repaired, is done and its record goes.
