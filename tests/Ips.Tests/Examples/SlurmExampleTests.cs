@@ -5,6 +5,7 @@ using Ips.Data.Camelyon16;
 using Ips.Encoders;
 using Ips.IO;
 using Ips.Tests.Cli;
+using Xunit.Abstractions;
 
 namespace Ips.Tests.Examples;
 
@@ -17,7 +18,7 @@ namespace Ips.Tests.Examples;
 /// </summary>
 [SupportedOSPlatform("linux")]
 [Collection(nameof(TrainProcesses))]
-public sealed partial class SlurmExampleTests : IDisposable
+public sealed partial class SlurmExampleTests(ITestOutputHelper output) : IDisposable
 {
     private const string Large = "big";
     private readonly TempFiles _files = new();
@@ -76,6 +77,10 @@ public sealed partial class SlurmExampleTests : IDisposable
         var cut = _files.File("cut");
         var again = Submit("tile.sbatch", "cut", [], [cohort, cut, .. tileOptions]);
         var (job, task) = HolderOf(Path.Combine(cut, "tiles", $".{Large}.lock"), slurm);
+        // Only once the other two tasks have gone past the large slide: a task that came to it after the cancel would
+        // take it over (as it should), and there would be nothing left for the resubmission.
+        WaitUntil(() => Regex.Matches(Regex.Replace(Logs(logs, "cut"), @"\s+", " "), $@"skipped {Large}\.tif: being tiled by another process now").Count == 2,
+            "the other tasks to skip the large slide", () => Logs(logs, "cut"));
         slurm.Run("scancel", $"{job}_{task}");
         slurm.WaitForJobs(TimeSpan.FromMinutes(5), again);
         var cutLogs = Logs(logs, "cut");
@@ -139,10 +144,12 @@ public sealed partial class SlurmExampleTests : IDisposable
     private static List<(string Name, double Seconds)> EmbeddedSlides(string logs) =>
         [.. FeaturesDone().Matches(logs).Select(m => (m.Groups[1].Value, double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)))];
 
-    private static void AssertBalanced(List<ArrayTask> tasks, List<(string Name, double Seconds)> slides, string logs)
+    private void AssertBalanced(List<ArrayTask> tasks, List<(string Name, double Seconds)> slides, string logs)
     {
         var spread = (tasks.Max(t => t.End) - tasks.Min(t => t.End)).TotalSeconds;
         var longest = slides.Max(s => s.Seconds);
+        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+            $"tasks' end times {spread} s apart; longest slide {longest:F1} s; tasks {string.Join(", ", tasks.Select(t => $"{t.TaskId}: {t.Start:HH:mm:ss}-{t.End:HH:mm:ss}"))}"));
         Assert.True(spread <= longest + 2, string.Create(CultureInfo.InvariantCulture,
             $"the tasks ended {spread} s apart, more than the longest slide ({longest:F1} s) + 2 s:\n{string.Join('\n', tasks)}\n{logs}"));
     }
@@ -156,6 +163,19 @@ public sealed partial class SlurmExampleTests : IDisposable
             Assert.Contains($"{folder}: 12 done, 0 in progress, 0 failed, 0 to do, of 12", text, StringComparison.Ordinal);
         }
         Assert.EndsWith("all done", text.Trim(), StringComparison.Ordinal);
+    }
+
+    private static void WaitUntil(Func<bool> condition, string what, Func<string> details)
+    {
+        var deadline = DateTime.UtcNow + TimeSpan.FromMinutes(2);
+        while (!condition())
+        {
+            if (DateTime.UtcNow > deadline)
+            {
+                throw new TimeoutException($"no {what} within 2 minutes\n{details()}");
+            }
+            Thread.Sleep(20);
+        }
     }
 
     // The array job and task of the process holding the lock: its pid is in the lock file, and Slurm gave it its ids.
