@@ -79,6 +79,8 @@ public static class CliApp
                     .WithDescription("Find each slide's tissue (Otsu on the stain-aware grey), write tile coordinates (HDF5) and a QC picture; resumable, --shard k/n.");
                 slides.AddCommand<SlidesFeaturesCommand>("features")
                     .WithDescription("Embed each slide's tiles with a frozen encoder (byol.ckpt or torchvision .pth) into NAME.h5 (features, coords); resumable, --shard k/n.");
+                slides.AddCommand<SlidesStatusCommand>("status")
+                    .WithDescription("Per step folder: the slides done, in progress (host, since), failed (the error) and to do, and the totals.");
                 slides.AddCommand<SlidesPackCommand>("pack")
                     .WithDescription("Pack per-slide feature files (CLAM/TRIDENT layout) and a labels CSV into one official-layout HDF5 split file.");
             });

@@ -11,7 +11,7 @@ using Spectre.Console.Cli;
 namespace Ips.Cli.Commands;
 
 /// <summary>Options of <c>ips slides features</c>.</summary>
-public sealed class SlidesFeaturesSettings : PlainSettings
+public sealed class SlidesFeaturesSettings : CohortSettings
 {
     [CommandArgument(0, "<SLIDE_OR_DIR>")]
     [Description("Slides (.tif, .svs, ...) or folders searched (with their subfolders) for slides.")]
@@ -28,10 +28,6 @@ public sealed class SlidesFeaturesSettings : PlainSettings
     [CommandOption("-o|--out <DIR>")]
     [Description("Folder for one NAME.h5 per slide (CLAM/TRIDENT layout: features, coords).")]
     public string? Out { get; init; }
-
-    [CommandOption("--shard <K/N>")]
-    [Description("Embed only shard K of N (K from 0), by file-name hash, for array jobs.")]
-    public string? Shard { get; init; }
 
     [CommandOption("--normalize <MODE>")]
     [Description("auto (as the encoder was trained: the BYOL checkpoint's mean/std, ImageNet's for .pth), imagenet, or none ([0, 1] pixels, as the official extraction).")]
@@ -70,6 +66,7 @@ public sealed class SlidesFeaturesSettings : PlainSettings
         Coords is null ? ValidationResult.Error("--coords DIR is required (the output of `ips slides tile`).")
         : Encoder is null ? ValidationResult.Error("--encoder FILE is required (byol.ckpt or a torchvision .pth).")
         : Out is null ? ValidationResult.Error("--out DIR is required.")
+        : CohortError() is { } error ? ValidationResult.Error(error)
         : SlideOptionChecks.Features(BatchSize, Workers, Shard, Out);
 }
 
@@ -79,25 +76,25 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
     /// <inheritdoc />
     protected override int Execute(CommandContext context, SlidesFeaturesSettings settings, CancellationToken cancellationToken)
     {
-        var shard = settings.Shard is null ? SlideShard.All : SlideShard.Parse(settings.Shard);
-        var (all, slides) = SlideInputs.Find(settings.Inputs, shard);
+        var failures = settings.Failures();
+        var (slides, cohort, mode) = settings.Slides(settings.Inputs);
         if (slides.Count == 0)
         {
-            Console.WriteLine($"shard {shard} holds none of the {all.Count} slide(s); nothing to do");
+            Console.WriteLine($"shard {settings.Shard} holds none of the {cohort} slide(s); nothing to do");
             return 0;
         }
         // The encoder first: a wrong --encoder leaves no empty --out folder behind.
         using var encoder = TileEncoder.Open(settings.Encoder!, settings.Normalisation, TorchRuntime.ResolveDevice(settings.Device));
         Directory.CreateDirectory(settings.Out!);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"embedding {slides.Count} slide(s) with {Path.GetFileName(settings.Encoder)} ({encoder.OutputDim}-d, normalisation {encoder.Normalisation}) into {settings.Out}"));
+            $"embedding {slides.Count} slide(s){mode} with {Path.GetFileName(settings.Encoder)} ({encoder.OutputDim}-d, normalisation {encoder.Normalisation}) into {settings.Out}"));
         FeatureFolderCheck.RefuseOtherFeatures(slides, settings.Coords!, settings.Out!, encoder.Identity, settings.Overwrite);
 
         // Ctrl-C or SIGTERM stops at the next batch; the slide in progress leaves no file.
         using var signals = StopSignals.DroppingUnfinishedSlide(cancellationToken);
         var total = System.Diagnostics.Stopwatch.StartNew();
         var tiles = 0L;
-        var (embedded, skipped) = (0, 0);
+        var (embedded, skipped, failed) = (0, 0, 0);
         try
         {
             for (var i = 0; i < slides.Count; i++)
@@ -116,8 +113,26 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
                             $"  {name}: {done} tiles so far, {done / Math.Max(1e-9, clock.Elapsed.TotalSeconds):F1} tiles/s"));
                     }
                 });
-                var result = FeatureExtraction.ExtractSlide(
-                    slides[i], settings.Coords!, settings.Out!, encoder, settings.BatchSize, settings.Workers, settings.Gzip, settings.Overwrite, progress, signals.Token);
+                SlideFeaturesResult result;
+                try
+                {
+                    result = FeatureExtraction.ExtractSlide(
+                        slides[i], settings.Coords!, settings.Out!, encoder, settings.BatchSize, settings.Workers, settings.Gzip, settings.Overwrite,
+                        progress, signals.Token, failures);
+                }
+                catch (Exception error) when (error is InvalidDataException or IOException or UnauthorizedAccessException or ArgumentException)
+                {
+                    // The slide's failure is recorded (NAME.failed) and the others still run, as in `slides tile`.
+                    failed++;
+                    AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(error.Message)}");
+                    continue;
+                }
+                if (result.FailedBefore is { } why)
+                {
+                    failed++;
+                    AnsiConsole.MarkupLine($"[red]error:[/] {Markup.Escape(why)}");
+                    continue;
+                }
                 tiles += result.Tiles;
                 (embedded, skipped) = result.Skipped ? (embedded, skipped + 1) : (embedded + 1, skipped);
                 Console.WriteLine(result.BusyWith is { } holder
@@ -137,6 +152,11 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
         }
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "embedded {0} tiles in {1:F1} s; features in [blue]{2}[/]",
             tiles, total.Elapsed.TotalSeconds, Markup.Escape(settings.Out!));
+        if (failed > 0)
+        {
+            AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "[red]{0} of {1} slide(s) failed[/]; the others are done.", failed, slides.Count);
+            return 1;
+        }
         return 0;
     }
 }

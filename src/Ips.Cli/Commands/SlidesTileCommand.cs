@@ -11,7 +11,7 @@ using Spectre.Console.Cli;
 namespace Ips.Cli.Commands;
 
 /// <summary>Options of <c>ips slides tile</c>.</summary>
-public sealed class SlidesTileSettings : CommandSettings
+public sealed class SlidesTileSettings : CohortSettings
 {
     [CommandArgument(0, "<SLIDE_OR_DIR>")]
     [Description("Slide files, or folders searched (with their subfolders) for .tif, .tiff, .svs, .ndpi, .mrxs, .scn, .bif, ... files.")]
@@ -49,23 +49,16 @@ public sealed class SlidesTileSettings : CommandSettings
     [Description("Folder of ASAP XML lesion annotations, NAME.xml per slide; tiles touching tumour are kept and get their tumour fraction.")]
     public string? Annotations { get; init; }
 
-    [CommandOption("--shard <K/N>")]
-    [Description("Process only the K-th (from 0) of N disjoint, stable subsets of the slides, e.g. --shard $SLURM_ARRAY_TASK_ID/8.")]
-    public string? Shard { get; init; }
-
     [CommandOption("--slide-reader <READER>")]
     [Description("auto (managed TIFF reader, OpenSlide for other formats), tiff or openslide.")]
     [DefaultValue("auto")]
     public string SlideReader { get; init; } = "auto";
 
-    [CommandOption("--plain")]
-    [Description("Plain line-by-line progress instead of live progress bars; implied when the output is not a terminal or CI, NO_COLOR or TERM=dumb is set.")]
-    public bool Plain { get; init; }
-
     /// <inheritdoc />
     public override ValidationResult Validate() =>
         Inputs.Length == 0 ? ValidationResult.Error("give at least one slide or folder of slides.")
         : string.IsNullOrWhiteSpace(Out) ? ValidationResult.Error("--out DIR is required: the folder for the coordinates and QC pictures.")
+        : CohortError() is { } error ? ValidationResult.Error(error)
         : SlideOptionChecks.Tiling(Level, OtsuLevel, TileSize, Overlap, FgPercThresh, Shard, SlideReader, Out);
 
     /// <summary>The tiling parameters given.</summary>
@@ -90,15 +83,15 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
     {
         var options = settings.ToOptions();
         var reader = SlideOpener.ParseReader(settings.SlideReader);
-        var shard = settings.Shard is { } text ? SlideShard.Parse(text) : SlideShard.All;
+        var failures = settings.Failures();
         if (settings.Annotations is { } annotations && !Directory.Exists(annotations))
         {
             throw new DirectoryNotFoundException($"--annotations {annotations}: folder not found");
         }
-        var (all, slides) = SlideInputs.Find(settings.Inputs, shard);
+        var (slides, _, mode) = settings.Slides(settings.Inputs);
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
             "[bold]ips slides tile[/]: {0} slide(s){1}, level {2}, tile {3}, overlap {4}, fg_perc_thresh {5}, out [blue]{6}[/]",
-            slides.Count, shard.Count > 1 ? $" (shard {shard} of {all.Count})" : "", options.Level, options.TileSize, options.Overlap,
+            slides.Count, Markup.Escape(mode), options.Level, options.TileSize, options.Overlap,
             options.FgPercThresh, Markup.Escape(settings.Out!));
         if (SlideInputs.TumourSlidesWithoutAnnotations(slides, settings.Annotations) is { } warning)
         {
@@ -113,7 +106,7 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
             SlideTilingReport RunOne(string slide, IProgress<SlidePassProgress> progress)
             {
                 signals.Token.ThrowIfCancellationRequested();
-                var report = TileOne(slide, settings, options, reader, progress, signals.Token);
+                var report = TileOne(slide, settings, options, reader, failures, progress, signals.Token);
                 reports.Add(report);
                 AnsiConsole.MarkupLine(StatusLine(report));
                 return report;
@@ -152,13 +145,13 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
     }
 
     private static SlideTilingReport TileOne(
-        string slide, SlidesTileSettings settings, TilingOptions options, SlideReaderKind reader,
+        string slide, SlidesTileSettings settings, TilingOptions options, SlideReaderKind reader, FailureRetry failures,
         IProgress<SlidePassProgress> progress, CancellationToken cancel)
     {
         var clock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            return SlideTilingJob.Run(slide, settings.Out!, options, settings.Annotations, path => SlideOpener.Open(path, reader), progress, cancel);
+            return SlideTilingJob.Run(slide, settings.Out!, options, settings.Annotations, path => SlideOpener.Open(path, reader), progress, cancel, failures);
         }
         catch (Exception error) when (error is InvalidDataException or IOException or UnauthorizedAccessException or ArgumentException)
         {

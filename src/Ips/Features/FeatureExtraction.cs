@@ -13,7 +13,8 @@ namespace Ips.Features;
 /// <param name="Tiles">Tiles embedded (0 when skipped).</param>
 /// <param name="Seconds">Wall time spent on it.</param>
 /// <param name="BusyWith">Who holds the slide's lock when another process is embedding it now (then nothing was done).</param>
-public sealed record SlideFeaturesResult(string Slide, bool Skipped, int Tiles, double Seconds, string? BusyWith = null);
+/// <param name="FailedBefore">Why a slide whose failure is recorded (<see cref="FailureRecord"/>) was not tried again (then nothing was done).</param>
+public sealed record SlideFeaturesResult(string Slide, bool Skipped, int Tiles, double Seconds, string? BusyWith = null, string? FailedBefore = null);
 
 /// <summary>
 /// Embeds the kept tiles of slides (the coordinates <c>ips slides tile</c> wrote) with a frozen <see cref="TileEncoder"/>
@@ -50,7 +51,10 @@ public static class FeatureExtraction
     /// Embeds one slide unless its output exists and records the same encoder and tiling, or another process holds its
     /// lock (<see cref="SlideFeaturesResult.BusyWith"/>). An output that records
     /// others (or nothing) is refused with <see cref="InvalidDataException"/>, or redone when <paramref name="overwrite"/>.
-    /// <paramref name="tilesDone"/> receives the slide's tiles embedded so far.
+    /// <paramref name="tilesDone"/> receives the slide's tiles embedded so far. A failure of the slide is recorded in
+    /// <c>NAME.failed</c> (<see cref="FailureRecord"/>) before it propagates; a slide with such a record is tried again
+    /// only as <paramref name="failures"/> says (by default every failure of an earlier run is), otherwise
+    /// <see cref="SlideFeaturesResult.FailedBefore"/> tells why not.
     /// </summary>
     /// <exception cref="FileNotFoundException">The slide's coordinates file is missing.</exception>
     /// <exception cref="InvalidDataException">
@@ -58,7 +62,7 @@ public static class FeatureExtraction
     /// </exception>
     public static SlideFeaturesResult ExtractSlide(
         string slidePath, string coordsDirectory, string outDirectory, TileEncoder encoder, int batchSize, int workers, bool gzip,
-        bool overwrite = false, IProgress<int>? tilesDone = null, CancellationToken cancel = default)
+        bool overwrite = false, IProgress<int>? tilesDone = null, CancellationToken cancel = default, FailureRetry? failures = null)
     {
         ArgumentNullException.ThrowIfNull(encoder);
         var name = SlideTilingJob.Name(slidePath);
@@ -74,7 +78,6 @@ public static class FeatureExtraction
                 throw new InvalidDataException(conflict);
             }
         }
-        var coordsPath = SlideTilingJob.CoordsPath(coordsDirectory, slidePath);
         Directory.CreateDirectory(outDirectory);
         using var claim = OutputLock.TryAcquire(OutputLock.PathFor(outDirectory, name), out var holder);
         if (claim is null)
@@ -86,7 +89,32 @@ public static class FeatureExtraction
         {
             return new SlideFeaturesResult(name, Skipped: true, 0, 0);
         }
+        if (FailureRecord.Read(outDirectory, name) is { } failure
+            && (failures ?? new FailureRetry(true, DateTime.UtcNow)).WhyNotRetried(failure) is { } why)
+        {
+            return new SlideFeaturesResult(name, Skipped: true, 0, 0, FailedBefore: $"{Path.GetFileName(slidePath)}: {why}");
+        }
         SlideTilingJob.RemoveStaleTemporaries(outDirectory, name);
+        try
+        {
+            var result = Embed(slidePath, coordsDirectory, output, encoder, batchSize, workers, gzip, tilesDone, cancel);
+            FailureRecord.Clear(outDirectory, name);
+            return result;
+        }
+        catch (Exception error) when (error is InvalidDataException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            // Recorded while the lock is still held, so no other process retries the slide in between.
+            FailureRecord.Write(outDirectory, name, error.Message);
+            throw;
+        }
+    }
+
+    private static SlideFeaturesResult Embed(
+        string slidePath, string coordsDirectory, string output, TileEncoder encoder, int batchSize, int workers, bool gzip,
+        IProgress<int>? tilesDone, CancellationToken cancel)
+    {
+        var name = SlideTilingJob.Name(slidePath);
+        var coordsPath = SlideTilingJob.CoordsPath(coordsDirectory, slidePath);
         var clock = System.Diagnostics.Stopwatch.StartNew();
         var coords = ReadCoords(slidePath, coordsDirectory);
         if (coords.Count == 0)

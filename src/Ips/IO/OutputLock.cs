@@ -1,5 +1,6 @@
 using System.Diagnostics;
 using System.Globalization;
+using System.Runtime.InteropServices;
 
 namespace Ips.IO;
 
@@ -9,16 +10,17 @@ namespace Ips.IO;
 /// </summary>
 /// <remarks>
 /// <para>Built for shared file systems (NFS, Lustre), where <c>flock</c> and record locks are unreliable: the lock is a
-/// file created atomically (<see cref="FileMode.CreateNew"/>, <c>O_CREAT|O_EXCL</c>) that names its holder's host,
-/// process id and process start time. The holder touches it (its modification time) every
+/// file that names its holder's host, process id and process start time, created atomically and whole: written under a
+/// unique name and then hard-linked to the lock's name with <c>link(2)</c>, which fails when the lock exists (see
+/// <c>TryCreate</c>). The holder touches it (its modification time) every
 /// <see cref="HeartbeatInterval"/> from a thread. A lock is stale, and taken over, when its heartbeat is older than the
 /// stale limit (a holder that hangs or whose host died) or when its holder is a process of this host that no longer runs
 /// (<c>kill -9</c>). Heartbeats are compared with this host's clock, so the hosts' clocks must agree (NTP) to well within
 /// the stale limit. A lock of another host with a fresh heartbeat is always respected.</para>
 /// <para>Taking over is atomic too: the stale file is renamed to a unique name (only one taker's rename succeeds),
-/// checked to be the stale lock that was judged, deleted, and then created anew with <see cref="FileMode.CreateNew"/>.</para>
+/// checked to be the stale lock that was judged, deleted, and then created anew the same atomic way.</para>
 /// </remarks>
-public sealed class OutputLock : IDisposable
+public sealed partial class OutputLock : IDisposable
 {
     /// <summary>Heartbeat age after which a lock is stale, unless a caller chooses another.</summary>
     public static readonly TimeSpan DefaultStaleAfter = TimeSpan.FromSeconds(60);
@@ -79,7 +81,7 @@ public sealed class OutputLock : IDisposable
                 holder = null;
                 return new OutputLock(path, token, interval);
             }
-            var existing = ReadWritten(path);
+            var existing = Read(path);
             if (existing is null)
             {
                 continue;
@@ -93,6 +95,20 @@ public sealed class OutputLock : IDisposable
         }
         holder = Read(path)?.Description ?? "another process";
         return null;
+    }
+
+    /// <summary>
+    /// Who holds the lock <paramref name="path"/> now, without taking it (for <c>ips slides status</c>); null when there is
+    /// no lock. <see cref="OutputLockState.Stale"/> tells whether the next process would take it over.
+    /// </summary>
+    /// <param name="path">The lock file.</param>
+    /// <param name="staleAfter">Heartbeat age after which a lock is stale (default <see cref="DefaultStaleAfter"/>).</param>
+    public static OutputLockState? Inspect(string path, TimeSpan? staleAfter = null)
+    {
+        ArgumentException.ThrowIfNullOrEmpty(path);
+        return Read(path) is { } holder
+            ? new OutputLockState(holder.Host, holder.Pid, holder.Started, holder.Claimed, holder.Heartbeat, holder.IsStale(staleAfter ?? DefaultStaleAfter), holder.Description)
+            : null;
     }
 
     /// <summary>Stops the heartbeat and removes the lock file, if it is still this holder's.</summary>
@@ -123,7 +139,49 @@ public sealed class OutputLock : IDisposable
         }
     }
 
+    // The lock appears whole or not at all: its content is written to a file of a unique name first, which is then
+    // hard-linked to the lock's name with link(2). The link fails with EEXIST when the lock exists, and the server
+    // decides it atomically, which is why NFS clients have long relied on it. (File.Move without overwrite is no
+    // substitute: .NET checks that the target is absent and then renames, and a rename replaces a lock another
+    // process created in between.) A reader therefore never sees an empty or partial lock file.
     private static bool TryCreate(string path, string token)
+    {
+        string content;
+        using (var self = Process.GetCurrentProcess())
+        {
+            content = Holder.Format(Environment.MachineName, Environment.ProcessId, self.StartTime.ToUniversalTime(), token);
+        }
+        if (OperatingSystem.IsWindows())
+        {
+            return TryCreateNew(path, content);
+        }
+        var staged = path + "." + token + ".new";
+        try
+        {
+            File.WriteAllText(staged, content);
+            if (Link(staged, path) == 0)
+            {
+                return true;
+            }
+            var error = Marshal.GetLastPInvokeError();
+            if (error == Eexist)
+            {
+                // Over NFS the reply to a link that succeeded can be lost, and the retried call then fails: the lock
+                // that exists is this one's when it carries this token.
+                return Read(path)?.Token == token;
+            }
+            // A file system without hard links: an exclusive create, whose file a reader may find still empty.
+            return TryCreateNew(path, content);
+        }
+        finally
+        {
+            File.Delete(staged);
+        }
+    }
+
+    // O_CREAT|O_EXCL. Until the content is written a reader finds an empty lock, which it takes for a live unknown
+    // holder (its heartbeat is fresh) and leaves alone.
+    private static bool TryCreateNew(string path, string content)
     {
         FileStream stream;
         try
@@ -137,8 +195,7 @@ public sealed class OutputLock : IDisposable
         try
         {
             using var writer = new StreamWriter(stream);
-            using var self = Process.GetCurrentProcess();
-            writer.Write(Holder.Format(Environment.MachineName, Environment.ProcessId, self.StartTime.ToUniversalTime(), token));
+            writer.Write(content);
             return true;
         }
         catch
@@ -149,6 +206,11 @@ public sealed class OutputLock : IDisposable
             throw;
         }
     }
+
+    private const int Eexist = 17;
+
+    [LibraryImport("libc", EntryPoint = "link", StringMarshalling = StringMarshalling.Utf8, SetLastError = true)]
+    private static partial int Link(string existing, string created);
 
     private static void TakeOver(string path, Holder stale)
     {
@@ -177,18 +239,6 @@ public sealed class OutputLock : IDisposable
         }
     }
 
-    // A lock file just created is empty until its creator has written it: give the creator a moment.
-    private static Holder? ReadWritten(string path)
-    {
-        var holder = Read(path);
-        for (var wait = 0; wait < 50 && holder is { Token.Length: 0 } && !holder.IsStale(DefaultStaleAfter); wait++)
-        {
-            Thread.Sleep(20);
-            holder = Read(path);
-        }
-        return holder;
-    }
-
     private static Holder? Read(string path)
     {
         try
@@ -203,19 +253,20 @@ public sealed class OutputLock : IDisposable
         }
     }
 
-    private sealed record Holder(string Host, int Pid, DateTime Started, string Token, DateTime Heartbeat)
+    private sealed record Holder(string Host, int Pid, DateTime Started, string Token, DateTime Heartbeat, DateTime Claimed)
     {
         private const string TimeFormat = "yyyy-MM-dd'T'HH:mm:ss.fff'Z'";
 
         public string Description => Token.Length == 0
-            ? "a process still writing the lock file"
+            ? "an unknown process (the lock file names no holder)"
             : string.Create(CultureInfo.InvariantCulture, $"pid {Pid} on host {Host}, started {Started.ToString(TimeFormat, CultureInfo.InvariantCulture)}");
 
         public static string Format(string host, int pid, DateTime started, string token) => string.Create(CultureInfo.InvariantCulture,
-            $"host={host}\npid={pid}\nstarted={started.ToString(TimeFormat, CultureInfo.InvariantCulture)}\ntoken={token}\n");
+            $"host={host}\npid={pid}\nstarted={started.ToString(TimeFormat, CultureInfo.InvariantCulture)}\ntoken={token}\nclaimed={DateTime.UtcNow.ToString(TimeFormat, CultureInfo.InvariantCulture)}\n");
 
-        // A lock file being written by its creator may still be empty or partial: it reads as a live, unknown holder
-        // with a fresh heartbeat, since its modification time is new.
+        // A lock file is whole when made by link (see TryCreate); an empty one (an exclusive create still being written,
+        // on a file system without hard links) or one damaged by hand reads as an unknown holder, judged by its
+        // heartbeat alone.
         public static Holder Parse(string text, DateTime heartbeat)
         {
             var fields = text.Split('\n', StringSplitOptions.RemoveEmptyEntries)
@@ -224,10 +275,10 @@ public sealed class OutputLock : IDisposable
                 .GroupBy(pair => pair[0], StringComparer.Ordinal)
                 .ToDictionary(group => group.Key, group => group.First()[1], StringComparer.Ordinal);
             var pid = fields.TryGetValue("pid", out var p) && int.TryParse(p, CultureInfo.InvariantCulture, out var parsed) ? parsed : 0;
-            var started = fields.TryGetValue("started", out var s)
+            DateTime Time(string key) => fields.TryGetValue(key, out var s)
                 && DateTime.TryParseExact(s, TimeFormat, CultureInfo.InvariantCulture, DateTimeStyles.AdjustToUniversal | DateTimeStyles.AssumeUniversal, out var time)
                 ? time : DateTime.MinValue;
-            return new Holder(fields.GetValueOrDefault("host") ?? "?", pid, started, fields.GetValueOrDefault("token") ?? "", heartbeat);
+            return new Holder(fields.GetValueOrDefault("host") ?? "?", pid, Time("started"), fields.GetValueOrDefault("token") ?? "", heartbeat, Time("claimed"));
         }
 
         public bool IsStale(TimeSpan limit) =>
@@ -252,3 +303,13 @@ public sealed class OutputLock : IDisposable
         }
     }
 }
+
+/// <summary>The holder of an <see cref="OutputLock"/>, as its lock file tells.</summary>
+/// <param name="Host">The holder's host name.</param>
+/// <param name="Pid">The holder's process id (0 when the file does not say).</param>
+/// <param name="Started">When the holder's process started (UTC; <see cref="DateTime.MinValue"/> when unknown).</param>
+/// <param name="Claimed">When the holder took the lock (UTC; <see cref="DateTime.MinValue"/> when unknown).</param>
+/// <param name="Heartbeat">The holder's last heartbeat (UTC): the lock file's modification time.</param>
+/// <param name="Stale">Whether the holder is gone, so that the next process would take the lock over.</param>
+/// <param name="Description">The holder in words, e.g. <c>pid 4242 on host node07, started ...</c>.</param>
+public sealed record OutputLockState(string Host, int Pid, DateTime Started, DateTime Claimed, DateTime Heartbeat, bool Stale, string Description);

@@ -49,6 +49,9 @@ public sealed class BadInputTests : IDisposable
     [InlineData("--fg-perc-thresh must be within 0 .. 1 (a fraction of the tile), got 2", "--fg-perc-thresh", "2")]
     [InlineData("--level must be >= 0, got -1", "--level", "-1")]
     [InlineData("--shard '3/2': expected k/n with 0 <= k < n, e.g. 0/4 for the first of four shards", "--shard", "3/2")]
+    [InlineData("--shard auto: neither SLURM_ARRAY_TASK_ID (a Slurm array job) nor JOB_COMPLETION_INDEX (a Kubernetes Indexed Job) is set; give --shard k/n", "--shard", "auto")]
+    [InlineData("--claim and --shard exclude each other: --claim shares the whole cohort between the tasks, --shard splits it", "--claim", "--shard", "0/2")]
+    [InlineData("--retry-failed and --skip-failed exclude each other", "--retry-failed", "--skip-failed")]
     public void A_wrong_tiling_option_is_a_usage_error_before_any_slide_is_opened(string message, params string[] option)
     {
         var (code, lines) = Run(["slides", "tile", Slides, "--out", "out", .. option]);
@@ -78,7 +81,12 @@ public sealed class BadInputTests : IDisposable
         var (code, lines) = Run("slides", "tile", slides, "--out", "out", option, "99");
         Assert.Equal(1, code);
         AssertOneLine(lines, $"error: {Path.Combine(slides, "normal_001.tif")}: {option} 99: the slide has levels 0 .. ");
-        Assert.Empty(Directory.Exists(Path.Combine(_dir.Path, "out")) ? Directory.GetFiles(Path.Combine(_dir.Path, "out")) : []);
+        // No output, only the failure record a rerun retries (ips slides status lists it).
+        var written = Directory.GetFiles(Path.Combine(_dir.Path, "out")).Select(Path.GetFileName).ToList();
+        Assert.Contains("normal_001.failed", written);
+        Assert.All(written, name => Assert.EndsWith(".failed", name, StringComparison.Ordinal));
+        Assert.StartsWith($"{Path.Combine(slides, "normal_001.tif")}: {option} 99: the slide has levels 0 .. ",
+            File.ReadAllLines(Path.Combine(_dir.Path, "out", "normal_001.failed"))[0], StringComparison.Ordinal);
     }
 
     [Theory]

@@ -124,4 +124,25 @@ public sealed class OutputLockTests : IDisposable
 
         Assert.Equal(1, outputs.Count(o => o.Contains("won", StringComparison.Ordinal)) + (mine is null ? 0 : 1));
     }
+
+    [Fact]
+    public void Inspecting_a_lock_names_its_holder_and_when_it_was_claimed_and_a_taken_lock_leaves_no_staging_file()
+    {
+        Assert.Null(OutputLock.Inspect(LockPath));
+        var before = DateTime.UtcNow.AddSeconds(-1);
+        using (var held = OutputLock.TryAcquire(LockPath, out _))
+        {
+            Assert.NotNull(held);
+            var state = OutputLock.Inspect(LockPath);
+            Assert.NotNull(state);
+            Assert.Equal((Environment.MachineName, Environment.ProcessId, false), (state.Host, state.Pid, state.Stale));
+            Assert.InRange(state.Claimed, before, DateTime.UtcNow.AddSeconds(1));
+            Assert.StartsWith($"pid {Environment.ProcessId} on host {Environment.MachineName}, started ", state.Description, StringComparison.Ordinal);
+            // The lock's content was staged under another name and linked into place; the staged name is gone.
+            Assert.Equal([Path.GetFileName(LockPath)], Directory.GetFiles(_dir.Path).Select(Path.GetFileName));
+            Assert.Null(OutputLock.TryAcquire(LockPath, out _));
+            Assert.Equal([Path.GetFileName(LockPath)], Directory.GetFiles(_dir.Path).Select(Path.GetFileName));
+        }
+        Assert.Empty(Directory.GetFiles(_dir.Path));
+    }
 }

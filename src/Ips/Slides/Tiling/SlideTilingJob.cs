@@ -82,12 +82,14 @@ public static class SlideTilingJob
     /// <summary>
     /// Tiles <paramref name="slidePath"/> (opened with <paramref name="open"/>) into <paramref name="outDirectory"/>,
     /// or skips it when its outputs exist. Errors in the input propagate (as <see cref="InvalidDataException"/>,
-    /// <see cref="IOException"/> or <see cref="ArgumentException"/>, naming the file); cancellation leaves no
-    /// finished-looking output behind.
+    /// <see cref="IOException"/> or <see cref="ArgumentException"/>, naming the file) after being recorded in
+    /// <c>NAME.failed</c> (<see cref="FailureRecord"/>); a slide with such a record is tried again only as
+    /// <paramref name="failures"/> says (by default every failure of an earlier run is), otherwise it is reported failed
+    /// with the recorded error. Cancellation leaves no finished-looking output behind.
     /// </summary>
     public static SlideTilingReport Run(
         string slidePath, string outDirectory, TilingOptions options, string? annotationDirectory, Func<string, ISlide> open,
-        IProgress<SlidePassProgress>? progress = null, CancellationToken cancel = default)
+        IProgress<SlidePassProgress>? progress = null, CancellationToken cancel = default, FailureRetry? failures = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(open);
@@ -109,8 +111,31 @@ public static class SlideTilingJob
         {
             return Finished(slidePath, coordsPath, options, clock);
         }
+        if (FailureRecord.Read(outDirectory, Name(slidePath)) is { } failure
+            && (failures ?? new FailureRetry(true, DateTime.UtcNow)).WhyNotRetried(failure) is { } why)
+        {
+            return new SlideTilingReport(slidePath, SlideTilingStatus.Failed, 0, 0, null, clock.Elapsed.TotalSeconds, $"{Path.GetFileName(slidePath)}: {why}");
+        }
         // Temporaries of this slide are stale only now: before the lock they may be another process's files in progress.
         RemoveStaleTemporaries(outDirectory, Name(slidePath));
+        try
+        {
+            var report = Tile(slidePath, outDirectory, options, annotationDirectory, open, progress, cancel, coordsPath, clock);
+            FailureRecord.Clear(outDirectory, Name(slidePath));
+            return report;
+        }
+        catch (Exception error) when (error is InvalidDataException or IOException or UnauthorizedAccessException or ArgumentException)
+        {
+            // Recorded while the lock is still held, so no other process retries the slide in between.
+            FailureRecord.Write(outDirectory, Name(slidePath), error.Message);
+            throw;
+        }
+    }
+
+    private static SlideTilingReport Tile(
+        string slidePath, string outDirectory, TilingOptions options, string? annotationDirectory, Func<string, ISlide> open,
+        IProgress<SlidePassProgress>? progress, CancellationToken cancel, string coordsPath, Stopwatch clock)
+    {
         var annotationPath = AnnotationPath(annotationDirectory, slidePath);
         var tumour = annotationPath is null ? TumourRegions.None : AsapAnnotations.Read(annotationPath);
 
