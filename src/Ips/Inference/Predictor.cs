@@ -33,9 +33,11 @@ public sealed class Predictor : IDisposable
         _device = device;
         _net = ModelWeights.Load(config, weights);
         // A checkpoint carries the config training recorded, with the encoder of its features: --encoder is checked against it.
-        _config = config.IsImage || config.FeatureEncoderSha256 is not null || ModelWeights.TrainedWith(weights) is not { FeatureEncoderSha256: not null } trained
-            ? config
-            : config with { FeatureEncoder = trained.FeatureEncoder, FeatureEncoderSha256 = trained.FeatureEncoderSha256 };
+        _config = ModelWeights.WithClassNames(
+            config.IsImage || config.FeatureEncoderSha256 is not null || ModelWeights.TrainedWith(weights) is not { FeatureEncoderSha256: not null } trained
+                ? config
+                : config with { FeatureEncoder = trained.FeatureEncoder, FeatureEncoderSha256 = trained.FeatureEncoderSha256 },
+            weights);
         try
         {
             _preprocessing = PredictionPreprocessing.For(config, weights);
@@ -90,6 +92,7 @@ public sealed class Predictor : IDisposable
         {
             Classes = PredictionChecks.Classes(_config, probabilities),
             Decisions = PredictionChecks.Decisions(_config, probabilities),
+            Predicted = PredictionChecks.Named(_config, probabilities),
         };
     }
 

@@ -13,9 +13,12 @@ internal static class OwnImagesTestData
     /// A small image config on <paramref name="dataDir"/>: resnet18 cut after layer2, 16 px patches, M 2, I 4,
     /// eager sequential, one softmax task <c>label</c> of <paramref name="nClass"/> classes; <paramref name="overrides"/> as --set.
     /// </summary>
-    public static IpsConfig Config(string dataDir, int nClass = 2, params string[] overrides)
-    {
-        var yaml = string.Create(CultureInfo.InvariantCulture, $"""
+    public static IpsConfig Config(string dataDir, int nClass = 2, params string[] overrides) =>
+        ConfigLoader.Parse(ConfigText(dataDir, nClass), "own.yml", overrides);
+
+    /// <summary>The YAML text of <see cref="Config"/>.</summary>
+    public static string ConfigText(string dataDir, int nClass = 2) =>
+        string.Create(CultureInfo.InvariantCulture, $"""
             n_epoch: 1
             B: 2
             B_seq: 1
@@ -50,8 +53,6 @@ internal static class OwnImagesTestData
                 act_fn: 'softmax'
                 metric: 'accuracy'
             """);
-        return ConfigLoader.Parse(yaml, "own.yml", overrides);
-    }
 
     /// <summary>Writes an RGB PNG of <paramref name="height"/> x <paramref name="width"/> filled with <paramref name="grey"/>.</summary>
     public static void Png(string path, int height, int width, float grey = 0.5f)
@@ -102,6 +103,7 @@ internal static class OwnImagesTestData
     /// </summary>
     public static void Tiff16(string path, int height, int width, int samples, bool tiled)
     {
+        Directory.CreateDirectory(Path.GetDirectoryName(path)!);
         using var tiff = Tiff.Open(path, "w") ?? throw new IOException($"cannot write {path}");
         tiff.SetField(TiffTag.IMAGEWIDTH, width);
         tiff.SetField(TiffTag.IMAGELENGTH, height);
