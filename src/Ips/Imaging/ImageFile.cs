@@ -48,6 +48,35 @@ public static class ImageFile
         return ToTensor(pixels, height, width, sourceChannels, channels);
     }
 
+    /// <summary>
+    /// What the header of the image at <paramref name="path"/> says, without decoding its pixels: width, height,
+    /// colour channels (1 grey, 3 colour; alpha not counted) and bits per sample.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not an image of a supported format.</exception>
+    public static (int Width, int Height, int Channels, int Bits) Describe(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string extension = Path.GetExtension(path).ToLowerInvariant();
+        if (extension is ".tif" or ".tiff")
+        {
+            TiffErrorLog.Reset();
+            using var tiff = Tiff.Open(path, "r")
+                ?? throw new InvalidDataException($"{path}: cannot decode the file as a TIFF ({TiffErrorLog.Last ?? "unreadable"}); supported are {Supported}");
+            int samples = tiff.GetField(TiffTag.SAMPLESPERPIXEL)?[0].ToInt() ?? 1;
+            return (tiff.GetField(TiffTag.IMAGEWIDTH)[0].ToInt(), tiff.GetField(TiffTag.IMAGELENGTH)[0].ToInt(),
+                samples < 3 ? 1 : 3, tiff.GetField(TiffTag.BITSPERSAMPLE)?[0].ToInt() ?? 1);
+        }
+        if (extension is not (".png" or ".jpg" or ".jpeg" or ".bmp"))
+        {
+            throw new InvalidDataException($"{path}: unknown image extension '{extension}'; supported are {Supported}");
+        }
+        using var codec = SKCodec.Create(path, out var result)
+            ?? throw new InvalidDataException($"{path}: cannot decode the file as an image ({result}); supported are {Supported}");
+        var grey = codec.Info.ColorType is SKColorType.Gray8 or SKColorType.Alpha8;
+        var bits = codec.Info.ColorType is SKColorType.Rgba16161616 or SKColorType.RgbaF16 or SKColorType.Alpha16 or SKColorType.Rg1616 ? 16 : 8;
+        return (codec.Info.Width, codec.Info.Height, grey ? 1 : 3, bits);
+    }
+
     /// <summary>Writes a grey image <c>[1, H, W]</c> or <c>[H, W]</c> with values in <c>[0, 1]</c> as a PNG.</summary>
     public static void SaveGray(Tensor image, string path)
     {

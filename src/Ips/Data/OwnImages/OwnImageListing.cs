@@ -61,7 +61,8 @@ public sealed class OwnImageListing
         foreach (var task in config.Tasks)
         {
             classes[task.Name] = task.Classes ?? ClassesOf(task, rows.Entries, rows.FolderClasses);
-            if (classes[task.Name].Count != task.NClass)
+            // n_class 0 is a config being drafted from the data (StartingConfig): it takes the data's classes.
+            if (task.NClass != 0 && classes[task.Name].Count != task.NClass)
             {
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
                     $"config {ConfigName(config)}: task '{task.Name}' has n_class {task.NClass}, but the data in '{config.DataDir}' ({layout}) has " +
@@ -238,7 +239,7 @@ public sealed class OwnImageListing
     private static string Relative(string dataDir, string file) => Path.GetRelativePath(dataDir, file).Replace('\\', '/');
 
     // One CSV record (RFC 4180 quoting: "a,b" and "" for a quote), fields as written.
-    private static List<string> CsvFields(string line)
+    internal static List<string> CsvFields(string line)
     {
         var fields = new List<string>();
         var field = new System.Text.StringBuilder();
