@@ -42,9 +42,11 @@ public static class CliApp
                 .WithDescription("Benchmark memory against image size, time per iteration and efficiency; tables and --out JSON.");
             config.AddBranch("config", branch =>
             {
-                branch.SetDescription("Check configs.");
+                branch.SetDescription("Check configs, or draft one from your own images.");
                 branch.AddCommand<ConfigCheckCommand>("check")
                     .WithDescription("Validate a config (with --set overrides), print it resolved, and open the data set it names: counts and the first example's patches.");
+                branch.AddCommand<ConfigInitCommand>("init")
+                    .WithDescription("Draft a commented config from your own images (class folders or labels.csv) and summarise them; docs/own-data.md.");
             });
             config.AddBranch("pretrain", pretrain =>
             {
@@ -61,6 +63,8 @@ public static class CliApp
                     .WithDescription("Fetch the Swedish traffic signs (Set1, Set2) with resume and checksums, or check a folder; --stats counts per class.");
                 data.AddCommand<MegapixelMnistDataCommand>("megapixel-mnist")
                     .WithDescription("Generate the Megapixel MNIST dataset (parameters.json, train.bin, test.bin) into OUTDIR.");
+                data.AddCommand<InspectionDataCommand>("inspection")
+                    .WithDescription("Generate a small inspection-like set of your own images (large photos, a small scratch in class defect) in class folders; docs/own-data.md.");
                 data.AddBranch("camelyon16", camelyon =>
                 {
                     camelyon.SetDescription("CAMELYON16 helpers.");

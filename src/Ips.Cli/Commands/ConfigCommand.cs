@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using Ips.Configuration;
 using Ips.Data;
+using Ips.Data.OwnImages;
 using Ips.Training;
 using Spectre.Console.Cli;
 
@@ -25,8 +26,7 @@ public sealed class ConfigCheckCommand : Command<ConfigCheckSettings>
     /// <inheritdoc />
     protected override int Execute(CommandContext context, ConfigCheckSettings settings, CancellationToken cancellationToken)
     {
-        ConfigReport.Write(ConfigLoader.Load(settings.Config, settings.Set));
-        return 0;
+        return ConfigReport.Write(ConfigLoader.Load(settings.Config, settings.Set)) == 0 ? 0 : 1;
     }
 }
 
@@ -35,16 +35,20 @@ internal static class ConfigReport
 {
     /// <summary>
     /// Prints <paramref name="config"/> as the YAML a run would store, then opens both splits of its data set and
-    /// reports their sizes and the patches of the first training example. Throws as a run would on a bad data set.
+    /// reports their sizes, the examples per class where the data set names classes, every problem of a data set that
+    /// checks its images (one line each) and the patches of the first training example. Throws as a run would on a
+    /// data set it cannot open at all.
     /// </summary>
-    public static void Write(IpsConfig config)
+    /// <returns>The number of problems found in the data.</returns>
+    public static int Write(IpsConfig config)
     {
         Console.Out.Write(ConfigLoader.ToYaml(config));
         Console.Out.WriteLine($"# config {config.Source}: valid");
-        var train = DatasetCatalog.Open(config, train: true);
-        var test = DatasetCatalog.Open(config, train: false);
+        var train = DatasetCatalog.Open(config, train: true, skipBad: true);
+        var test = DatasetCatalog.Open(config, train: false, skipBad: true);
         Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"# data set {Path.GetFullPath(config.DataDir)} ({DatasetName(train)}): {train.Count} training, {test.Count} test examples"));
+        var problems = WriteProblems(train, test);
         if (train.Count > 0)
         {
             using var sample = train.Load(0, train: false);
@@ -54,6 +58,34 @@ internal static class ConfigReport
             Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture,
                 $"# first training example '{sample.Id}': {sample.Patches.Count} patches{layout}, N {config.N?.ToString(CultureInfo.InvariantCulture) ?? "from the data"}, M {config.M}, I {config.I}"));
         }
+        return problems;
+    }
+
+    /// <summary>
+    /// For your own images: the images per class of each split, and every problem found as the splits opened, one
+    /// line each; returns how many problems there are.
+    /// </summary>
+    public static int WriteProblems(IIpsDataset train, IIpsDataset test)
+    {
+        if (train is OwnImagesDataset own && test is OwnImagesDataset ownTest)
+        {
+            foreach (var (task, classes) in own.Listing.Classes)
+            {
+                var (trainCounts, testCounts) = (own.CountPerClass()[task], ownTest.CountPerClass()[task]);
+                Console.Out.WriteLine($"# task {task}: " + string.Join(", ", classes.Select((name, i) =>
+                    string.Create(CultureInfo.InvariantCulture, $"{name} {trainCounts[i]} train / {testCounts[i]} test"))));
+            }
+        }
+        var problems = new[] { train, test }.OfType<ICheckedDataset>().SelectMany(d => d.Problems).ToList();
+        if (problems.Count > 0)
+        {
+            Console.Out.WriteLine(string.Create(CultureInfo.InvariantCulture, $"# {problems.Count} problem(s) in the data; ips train refuses them, ips train --skip-bad leaves those images out:"));
+            foreach (var problem in problems)
+            {
+                Console.Out.WriteLine($"problem: {problem}");
+            }
+        }
+        return problems.Count;
     }
 
     /// <summary>A run directory a run would use, and whether it already holds a run.</summary>

@@ -18,8 +18,12 @@ public sealed class EvaluateSettings : ModelSettings
     [DefaultValue("test")]
     public string Split { get; init; } = "test";
 
+    [CommandOption("--skip-bad")]
+    [Description("Your own images: leave out the images the data check finds problems with (each is named) instead of refusing.")]
+    public bool SkipBad { get; init; }
+
     [CommandOption("-o|--out <FILE>")]
-    [Description("Also write the scores as JSON: {\"split\", \"examples\", \"weights\", \"tasks\": {name: {\"metric\", \"value\", \"loss\"}}}.")]
+    [Description("Also write the scores as JSON: {\"split\", \"examples\", \"weights\", \"tasks\": {name: {\"metric\", \"value\", \"loss\", \"perClass\"}}}.")]
     public string? Out { get; init; }
 
     /// <inheritdoc />
@@ -35,7 +39,7 @@ public sealed class EvaluateCommand : Command<EvaluateSettings>
     /// <inheritdoc />
     protected override int Execute(CommandContext context, EvaluateSettings settings, CancellationToken cancellationToken)
     {
-        var scores = ModelEvaluation.Run(settings.LoadConfig(), settings.Weights!, train: settings.Split == "train", settings.ResolveDevice());
+        var scores = ModelEvaluation.Run(settings.LoadConfig(), settings.Weights!, train: settings.Split == "train", settings.ResolveDevice(), settings.SkipBad);
         var table = new Table().AddColumn("task").AddColumn("metric").AddColumn("value").AddColumn("loss");
         foreach (var (task, score) in scores.Tasks)
         {
@@ -45,11 +49,38 @@ public sealed class EvaluateCommand : Command<EvaluateSettings>
         }
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "{0} split: {1} images", scores.Split, scores.Examples);
         AnsiConsole.Write(table);
+        foreach (var (task, score) in scores.Tasks)
+        {
+            if (score.PerClass is { } perClass)
+            {
+                WritePerClass(task, perClass);
+            }
+        }
         if (settings.Out is { } path)
         {
             scores.Write(path);
             AnsiConsole.MarkupLine($"scores written to [blue]{Markup.Escape(path)}[/]");
         }
         return 0;
+    }
+
+    // Per-class accuracy and the confusion matrix, rows the true class, columns the predicted one.
+    private static void WritePerClass(string task, ClassResults results)
+    {
+        string Number(double value) => double.IsNaN(value) ? "n/a" : value.ToString("F4", CultureInfo.InvariantCulture);
+        AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "task {0}: balanced accuracy {1}", Markup.Escape(task), Number(results.BalancedAccuracy));
+        var table = new Table().AddColumn("true \\ predicted");
+        foreach (var name in results.Classes)
+        {
+            table.AddColumn(Markup.Escape(name));
+        }
+        table.AddColumn("images").AddColumn("accuracy");
+        for (var t = 0; t < results.Classes.Count; t++)
+        {
+            var row = results.Confusion[t];
+            table.AddRow([Markup.Escape(results.Classes[t]), .. row.Select(n => n.ToString(CultureInfo.InvariantCulture)),
+                row.Sum().ToString(CultureInfo.InvariantCulture), Number(results.Accuracy[results.Classes[t]])]);
+        }
+        AnsiConsole.Write(table);
     }
 }

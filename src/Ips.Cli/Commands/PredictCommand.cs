@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.ComponentModel;
 using Ips.Inference;
 using Spectre.Console;
@@ -106,6 +107,12 @@ public sealed class PredictCommand : Command<PredictSettings>
         else
         {
             Console.WriteLine(document.ToJson());
+        }
+        // The classes by name, one line per input; on standard error when standard output is the JSON itself.
+        foreach (var prediction in document.Outcomes.OfType<Prediction>().Where(p => p.Predicted is not null))
+        {
+            (settings.Out is null ? Console.Error : Console.Out).WriteLine($"{prediction.Input}: " + string.Join("; ", prediction.Predicted!.Select(task =>
+                $"{task.Key} {(task.Value.Count == 0 ? "none" : string.Join(", ", task.Value.Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Class} ({c.Probability:F3})"))))}")));
         }
         // Where the pictures went; on standard error when standard output is the JSON itself.
         foreach (var picture in document.Outcomes.OfType<Prediction>().Select(p => p.AttentionMap).OfType<string>())

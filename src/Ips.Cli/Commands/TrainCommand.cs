@@ -2,6 +2,7 @@ using System.ComponentModel;
 using System.Globalization;
 using Ips.Configuration;
 using Ips.Data;
+using Ips.Data.OwnImages;
 using Ips.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -22,6 +23,10 @@ public sealed class TrainSettings : ModelSettings
     [CommandOption("--dry-run")]
     [Description("Check the config, the data set and the run directory, print what the run would use, and write nothing.")]
     public bool DryRun { get; init; }
+
+    [CommandOption("--skip-bad")]
+    [Description("Your own images: leave out the images the data check finds problems with (each is named) instead of refusing to train.")]
+    public bool SkipBad { get; init; }
 
     [CommandOption("--checkpoint-every <INTERVAL>")]
     [Description("Also write last.ckpt within an epoch every INTERVAL: a time (90s, 10m, 1.5h), a number of optimiser steps (500steps) or off. A kill -9 loses at most that much work.")]
@@ -61,12 +66,20 @@ public sealed class TrainCommand : Command<TrainSettings>
             return DryRun(settings);
         }
         var device = settings.ResolveDevice();
+        // A new run checks its data before it creates anything, so bad images leave no run directory behind.
+        var config = settings.Resume is null ? settings.LoadConfig() : null;
+        (IIpsDataset Train, IIpsDataset Test)? checkedData = config is null ? null
+            : (DatasetCatalog.Open(config, train: true, settings.SkipBad), DatasetCatalog.Open(config, train: false, settings.SkipBad));
         using var run = settings.Resume is { } resume
             ? TrainingRun.Resume(resume, device, settings.Set)
-            : TrainingRun.Start(settings.RunDir ?? DefaultRunDirectory(settings.Config!), settings.LoadConfig(), device);
+            : TrainingRun.Start(settings.RunDir ?? DefaultRunDirectory(settings.Config!), config!, device);
         run.CheckpointEvery = settings.CheckpointInterval;
-        var train = DatasetCatalog.Open(run.Config, train: true);
-        var test = DatasetCatalog.Open(run.Config, train: false);
+        var train = checkedData?.Train ?? DatasetCatalog.Open(run.Config, train: true, settings.SkipBad);
+        var test = checkedData?.Test ?? DatasetCatalog.Open(run.Config, train: false, settings.SkipBad);
+        foreach (var problem in new[] { train, test }.OfType<ICheckedDataset>().SelectMany(d => d.Problems))
+        {
+            AnsiConsole.WriteLine($"skipped: {problem}");
+        }
 
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
             "[bold]ips train[/] {0}: {1} training / {2} test images, mode {3}, device {4}, run dir [blue]{5}[/]",
@@ -108,9 +121,9 @@ public sealed class TrainCommand : Command<TrainSettings>
             ? ConfigLoader.Parse(Checkpoint.ReadConfigYaml(Path.Combine(resume, TrainingRun.LastCheckpoint)), Path.Combine(resume, TrainingRun.LastCheckpoint), settings.Set)
             : settings.LoadConfig();
         settings.ResolveDevice();
-        ConfigReport.Write(config);
+        var problems = ConfigReport.Write(config);
         ConfigReport.WriteRunDirectory(directory);
-        return 0;
+        return problems == 0 || settings.SkipBad ? 0 : 1;
     }
 
     private static string DefaultRunDirectory(string config) => Path.Combine("runs", Path.GetFileNameWithoutExtension(config));

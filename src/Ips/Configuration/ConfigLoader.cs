@@ -21,7 +21,9 @@ namespace Ips.Configuration;
 /// <c>bfloat16</c> runs the selection pass's encoder in bfloat16); <c>attn_dropout</c> 0.1; <c>dropout</c> 0.1; <c>N</c>,
 /// <c>train_fname</c>, <c>test_fname</c>, <c>labels_csv</c>, <c>pretrained_weights</c> absent (null); <c>enc_type</c> resnet18 and
 /// <c>n_res_blocks</c> 4 when <c>is_image: False</c> (unused then); <c>test_preprocessing</c> (this implementation's
-/// addition: <c>traffic</c> or <c>none</c>, how prediction prepares a photo) absent, recorded by training.</para>
+/// addition: <c>traffic</c>, <c>images</c> or <c>none</c>, how prediction prepares a photo) absent, recorded by training;
+/// <c>image_size</c> absent, <c>normalize</c> none, <c>aug_flip</c>/<c>aug_rot90</c> False, <c>aug_color_jitter</c>/<c>aug_translate</c>
+/// 0, a task's <c>classes</c> absent (your own images, docs/own-data.md).</para>
 /// <para><b>Types</b> follow PyYAML: booleans True/False/true/false (and yes/no/on/off), numbers 0.000001 or 1e-3,
 /// <c>~</c>/<c>null</c> for an absent optional value.</para>
 /// <para><b>pretrained</b>: with <c>pretrained: True</c>, <c>pretrained_weights</c> names torchvision's state_dict
@@ -34,7 +36,8 @@ public static class ConfigLoader
     internal static readonly string[] Keys =
     [
         "n_epoch", "B", "B_seq", "n_epoch_warmup", "lr", "wd",
-        "n_class", "data_dir", "train_fname", "test_fname", "labels_csv", "test_preprocessing", "feature_encoder", "feature_encoder_sha256", "n_worker", "pin_memory", "eager",
+        "n_class", "data_dir", "train_fname", "test_fname", "labels_csv", "test_preprocessing", "feature_encoder", "feature_encoder_sha256",
+        "image_size", "normalize", "aug_flip", "aug_rot90", "aug_color_jitter", "aug_translate", "n_worker", "pin_memory", "eager",
         "eps", "seed", "track_efficiency", "track_epoch",
         "is_image", "enc_type", "pretrained", "pretrained_weights", "n_chan_in", "n_res_blocks",
         "shuffle", "shuffle_style", "selection_dtype", "n_token", "N", "M", "I", "patch_size", "patch_stride",
@@ -49,7 +52,7 @@ public static class ConfigLoader
 
     private static readonly string[] RequiredImageKeys = ["enc_type", "n_res_blocks", "patch_size", "patch_stride"];
 
-    internal static readonly string[] TaskKeys = ["id", "name", "act_fn", "metric", "n_class"];
+    internal static readonly string[] TaskKeys = ["id", "name", "act_fn", "metric", "n_class", "classes"];
 
     private static readonly string[] RequiredTaskKeys = ["id", "name", "act_fn", "metric"];
 
@@ -224,6 +227,12 @@ public static class ConfigLoader
             TestPreprocessing = NullableString("test_preprocessing"),
             FeatureEncoder = NullableString("feature_encoder"),
             FeatureEncoderSha256 = NullableString("feature_encoder_sha256"),
+            ImageSize = e.TryGetValue("image_size", out var imageSize) ? v.IntPair("image_size", imageSize) : null,
+            Normalize = String("normalize", "none"),
+            AugFlip = Bool("aug_flip", false),
+            AugRot90 = Bool("aug_rot90", false),
+            AugColorJitter = Double("aug_color_jitter", 0),
+            AugTranslate = Double("aug_translate", 0),
             NWorker = Int("n_worker", 2),
             PinMemory = Bool("pin_memory", false),
             Eager = Bool("eager", true),
@@ -288,6 +297,7 @@ public static class ConfigLoader
                 ActFn = v.String(prefix + "act_fn", e["act_fn"]),
                 Metric = v.String(prefix + "metric", e["metric"]),
                 NClass = e.TryGetValue("n_class", out var n) ? v.Int(prefix + "n_class", n) : defaultNClass,
+                Classes = e.TryGetValue("classes", out var classes) ? v.StringList(prefix + "classes", classes) : null,
             });
         }
         return result;
@@ -322,6 +332,13 @@ public static class ConfigLoader
         Optional("test_preprocessing", config.TestPreprocessing is null ? null : Quote(config.TestPreprocessing));
         Optional("feature_encoder", config.FeatureEncoder is null ? null : Quote(config.FeatureEncoder));
         Optional("feature_encoder_sha256", config.FeatureEncoderSha256 is null ? null : Quote(config.FeatureEncoderSha256));
+        // Not official keys: written only when they differ from the defaults, so other configs keep the official key set.
+        Optional("image_size", Pair(config.ImageSize));
+        Optional("normalize", config.Normalize == "none" ? null : Quote(config.Normalize));
+        Optional("aug_flip", config.AugFlip ? Bool(true) : null);
+        Optional("aug_rot90", config.AugRot90 ? Bool(true) : null);
+        Optional("aug_color_jitter", config.AugColorJitter == 0 ? null : Float(config.AugColorJitter));
+        Optional("aug_translate", config.AugTranslate == 0 ? null : Float(config.AugTranslate));
         Line("n_worker", Int(config.NWorker));
         Line("pin_memory", Bool(config.PinMemory));
         Line("eager", Bool(config.Eager));
@@ -364,6 +381,10 @@ public static class ConfigLoader
             if (task.NClass != config.NClass)
             {
                 sb.Append("    n_class: ").Append(Int(task.NClass)).Append('\n');
+            }
+            if (task.Classes is { } classes)
+            {
+                sb.Append("    classes: [").Append(string.Join(", ", classes.Select(Quote))).Append("]\n");
             }
         }
         return sb.ToString();

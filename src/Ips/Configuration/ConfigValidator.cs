@@ -10,7 +10,8 @@ internal static class ConfigValidator
 {
     internal static readonly string[] ShuffleStyles = ["batch", "instance"];
     internal static readonly string[] SelectionDtypes = ["float32", "bfloat16"];
-    internal static readonly string[] TestPreprocessings = ["traffic", "none"];
+    internal static readonly string[] TestPreprocessings = ["traffic", "images", "none"];
+    internal static readonly string[] Normalizations = ["imagenet", "none"];
     internal static readonly string[] ActFns = ["softmax", "sigmoid"];
     internal static readonly string[] Metrics = ["accuracy", "multilabel_accuracy", "auc"];
 
@@ -59,6 +60,15 @@ internal static class ConfigValidator
             throw v.Error($"test_preprocessing '{preprocessing}' must be one of {string.Join(", ", TestPreprocessings)}, or be left out for training to record it");
         if (c.TestPreprocessing == "traffic" && !c.IsImage)
             throw v.Error($"test_preprocessing traffic resizes and normalises photos; it needs is_image: True");
+
+        if (c.ImageSize is { } size && (size.Length != 2 || size[0] <= 0 || size[1] <= 0))
+            throw v.Error($"image_size must be two positive integers [height, width], got [{string.Join(", ", size)}]");
+        if (!Normalizations.Contains(c.Normalize))
+            throw v.Error($"normalize '{c.Normalize}' must be one of {string.Join(", ", Normalizations)}");
+        if (!(c.AugColorJitter >= 0 && c.AugColorJitter < 1))
+            throw v.Error($"aug_color_jitter ({c.AugColorJitter}) must be in [0, 1)");
+        if (!(c.AugTranslate >= 0 && c.AugTranslate < 1))
+            throw v.Error($"aug_translate ({c.AugTranslate}) must be in [0, 1), a fraction of the image's width and height");
 
         if (c.N is { } total && c.M > total)
             throw v.Error($"M ({c.M}) must be <= N ({total})");
@@ -120,6 +130,10 @@ internal static class ConfigValidator
                 throw v.Error($"{at}.n_class ({t.NClass}) must be > 0");
             if (t.IsSoftmax && t.NClass < 2)
                 throw v.Error($"{at}: act_fn softmax needs n_class >= 2 (got {t.NClass}); use sigmoid for one output");
+            if (t.Classes is { } classes && classes.Count != t.NClass)
+                throw v.Error($"{at}.classes names {classes.Count} classes ({string.Join(", ", classes)}) but the task has n_class {t.NClass}");
+            if (t.Classes?.GroupBy(name => name).FirstOrDefault(g => g.Count() > 1) is { } twice)
+                throw v.Error($"{at}.classes names '{twice.Key}' twice; class names must be unique");
             if (t.Metric == "multilabel_accuracy" && t.IsSoftmax)
                 throw v.Error($"{at}: metric multilabel_accuracy needs act_fn sigmoid (one independent probability per label)");
         }

@@ -24,6 +24,17 @@ public sealed record TaskConfig
     /// <summary>Number of outputs of this task's head (<c>n_class</c> of the task; the config's <c>n_class</c> when absent).</summary>
     public required int NClass { get; init; }
 
+    /// <summary>
+    /// <c>classes</c> (this implementation's addition): the name of each output, in output order, so that evaluation
+    /// and prediction speak of classes by name; recorded by training from a data set that names them (your own
+    /// images, docs/own-data.md); null where the data set has none (the paper's data sets).
+    /// </summary>
+    public IReadOnlyList<string>? Classes { get; init; }
+
+    /// <summary>The name of output <paramref name="index"/>: its class name, or the index as text where none is recorded.</summary>
+    public string ClassName(int index) =>
+        Classes is { } names && index >= 0 && index < names.Count ? names[index] : index.ToString(System.Globalization.CultureInfo.InvariantCulture);
+
     /// <summary>True for <c>act_fn: softmax</c>.</summary>
     public bool IsSoftmax => ActFn == "softmax";
 }
@@ -104,6 +115,37 @@ public sealed record IpsConfig
     /// compares with the encoder it is given, so that a model never reads another encoder's features.
     /// </summary>
     public string? FeatureEncoderSha256 { get; init; }
+
+    /// <summary>
+    /// <c>image_size</c> (this implementation's addition): <c>[height, width]</c> every image of your own data set
+    /// (docs/own-data.md) is resized to, with the traffic set's antialiased resize; null keeps each image's own size,
+    /// and each image gets its own patch grid.
+    /// </summary>
+    public int[]? ImageSize { get; init; }
+
+    /// <summary>
+    /// <c>normalize</c> (this implementation's addition): <c>imagenet</c> (mean/std of ImageNet, for a pretrained
+    /// encoder on RGB) or <c>none</c> (pixels in [0, 1]); used by your own images (docs/own-data.md).
+    /// </summary>
+    public string Normalize { get; init; } = "none";
+
+    /// <summary><c>aug_flip</c> (this implementation's addition): random horizontal and vertical flips in training.</summary>
+    public bool AugFlip { get; init; }
+
+    /// <summary><c>aug_rot90</c> (this implementation's addition): random rotations by a multiple of 90 degrees in training.</summary>
+    public bool AugRot90 { get; init; }
+
+    /// <summary>
+    /// <c>aug_color_jitter</c> (this implementation's addition): strength of the colour jitter in training, as
+    /// torchvision's <c>ColorJitter(j, j, j, j)</c> (the traffic set's 0.1); 0 for none. Grey images get brightness and contrast only.
+    /// </summary>
+    public double AugColorJitter { get; init; }
+
+    /// <summary>
+    /// <c>aug_translate</c> (this implementation's addition): the largest random shift in training, as a fraction of
+    /// the image's width and height (the traffic set's is about 0.07); 0 for none. The uncovered border is black.
+    /// </summary>
+    public double AugTranslate { get; init; }
 
     /// <summary><c>n_worker</c>: background data-preparation workers.</summary>
     public int NWorker { get; init; } = 2;

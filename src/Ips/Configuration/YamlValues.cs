@@ -87,6 +87,17 @@ internal sealed class YamlValues(string source)
         throw Error($"key '{key}' must be a list of two integers [height, width], got {Describe(node)}");
     }
 
+    /// <summary>A list of text values such as <c>classes: ['cat', 'dog']</c>; null when the key is null.</summary>
+    public string[]? StringList(string key, YamlNode node)
+    {
+        if (IsNull(node)) return null;
+        if (node is YamlSequenceNode seq && seq.Children.All(c => c is YamlScalarNode { Value: { } } && !IsNull(c)))
+        {
+            return [.. seq.Children.Select(c => ((YamlScalarNode)c).Value!)];
+        }
+        throw Error($"key '{key}' must be a list of names, e.g. ['cat', 'dog'], got {Describe(node)}");
+    }
+
     /// <summary>The closest of <paramref name="known"/> to a misspelt key, for "did you mean" hints.</summary>
     public static string? Suggest(string key, IEnumerable<string> known)
     {

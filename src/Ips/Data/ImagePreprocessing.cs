@@ -1,4 +1,5 @@
 using Ips.Configuration;
+using Ips.Data.OwnImages;
 using Ips.Data.Traffic;
 using static TorchSharp.torch;
 
@@ -39,10 +40,13 @@ public static class ImagePreprocessing
     /// <summary>The traffic-sign data set's: resize to the model's geometry, ImageNet normalisation (<see cref="TrafficPreprocessing"/>).</summary>
     public const string Traffic = "traffic";
 
+    /// <summary>Your own images' (<see cref="OwnImagePreprocessing"/>): <c>image_size</c>, <c>normalize</c>, padding to the patch grid.</summary>
+    public const string Images = "images";
+
     /// <summary>Megapixel MNIST's (and plain images'): the pixels in <c>[0, 1]</c> as they are.</summary>
     public const string None = "none";
 
-    /// <summary>The preprocessing <paramref name="name"/> (<see cref="Traffic"/> or <see cref="None"/>) at <paramref name="config"/>'s geometry.</summary>
+    /// <summary>The preprocessing <paramref name="name"/> (<see cref="Traffic"/>, <see cref="Images"/> or <see cref="None"/>) at <paramref name="config"/>'s geometry.</summary>
     /// <exception cref="ArgumentException">The name is neither, or the config's geometry does not suit it.</exception>
     public static IImagePreprocessing Named(string name, IpsConfig config)
     {
@@ -50,8 +54,9 @@ public static class ImagePreprocessing
         return name switch
         {
             Traffic => TrafficPreprocessing.FromConfig(config),
+            Images => OwnImagePreprocessing.FromConfig(config),
             None => Identity.Instance,
-            _ => throw new ArgumentException($"test_preprocessing '{name}': expected {Traffic} or {None}.", nameof(name)),
+            _ => throw new ArgumentException($"test_preprocessing '{name}': expected {Traffic}, {Images} or {None}.", nameof(name)),
         };
     }
 
@@ -82,11 +87,12 @@ public static class ImagePreprocessing
     /// <summary>
     /// The preprocessing of the image data set in <paramref name="config"/>'s <c>data_dir</c>, recognised as
     /// <see cref="DatasetCatalog.Open"/> recognises it: <see cref="Traffic"/> for the traffic-sign data set,
-    /// <see cref="None"/> for Megapixel MNIST; null when no image data set is there.
+    /// <see cref="None"/> for Megapixel MNIST, <see cref="Images"/> for your own images; null when no image data set is there.
     /// </summary>
     public static string? OfDataSet(IpsConfig config) => DatasetCatalog.Recognise(config) switch
     {
         DatasetKind.TrafficSigns => Traffic,
+        DatasetKind.OwnImages => Images,
         DatasetKind.MegapixelMnist => None,
         _ => null,
     };

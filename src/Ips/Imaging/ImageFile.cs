@@ -6,12 +6,15 @@ using static TorchSharp.torch;
 namespace Ips.Imaging;
 
 /// <summary>
-/// Decodes PNG and JPEG (SkiaSharp) and TIFF (LibTiff.NET, strips or tiles, 8 bits per sample) into float32
+/// Decodes PNG, JPEG and BMP (SkiaSharp) and TIFF (LibTiff.NET, strips or tiles, 8 or 16 bits per sample) into float32
 /// <c>[C, H, W]</c> tensors in <c>[0, 1]</c>, and writes tensors back as PNG.
 /// </summary>
 public static class ImageFile
 {
-    private const string Supported = "PNG (.png), JPEG (.jpg, .jpeg) and 8-bit grey/RGB/RGBA TIFF (.tif, .tiff)";
+    private const string Supported = "PNG (.png), JPEG (.jpg, .jpeg), BMP (.bmp) and 8- or 16-bit grey/RGB/RGBA TIFF (.tif, .tiff)";
+
+    /// <summary>The file extensions <see cref="Load"/> decodes, lower case with the dot.</summary>
+    public static readonly IReadOnlySet<string> Extensions = new HashSet<string>([".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"]);
 
     /// <summary>
     /// The image at <paramref name="path"/> as float32 <c>[channels, H, W]</c> in <c>[0, 1]</c>: one channel gives grey
@@ -32,13 +35,46 @@ public static class ImageFile
         }
 
         string extension = Path.GetExtension(path).ToLowerInvariant();
+        if (extension is ".tif" or ".tiff" && Tiff16(path, channels) is { } deep)
+        {
+            return deep;
+        }
         var (pixels, height, width, sourceChannels) = extension switch
         {
-            ".png" or ".jpg" or ".jpeg" => DecodeWithSkia(path, channels),
+            ".png" or ".jpg" or ".jpeg" or ".bmp" => DecodeWithSkia(path, channels),
             ".tif" or ".tiff" => DecodeTiff(path, channels),
             _ => throw new InvalidDataException($"{path}: unknown image extension '{extension}'; supported are {Supported}"),
         };
         return ToTensor(pixels, height, width, sourceChannels, channels);
+    }
+
+    /// <summary>
+    /// What the header of the image at <paramref name="path"/> says, without decoding its pixels: width, height,
+    /// colour channels (1 grey, 3 colour; alpha not counted) and bits per sample.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The file is not an image of a supported format.</exception>
+    public static (int Width, int Height, int Channels, int Bits) Describe(string path)
+    {
+        ArgumentNullException.ThrowIfNull(path);
+        string extension = Path.GetExtension(path).ToLowerInvariant();
+        if (extension is ".tif" or ".tiff")
+        {
+            TiffErrorLog.Reset();
+            using var tiff = Tiff.Open(path, "r")
+                ?? throw new InvalidDataException($"{path}: cannot decode the file as a TIFF ({TiffErrorLog.Last ?? "unreadable"}); supported are {Supported}");
+            int samples = tiff.GetField(TiffTag.SAMPLESPERPIXEL)?[0].ToInt() ?? 1;
+            return (tiff.GetField(TiffTag.IMAGEWIDTH)[0].ToInt(), tiff.GetField(TiffTag.IMAGELENGTH)[0].ToInt(),
+                samples < 3 ? 1 : 3, tiff.GetField(TiffTag.BITSPERSAMPLE)?[0].ToInt() ?? 1);
+        }
+        if (extension is not (".png" or ".jpg" or ".jpeg" or ".bmp"))
+        {
+            throw new InvalidDataException($"{path}: unknown image extension '{extension}'; supported are {Supported}");
+        }
+        using var codec = SKCodec.Create(path, out var result)
+            ?? throw new InvalidDataException($"{path}: cannot decode the file as an image ({result}); supported are {Supported}");
+        var grey = codec.Info.ColorType is SKColorType.Gray8 or SKColorType.Alpha8;
+        var bits = codec.Info.ColorType is SKColorType.Rgba16161616 or SKColorType.RgbaF16 or SKColorType.Alpha16 or SKColorType.Rg1616 ? 16 : 8;
+        return (codec.Info.Width, codec.Info.Height, grey ? 1 : 3, bits);
     }
 
     /// <summary>Writes a grey image <c>[1, H, W]</c> or <c>[H, W]</c> with values in <c>[0, 1]</c> as a PNG.</summary>
@@ -160,6 +196,70 @@ public static class ImageFile
         }
 
         return (pixels, height, width, kept);
+    }
+
+    /// <summary>
+    /// A 16-bit TIFF (grey, RGB or RGBA, interleaved samples, strips or tiles) as float32 <c>[channels, H, W]</c> with
+    /// all 16 bits kept (value / 65535); null for a TIFF of another depth, which <see cref="DecodeTiff"/> reads.
+    /// LibTiff's RGBA interface would cut the samples to 8 bits, so the samples are read as they are stored.
+    /// </summary>
+    private static Tensor? Tiff16(string path, int channels)
+    {
+        TiffErrorLog.Reset();
+        using var tiff = Tiff.Open(path, "r")
+            ?? throw new InvalidDataException($"{path}: cannot decode the file as a TIFF ({TiffErrorLog.Last ?? "unreadable"}); supported are {Supported}");
+        if ((tiff.GetField(TiffTag.BITSPERSAMPLE)?[0].ToInt() ?? 1) != 16)
+        {
+            return null;
+        }
+        int width = tiff.GetField(TiffTag.IMAGEWIDTH)[0].ToInt();
+        int height = tiff.GetField(TiffTag.IMAGELENGTH)[0].ToInt();
+        int samples = tiff.GetField(TiffTag.SAMPLESPERPIXEL)?[0].ToInt() ?? 1;
+        var planar = tiff.GetField(TiffTag.PLANARCONFIG)?[0].ToInt() ?? (int)PlanarConfig.CONTIG;
+        if (samples is not (1 or 3 or 4) || planar != (int)PlanarConfig.CONTIG)
+        {
+            throw new InvalidDataException(
+                $"{path}: 16-bit TIFF with {samples} samples per pixel{(planar != (int)PlanarConfig.CONTIG ? " in separate planes" : "")} is not supported; supported are {Supported}");
+        }
+        var values = new ushort[(long)width * height * samples];
+        void Fail() => throw new InvalidDataException($"{path}: the TIFF file is truncated or damaged: its {width} x {height} pixels could not all be decoded ({TiffErrorLog.Last ?? "unknown error"})");
+        if (tiff.IsTiled())
+        {
+            int tileWidth = tiff.GetField(TiffTag.TILEWIDTH)[0].ToInt(), tileHeight = tiff.GetField(TiffTag.TILELENGTH)[0].ToInt();
+            var tile = new byte[tiff.TileSize()];
+            for (int y0 = 0; y0 < height; y0 += tileHeight)
+            {
+                for (int x0 = 0; x0 < width; x0 += tileWidth)
+                {
+                    if (tiff.ReadTile(tile, 0, x0, y0, 0, 0) < 0 || TiffErrorLog.Last is not null) Fail();
+                    for (int y = 0; y < tileHeight && y0 + y < height; y++)
+                    {
+                        int columns = Math.Min(tileWidth, width - x0) * samples;
+                        Buffer.BlockCopy(tile, y * tileWidth * samples * 2, values, (int)((((long)(y0 + y) * width) + x0) * samples * 2), columns * 2);
+                    }
+                }
+            }
+        }
+        else
+        {
+            var row = new byte[tiff.ScanlineSize()];
+            for (int y = 0; y < height; y++)
+            {
+                if (!tiff.ReadScanline(row, y) || TiffErrorLog.Last is not null) Fail();
+                Buffer.BlockCopy(row, 0, values, (int)((long)y * width * samples * 2), width * samples * 2);
+            }
+        }
+        using var scope = NewDisposeScope();
+        var planes = tensor(values.Select(v => v / 65535f).ToArray(), [height, width, samples]).permute(2, 0, 1); // [S, H, W]
+        var colour = samples == 1 ? planes : planes.narrow(0, 0, 3);
+        Tensor result = (channels, samples) switch
+        {
+            (1, 1) => colour.contiguous(),
+            (1, _) => colour.mul(tensor(new[] { 0.299f, 0.587f, 0.114f }).reshape(3, 1, 1)).sum(0, keepdim: true), // [1, H, W]
+            (_, 1) => colour.expand(3, height, width).contiguous(),
+            _ => colour.contiguous(),
+        };
+        return result.MoveToOuterDisposeScope();
     }
 
     private static (byte[] Pixels, int Height, int Width, int Channels) DecodeTiff(string path, int channels)

@@ -13,23 +13,32 @@ namespace Ips.Inference;
 /// </summary>
 public static class ModelEvaluation
 {
-    /// <summary>Evaluates the weights in <paramref name="weights"/> on the training (<paramref name="train"/>) or test split.</summary>
+    /// <summary>
+    /// Evaluates the weights in <paramref name="weights"/> on the training (<paramref name="train"/>) or test split;
+    /// softmax tasks also get their results per class (by the names the config or the checkpoint records).
+    /// With <paramref name="skipBad"/>, images of your own data set that have problems are left out.
+    /// </summary>
     /// <exception cref="ArgumentException">The data set is missing or empty, or is not the one the model records being trained on.</exception>
-    public static EvaluationDocument Run(IpsConfig config, string weights, bool train, Device device)
+    public static EvaluationDocument Run(IpsConfig config, string weights, bool train, Device device, bool skipBad = false)
     {
         ArgumentNullException.ThrowIfNull(config);
-        var data = DatasetCatalog.Open(config, train);
+        var data = DatasetCatalog.Open(config, train, skipBad);
         using var net = ModelWeights.Load(config, weights);
         RequireRecordedPreprocessing(config, weights);
         TrainedEncoder.Require(TrainedEncoder.Of(config, weights), Camelyon16Dataset.RecordedEncoder(config, train),
             $"the {(train ? "training" : "test")} split of data_dir {config.DataDir}");
+        config = ModelWeights.WithClassNames(config, weights);
         net.to(device);
-        var scores = new Evaluator(net, device).Evaluate(data);
+        var pass = new Evaluator(net, device).Pass(data);
+        var scores = pass.Compute();
         return new EvaluationDocument(
             train ? "train" : "test",
             data.Count,
             Path.GetFullPath(weights),
-            config.Tasks.ToDictionary(t => t.Name, t => new TaskEvaluation(t.Metric, scores[t.Name].Metric, scores[t.Name].Loss)));
+            config.Tasks.ToDictionary(t => t.Name, t => new TaskEvaluation(t.Metric, scores[t.Name].Metric, scores[t.Name].Loss)
+            {
+                PerClass = t.IsSoftmax ? ClassResults.Of(ConfusionMatrix.From(pass[t.Name].Snapshot(), [.. Enumerable.Range(0, t.NClass).Select(t.ClassName)])) : null,
+            }));
     }
 
     // The data set prepares its images itself; a model that records another test_preprocessing was trained on another

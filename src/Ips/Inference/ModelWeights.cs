@@ -50,6 +50,25 @@ public static class ModelWeights
     public static IpsConfig? TrainedWith(string weights) =>
         IsCheckpoint(weights) ? ConfigLoader.Parse(Checkpoint.ReadConfigYaml(weights), weights) : null;
 
+    /// <summary>
+    /// <paramref name="config"/> with the class names a training checkpoint recorded for a task of the same name and
+    /// size where the config lists none (a repository config with the run's <c>.ckpt</c>), so results name classes.
+    /// </summary>
+    public static IpsConfig WithClassNames(IpsConfig config, string weights)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        if (config.Tasks.All(t => t.Classes is not null) || !File.Exists(weights) || TrainedWith(weights) is not { } trained)
+        {
+            return config;
+        }
+        return config with
+        {
+            Tasks = [.. config.Tasks.Select(task => task.Classes is null && trained.Tasks.FirstOrDefault(t => t.Name == task.Name && t.NClass == task.NClass)?.Classes is { } names
+                ? task with { Classes = names }
+                : task)],
+        };
+    }
+
     // A .ckpt that is not a readable checkpoint goes the checkpoint's way too, to be reported as damaged.
     private static bool IsCheckpoint(string weights) =>
         Checkpoint.IsCheckpoint(weights) || Path.GetExtension(weights).Equals(".ckpt", StringComparison.OrdinalIgnoreCase);

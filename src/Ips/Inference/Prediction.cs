@@ -27,12 +27,23 @@ public sealed record Prediction(
     /// <summary>Per task name, the predicted class: an index for softmax tasks, the indices with p &gt;= 0.5 for sigmoid ones.</summary>
     public IReadOnlyDictionary<string, object>? Classes { get; init; }
 
+    /// <summary>
+    /// Per task whose config records class names (your own images): the predicted class by name with its probability
+    /// for softmax, the classes with p &gt;= 0.5 for sigmoid, highest first.
+    /// </summary>
+    public IReadOnlyDictionary<string, IReadOnlyList<NamedClass>>? Predicted { get; init; }
+
     /// <summary>Per sigmoid task, the decision in words: <c>positive</c> (one bool, or one per output) at <c>threshold</c>.</summary>
     public IReadOnlyDictionary<string, SigmoidDecision>? Decisions { get; init; }
 
     /// <summary>For a slide with annotations: how many selected tiles lie in annotated tumour.</summary>
     public TumourOverlap? Tumour { get; init; }
 }
+
+/// <summary>A predicted class by name.</summary>
+/// <param name="Class">The class name, as the config's <c>classes</c> lists it.</param>
+/// <param name="Probability">The model's probability for it.</param>
+public sealed record NamedClass(string Class, float Probability);
 
 /// <summary>The decision of a sigmoid task.</summary>
 /// <param name="Positive">For a one-output task, whether it is positive; for several outputs, one bool per output.</param>

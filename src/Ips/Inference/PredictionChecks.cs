@@ -23,6 +23,23 @@ internal static class PredictionChecks
             });
 
     /// <summary>
+    /// Per task whose class names the config records: the predicted class by name with its probability (softmax), or
+    /// every class with probability &gt;= <see cref="SigmoidThreshold"/> (sigmoid), highest first. Null when no task names its classes.
+    /// </summary>
+    public static IReadOnlyDictionary<string, IReadOnlyList<NamedClass>>? Named(IpsConfig config, IReadOnlyDictionary<string, float[]> probabilities)
+    {
+        var named = config.Tasks.Where(t => t.Classes is not null && probabilities.ContainsKey(t.Name)).ToDictionary(
+            t => t.Name,
+            t =>
+            {
+                var p = probabilities[t.Name];
+                var chosen = t.IsSoftmax ? [Array.IndexOf(p, p.Max())] : Enumerable.Range(0, p.Length).Where(i => p[i] >= SigmoidThreshold);
+                return (IReadOnlyList<NamedClass>)[.. chosen.OrderByDescending(i => p[i]).Select(i => new NamedClass(t.ClassName(i), p[i]))];
+            });
+        return named.Count == 0 ? null : named;
+    }
+
+    /// <summary>
     /// Per sigmoid task, its decision spelled out, since <c>"classes": [0]</c> of a one-output task reads as "class 0"
     /// to anyone who has not read the docs: whether each output is positive, and the threshold. Null without
     /// sigmoid tasks.

@@ -32,9 +32,9 @@ public sealed class Predictor : IDisposable
         ArgumentNullException.ThrowIfNull(config);
         _device = device;
         _net = ModelWeights.Load(config, weights);
-        // A checkpoint carries the config training recorded, with the encoder of its features: --encoder and the
-        // encoder a feature file records are checked against it.
-        _config = TrainedEncoder.Of(config, weights);
+        // A checkpoint carries the config training recorded, with the encoder of its features (--encoder and the
+        // encoder a feature file records are checked against it) and the class names.
+        _config = ModelWeights.WithClassNames(TrainedEncoder.Of(config, weights), weights);
         try
         {
             _preprocessing = PredictionPreprocessing.For(config, weights);
@@ -89,6 +89,7 @@ public sealed class Predictor : IDisposable
         {
             Classes = PredictionChecks.Classes(_config, probabilities),
             Decisions = PredictionChecks.Decisions(_config, probabilities),
+            Predicted = PredictionChecks.Named(_config, probabilities),
         };
     }
 

@@ -38,7 +38,15 @@ public sealed class Evaluator
     /// <paramref name="progress"/> hears of every batch, labelled with <paramref name="epoch"/>.
     /// </summary>
     /// <exception cref="ArgumentException">The data set is empty.</exception>
-    public Dictionary<string, TaskScores> Evaluate(IIpsDataset data, IProgress<PassProgress>? progress = null, int epoch = 0)
+    public Dictionary<string, TaskScores> Evaluate(IIpsDataset data, IProgress<PassProgress>? progress = null, int epoch = 0) =>
+        Pass(data, progress, epoch).Compute();
+
+    /// <summary>
+    /// The same pass as <see cref="Evaluate"/>, returning every prediction and target (in the accumulators) as well as
+    /// the scores, for results per class.
+    /// </summary>
+    /// <exception cref="ArgumentException">The data set is empty.</exception>
+    public EpochMetrics Pass(IIpsDataset data, IProgress<PassProgress>? progress = null, int epoch = 0)
     {
         ArgumentNullException.ThrowIfNull(data);
         var config = _net.Config;
@@ -71,6 +79,6 @@ public sealed class Evaluator
             }
             pending.Clear();
         }
-        return meter.Compute();
+        return meter;
     }
 }

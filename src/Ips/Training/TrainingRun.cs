@@ -3,6 +3,7 @@ using System.Text.Json;
 using Ips.Configuration;
 using Ips.Data;
 using Ips.Data.Camelyon16;
+using Ips.Data.OwnImages;
 using Ips.IO;
 using static TorchSharp.torch;
 
@@ -102,9 +103,9 @@ public sealed class TrainingRun : IDisposable
                     + "choose another --run-dir, or delete those files to start over there.");
             }
             AtomicFile.RemoveStaleTemporaries(directory);
-            // Prediction prepares photos as this data set does, and embeds slides with the encoder of these features:
-            // both recorded now so that it need not find the data set.
-            var resolved = Camelyon16Dataset.RecordEncoder(ImagePreprocessing.Record(WithAbsolutePaths(config)));
+            // Prediction prepares photos as this data set does, embeds slides with the encoder of these features and names
+            // the classes of your own images: all recorded now so that it need not find the data set.
+            var resolved = OwnImagesDataset.RecordClasses(Camelyon16Dataset.RecordEncoder(ImagePreprocessing.Record(WithAbsolutePaths(config))));
             AtomicFile.Write(Path.Combine(directory, ConfigFile), temporary =>
                 File.WriteAllText(temporary, GivenPathsComment(config, resolved) + ConfigLoader.ToYaml(resolved)));
             trainer = new Trainer(resolved, device);

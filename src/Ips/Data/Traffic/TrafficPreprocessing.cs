@@ -81,7 +81,7 @@ public sealed record TrafficPreprocessing(int Height, int Width) : IImagePreproc
         var image = Resize(photo);
         if (random is not null)
         {
-            image = Translate(ColorJitter(image, random), random);
+            image = Translate(ImageAugmentation.ColorJitter(image, Jitter, random), random);
         }
         return ImageNetNormalisation.Apply(image).MoveToOuterDisposeScope();
     }
@@ -96,90 +96,7 @@ public sealed record TrafficPreprocessing(int Height, int Width) : IImagePreproc
         return resized.clamp(0, 1).mul(255).round().div(255).MoveToOuterDisposeScope();
     }
 
-    /// <summary>
-    /// Brightness, contrast, saturation (factors in [0.9, 1.1]) and hue (shift in [-0.1, 0.1] turns) in random order,
-    /// on RGB in <c>[0, 1]</c>, as torchvision's <c>ColorJitter(0.1, 0.1, 0.1, 0.1)</c>.
-    /// </summary>
-    internal static Tensor ColorJitter(Tensor image, Random random)
-    {
-        using var scope = NewDisposeScope();
-        double Factor() => 1 - Jitter + 2 * Jitter * random.NextDouble();
-        var (brightness, contrast, saturation) = (Factor(), Factor(), Factor());
-        var hue = -Jitter + 2 * Jitter * random.NextDouble();
-        foreach (var op in Enumerable.Range(0, 4).OrderBy(_ => random.Next()).ToList())
-        {
-            image = op switch
-            {
-                0 => image.mul(brightness).clamp(0, 1),
-                1 => Blend(image, Grey(image).mean(), contrast),
-                2 => Blend(image, Grey(image), saturation),
-                _ => ShiftHue(image, hue),
-            };
-        }
-        return image.MoveToOuterDisposeScope();
-    }
-
-    /// <summary>Shifts the image by whole pixels, up to 1/16 of its width and 1/12 of its height; the rest is black.</summary>
-    internal static Tensor Translate(Tensor image, Random random)
-    {
-        int height = (int)image.shape[1], width = (int)image.shape[2];
-        var maxX = width * 100.0 / PaperSize.Width;
-        var maxY = height * 100.0 / PaperSize.Height;
-        var dx = (int)Math.Round(-maxX + 2 * maxX * random.NextDouble());
-        var dy = (int)Math.Round(-maxY + 2 * maxY * random.NextDouble());
-        return Shift(image, dx, dy);
-    }
-
-    /// <summary><paramref name="image"/> moved right by <paramref name="dx"/> and down by <paramref name="dy"/> pixels, black where uncovered.</summary>
-    internal static Tensor Shift(Tensor image, int dx, int dy)
-    {
-        int height = (int)image.shape[1], width = (int)image.shape[2];
-        var shifted = zeros_like(image);
-        int w = width - Math.Abs(dx), h = height - Math.Abs(dy);
-        if (w > 0 && h > 0)
-        {
-            shifted.narrow(1, Math.Max(dy, 0), h).narrow(2, Math.Max(dx, 0), w)
-                .copy_(image.narrow(1, Math.Max(-dy, 0), h).narrow(2, Math.Max(-dx, 0), w));
-        }
-        return shifted;
-    }
-
-    // Luma as torchvision's rgb_to_grayscale: [1, H, W].
-    private static Tensor Grey(Tensor image) =>
-        image[0].mul(0.2989).add(image[1].mul(0.587)).add(image[2].mul(0.114)).unsqueeze(0);
-
-    private static Tensor Blend(Tensor image, Tensor other, double factor) =>
-        image.mul(factor).add(other.mul(1 - factor)).clamp(0, 1);
-
-    // RGB -> HSV, hue + shift (mod 1), HSV -> RGB, as torchvision's adjust_hue on tensors.
-    private static Tensor ShiftHue(Tensor image, double shift)
-    {
-        var (r, g, b) = (image[0], image[1], image[2]);
-        var max = image.amax([0]);
-        var min = image.amin([0]);
-        var chroma = max.sub(min);
-        var s = chroma.div(where(max.eq(0), ones_like(max), max));
-        var c = where(chroma.eq(0), ones_like(chroma), chroma);
-        var (rc, gc, bc) = (max.sub(r).div(c), max.sub(g).div(c), max.sub(b).div(c));
-        var isR = max.eq(r);
-        var isG = max.eq(g).logical_and(isR.logical_not());
-        var isB = isR.logical_or(isG).logical_not();
-        var h = bc.sub(gc).mul(isR)
-            .add(rc.sub(bc).add(2).mul(isG))
-            .add(gc.sub(rc).add(4).mul(isB))
-            .div(6).add(1).remainder(1)
-            .add(shift).remainder(1);
-
-        var h6 = h.mul(6);
-        var sector = h6.floor();
-        var f = h6.sub(sector);
-        var i = sector.remainder(6);
-        var v = max;
-        var p = v.mul(s.neg().add(1));
-        var q = v.mul(s.mul(f).neg().add(1));
-        var t = v.mul(s.mul(f.neg().add(1)).neg().add(1));
-        Tensor Pick(Tensor a0, Tensor a1, Tensor a2, Tensor a3, Tensor a4, Tensor a5) =>
-            a0.mul(i.eq(0)).add(a1.mul(i.eq(1))).add(a2.mul(i.eq(2))).add(a3.mul(i.eq(3))).add(a4.mul(i.eq(4))).add(a5.mul(i.eq(5)));
-        return stack([Pick(v, q, p, p, t, v), Pick(t, v, v, q, p, p), Pick(p, p, t, v, v, q)]);
-    }
+    /// <summary>Shifts the image by whole pixels, up to 1/16 of its width and 1/12 of its height (100 px at 1200 x 1600); the rest is black.</summary>
+    internal static Tensor Translate(Tensor image, Random random) =>
+        ImageAugmentation.Translate(image, image.shape[2] * 100.0 / PaperSize.Width, image.shape[1] * 100.0 / PaperSize.Height, random);
 }

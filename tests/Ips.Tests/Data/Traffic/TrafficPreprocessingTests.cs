@@ -62,7 +62,7 @@ public sealed class TrafficPreprocessingTests(ITestOutputHelper output) : IDispo
     {
         using var scope = NewDisposeScope();
         var image = arange(3 * 4 * 5, dtype: ScalarType.Float32).reshape(3, 4, 5).add(1);
-        var shifted = TrafficPreprocessing.Shift(image, dx: 2, dy: -1); // [3, 4, 5]
+        var shifted = ImageAugmentation.Shift(image, dx: 2, dy: -1); // [3, 4, 5]
         Assert.True(shifted[.., TensorIndex.Slice(0, 3), TensorIndex.Slice(2, 5)].eq(image[.., TensorIndex.Slice(1, 4), TensorIndex.Slice(0, 3)]).all().item<bool>());
         Assert.Equal(0f, shifted[.., 3, ..].abs().sum().item<float>());
         Assert.Equal(0f, shifted[.., .., TensorIndex.Slice(0, 2)].abs().sum().item<float>());
@@ -76,7 +76,7 @@ public sealed class TrafficPreprocessingTests(ITestOutputHelper output) : IDispo
         var image = rand(3, 40, 50, generator: new Generator(5));
         for (var i = 0; i < 5; i++)
         {
-            var jittered = TrafficPreprocessing.ColorJitter(image, generator);
+            var jittered = ImageAugmentation.ColorJitter(image, 0.1, generator);
             Assert.Equal(image.shape, jittered.shape);
             Assert.True(jittered.min().item<float>() >= 0 && jittered.max().item<float>() <= 1);
             // Factors within 10 % and a hue turn of at most 0.1 move pixels, but not to arbitrary colours.
