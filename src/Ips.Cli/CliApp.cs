@@ -36,6 +36,8 @@ public static class CliApp
                 .WithDescription("Loss and metric per task of trained weights on the config's test (or train) split.");
             config.AddCommand<PredictCommand>("predict")
                 .WithDescription("Predict images or feature matrices: probabilities, selected patches, attention maps, as JSON.");
+            config.AddCommand<EncodersCommand>("encoders")
+                .WithDescription("List the tile encoders --encoder takes: published presets (UNI, Virchow, H-optimus, ...) with width, pooling and preprocessing.");
             config.AddCommand<BenchCommand>("bench")
                 .WithDescription("Benchmark memory against image size, time per iteration and efficiency; tables and --out JSON.");
             config.AddBranch("config", branch =>
