@@ -38,6 +38,8 @@ public static class CliApp
                 .WithDescription("Predict images or feature matrices: probabilities, selected patches, attention maps, as JSON.");
             config.AddCommand<ViewCommand>("view")
                 .WithDescription("Open slides in the browser at full resolution (Deep Zoom on 127.0.0.1) with the attention, selected tiles, tissue tiles and tumour outlines over them.");
+            config.AddCommand<EncodersCommand>("encoders")
+                .WithDescription("List the tile encoders --encoder takes: published presets (UNI, Virchow, H-optimus, ...) with width, pooling and preprocessing.");
             config.AddCommand<BenchCommand>("bench")
                 .WithDescription("Benchmark memory against image size, time per iteration and efficiency; tables and --out JSON.");
             config.AddBranch("config", branch =>

@@ -55,9 +55,17 @@ public sealed class PredictSettings : ModelSettings
     [DefaultValue("auto")]
     public string SlideReader { get; init; } = "auto";
 
-    [CommandOption("--encoder <FILE>")]
-    [Description("Slides with a feature config (is_image: false): embed the tiles with this frozen encoder (byol.ckpt or torchvision resnet .pth, as `ips slides features`) instead of pre-extracted features.")]
+    [CommandOption("--encoder <FILE_DIR_OR_PRESET>")]
+    [Description("Slides with a feature config (is_image: false): embed the tiles with this frozen encoder (byol.ckpt, torchvision resnet .pth, model folder or preset, as `ips slides features`) instead of pre-extracted features.")]
     public string? Encoder { get; init; }
+
+    [CommandOption("--encoder-weights <FILE_OR_DIR>")]
+    [Description("With a preset --encoder: its published weights file, or the folder holding it.")]
+    public string? EncoderWeights { get; init; }
+
+    [CommandOption("--pool <POOL>")]
+    [Description("With a vision transformer --encoder: token, avg or token+avg instead of its config's, as the features were extracted.")]
+    public string? Pool { get; init; }
 
     [CommandOption("--normalize <MODE>")]
     [Description("With --encoder: auto (as the encoder was trained), imagenet or none; as `ips slides features`.")]
@@ -72,7 +80,7 @@ public sealed class PredictSettings : ModelSettings
     public SlideInputOptions SlideOptions() => new()
     {
         ForceSlide = Slide, Coords = Coords, Level = Level, OtsuLevel = OtsuLevel, TileSize = TileSize,
-        Reader = Slides.SlideOpener.ParseReader(SlideReader), Encoder = Encoder, Normalisation = Normalisation, Annotations = Annotations,
+        Reader = Slides.SlideOpener.ParseReader(SlideReader), Encoder = Encoder, EncoderWeights = EncoderWeights, Pool = Pool, Normalisation = Normalisation, Annotations = Annotations,
     };
 
     /// <inheritdoc />

@@ -21,9 +21,17 @@ public sealed class SlidesFeaturesSettings : CohortSettings
     [Description("Tile coordinates written by `ips slides tile` (NAME.h5 per slide).")]
     public string? Coords { get; init; }
 
-    [CommandOption("--encoder <FILE>")]
-    [Description("byol.ckpt from `ips pretrain byol`, or a torchvision resnet50/resnet18 state_dict (.pth).")]
+    [CommandOption("--encoder <FILE_DIR_OR_PRESET>")]
+    [Description("byol.ckpt from `ips pretrain byol`, a torchvision resnet50/resnet18 state_dict (.pth), a model folder (config.json + model.safetensors or pytorch_model.bin: timm or transformers ViT/DINOv2), or a preset (uni, uni2-h, virchow, ...; see `ips encoders`) with --encoder-weights.")]
     public string? Encoder { get; init; }
+
+    [CommandOption("--encoder-weights <FILE_OR_DIR>")]
+    [Description("With a preset --encoder: its published weights file, or the folder holding it.")]
+    public string? EncoderWeights { get; init; }
+
+    [CommandOption("--pool <POOL>")]
+    [Description("A vision transformer's pooling instead of its config's: token, avg or token+avg (recorded in the feature files).")]
+    public string? Pool { get; init; }
 
     [CommandOption("-o|--out <DIR>")]
     [Description("Folder for one NAME.h5 per slide (CLAM/TRIDENT layout: features, coords).")]
@@ -64,7 +72,7 @@ public sealed class SlidesFeaturesSettings : CohortSettings
     /// <inheritdoc />
     public override ValidationResult Validate() =>
         Coords is null ? ValidationResult.Error("--coords DIR is required (the output of `ips slides tile`).")
-        : Encoder is null ? ValidationResult.Error("--encoder FILE is required (byol.ckpt or a torchvision .pth).")
+        : Encoder is null ? ValidationResult.Error("--encoder is required (byol.ckpt, a torchvision .pth, a model folder, or a preset with --encoder-weights).")
         : Out is null ? ValidationResult.Error("--out DIR is required.")
         : CohortError() is { } error ? ValidationResult.Error(error)
         : SlideOptionChecks.Features(BatchSize, Workers, Shard, Out);
@@ -84,10 +92,11 @@ public sealed class SlidesFeaturesCommand : Command<SlidesFeaturesSettings>
             return 0;
         }
         // The encoder first: a wrong --encoder leaves no empty --out folder behind.
-        using var encoder = TileEncoder.Open(settings.Encoder!, settings.Normalisation, TorchRuntime.ResolveDevice(settings.Device));
+        using var encoder = TileEncoder.Open(
+            new EncoderChoice(settings.Encoder!, settings.EncoderWeights, settings.Pool, settings.Normalisation), TorchRuntime.ResolveDevice(settings.Device));
         Directory.CreateDirectory(settings.Out!);
         Console.WriteLine(string.Create(CultureInfo.InvariantCulture,
-            $"embedding {slides.Count} slide(s){mode} with {Path.GetFileName(settings.Encoder)} ({encoder.OutputDim}-d, normalisation {encoder.Normalisation}) into {settings.Out}"));
+            $"embedding {slides.Count} slide(s){mode} with {encoder.Identity.Name} ({encoder.OutputDim}-d, normalisation {encoder.Normalisation}{(encoder.Identity.Pool is { } pool ? ", pool " + pool : "")}) into {settings.Out}"));
         FeatureFolderCheck.RefuseOtherFeatures(slides, settings.Coords!, settings.Out!, encoder.Identity, settings.Overwrite);
 
         // Ctrl-C or SIGTERM stops at the next batch; the slide in progress leaves no file.

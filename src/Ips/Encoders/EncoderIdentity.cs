@@ -15,13 +15,17 @@ namespace Ips.Encoders;
 /// <param name="Std">Per-channel standard deviation divided by, or null for <c>none</c>.</param>
 /// <param name="InputSize">Side of the centre crop fed to the encoder.</param>
 /// <param name="Width">Width of a feature vector.</param>
-public sealed record EncoderIdentity(string Name, string Sha256, string Normalisation, float[]? Mean, float[]? Std, int InputSize, int Width)
+/// <param name="Architecture">The network (a preset or timm name, e.g. <c>uni2-h</c>), or null for a ResNet/BYOL file.</param>
+/// <param name="Pool">How a vision transformer's tokens are pooled (<c>token</c>, <c>avg</c>, <c>token+avg</c>), or null.</param>
+public sealed record EncoderIdentity(
+    string Name, string Sha256, string Normalisation, float[]? Mean, float[]? Std, int InputSize, int Width, string? Architecture = null, string? Pool = null)
 {
     /// <summary>Whether features of <paramref name="other"/> are features of this encoder (the name aside).</summary>
     public bool SameFeatures(EncoderIdentity other)
     {
         ArgumentNullException.ThrowIfNull(other);
         return Sha256 == other.Sha256 && Normalisation == other.Normalisation && InputSize == other.InputSize && Width == other.Width
+            && Architecture == other.Architecture && Pool == other.Pool
             && (Mean ?? []).SequenceEqual(other.Mean ?? []) && (Std ?? []).SequenceEqual(other.Std ?? []);
     }
 
@@ -34,5 +38,5 @@ public sealed record EncoderIdentity(string Name, string Sha256, string Normalis
 
     /// <inheritdoc />
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"{Name} (sha256 {Sha256[..Math.Min(12, Sha256.Length)]}, normalisation {Normalisation}, input {InputSize}, {Width}-d)");
+        $"{Name} ({(Architecture is null ? "" : Architecture + ", ")}sha256 {Sha256[..Math.Min(12, Sha256.Length)]}, normalisation {Normalisation}, input {InputSize}, {Width}-d{(Pool is null ? "" : ", pool " + Pool)})");
 }

@@ -116,16 +116,17 @@ public static class PatchEncoders
     /// <summary>
     /// Loads a torchvision ResNet state_dict file into <paramref name="resnet"/>, a module with torchvision's names
     /// (<c>conv1</c>, <c>bn1</c>, <c>layer1</c>..<c>layer4</c>), with or without its classifier <c>fc</c>. Keys for which
-    /// <paramref name="alsoIgnore"/> is true are left out on both sides.
+    /// <paramref name="alsoIgnore"/> is true are left out on both sides; <paramref name="source"/> names the file in errors
+    /// (its path when null).
     /// </summary>
-    internal static void LoadTorchvisionResNet(nn.Module resnet, string path, Func<string, bool>? alsoIgnore = null)
+    internal static void LoadTorchvisionResNet(nn.Module resnet, string path, Func<string, bool>? alsoIgnore = null, string? source = null)
     {
         var state = StateDictIO.ReadStateDict(path);
         try
         {
             // The classifier is cut off, so it is not taken from the file. BatchNorm batch counters are absent from
             // older torchvision files and unused with a fixed momentum.
-            StateDictIO.LoadInto(resnet, state, path,
+            StateDictIO.LoadInto(resnet, state, source ?? path,
                 key => key.StartsWith("fc.", StringComparison.Ordinal)
                        || key.EndsWith(".num_batches_tracked", StringComparison.Ordinal)
                        || (alsoIgnore?.Invoke(key) ?? false));

@@ -1,49 +1,54 @@
 using Ips.IO;
 using TorchSharp;
 using static TorchSharp.torch;
+using static TorchSharp.torch.nn;
 
 namespace Ips.Encoders;
 
 /// <summary>
-/// A frozen feature encoder for tiles (docs/design.md section 5): a torchvision-layout ResNet whose pooled output is the
-/// tile's feature vector (2048 for ResNet-50, 512 for ResNet-18). Tiles are centre-cropped to <see cref="Crop"/> and
-/// normalised as the encoder was trained: the mean and std recorded in a BYOL checkpoint, ImageNet's for torchvision
-/// weights, or not at all (<c>none</c>, which reproduces the official extraction: it feeds [0, 1] pixels).
+/// A frozen feature encoder for tiles (docs/design.md section 5, docs/encoders.md): a torchvision-layout ResNet whose
+/// pooled output is the tile's feature vector (2048 for ResNet-50, 512 for ResNet-18, 1024 for CLAM's ResNet-50 cut
+/// after layer3), or a vision transformer as timm builds it (a hub folder or a published preset such as UNI). Tiles
+/// are preprocessed as the encoder was trained (<see cref="TilePreprocessing"/>): a ResNet's centre-cropped to
+/// <see cref="Crop"/> and normalised with the mean and std recorded in a BYOL checkpoint, ImageNet's for torchvision
+/// weights, or not at all (<c>none</c>, which reproduces the official extraction: it feeds [0, 1] pixels); a ViT's
+/// resized and cropped as timm's eval transform does and normalised with its config's mean and std.
 /// </summary>
 public sealed class TileEncoder : IDisposable
 {
-    private readonly ResNetBackbone _backbone;
-    private readonly Tensor? _mean;
-    private readonly Tensor? _std;
+    private readonly Module<Tensor, Tensor> _network;
+    private readonly TilePreprocessing _preprocessing;
     private readonly Device _device;
 
-    private TileEncoder(ResNetBackbone backbone, float[]? mean, float[]? std, string normalisation, int crop, Device device, string path)
+    private TileEncoder(Module<Tensor, Tensor> network, int outputDim, TilePreprocessing preprocessing, string normalisation, Device device, EncoderIdentity identity)
     {
-        _backbone = backbone;
+        _network = network;
         _device = device;
-        _backbone.to(device);
-        _backbone.eval();
-        foreach (var parameter in _backbone.parameters())
+        _network.to(device);
+        _network.eval();
+        foreach (var parameter in _network.parameters())
         {
             parameter.requires_grad = false;
         }
-        _mean = mean is null ? null : tensor(mean).view(1, 3, 1, 1).to(device);
-        _std = std is null ? null : tensor(std).view(1, 3, 1, 1).to(device);
+        _preprocessing = preprocessing;
+        OutputDim = outputDim;
         Normalisation = normalisation;
-        Crop = crop;
-        Identity = new EncoderIdentity(Path.GetFileName(path), EncoderIdentity.HashFile(path), normalisation, mean, std, crop, backbone.OutputDim);
+        Identity = identity;
     }
 
     /// <summary>Width of a feature vector.</summary>
-    public int OutputDim => _backbone.OutputDim;
+    public int OutputDim { get; }
 
-    /// <summary>How inputs are normalised, for reports: <c>byol</c>, <c>imagenet</c> or <c>none</c>.</summary>
+    /// <summary>How inputs are normalised, for reports: <c>byol</c>, <c>imagenet</c>, <c>model</c> (a ViT's own mean and std) or <c>none</c>.</summary>
     public string Normalisation { get; }
 
     /// <summary>Side of the centre crop fed to the encoder.</summary>
-    public int Crop { get; }
+    public int Crop => _preprocessing.InputSize;
 
-    /// <summary>The weights file, normalisation, input size and width that its features are recorded with.</summary>
+    /// <summary>The smallest tile side the encoder takes: any for an encoder that resizes tiles, else <see cref="Crop"/>.</summary>
+    public int MinimumTileSize => _preprocessing.MinimumTileSize;
+
+    /// <summary>The weights file, network, normalisation, input size, width and pooling that its features are recorded with.</summary>
     public EncoderIdentity Identity { get; }
 
     /// <summary>
@@ -53,25 +58,151 @@ public sealed class TileEncoder : IDisposable
     /// </summary>
     /// <exception cref="FileNotFoundException">The file is missing.</exception>
     /// <exception cref="ArgumentException">An unknown normalisation, or weights of no supported ResNet.</exception>
-    public static TileEncoder Open(string path, string normalisation, Device device, int crop = 224)
+    public static TileEncoder Open(string path, string normalisation, Device device, int crop = 224) =>
+        Open(new EncoderChoice(path, Normalisation: normalisation), device, crop);
+
+    /// <summary>
+    /// Opens the encoder <paramref name="choice"/> names: a preset of <see cref="EncoderPresets"/> with its weights file
+    /// or hub folder, a hub folder (<see cref="HubFolder"/>), or a ResNet/BYOL file as <see cref="Open(string, string, Device, int)"/>.
+    /// A ResNet or BYOL file is centre-cropped to <paramref name="crop"/>.
+    /// </summary>
+    /// <exception cref="FileNotFoundException">The file, folder or weights are missing.</exception>
+    /// <exception cref="ArgumentException">An unknown normalisation or pooling, or options that do not fit the encoder.</exception>
+    /// <exception cref="InvalidDataException">The weights do not match the network (one line: file, preset, count, first three keys).</exception>
+    public static TileEncoder Open(EncoderChoice choice, Device device, int crop = 224)
     {
-        if (!File.Exists(path))
-        {
-            throw new FileNotFoundException($"--encoder {path}: file not found (a byol.ckpt or a torchvision resnet50/resnet18 .pth)", path);
-        }
+        ArgumentNullException.ThrowIfNull(choice);
+        var (encoder, weights, pool, normalisation) = choice;
         if (normalisation is not ("auto" or "imagenet" or "none"))
         {
             throw new ArgumentException($"--normalize '{normalisation}' must be auto, imagenet or none");
         }
+        if (EncoderPresets.Find(encoder) is { } preset)
+        {
+            return OpenPreset(preset, weights, pool, normalisation, device);
+        }
+        if (weights is not null)
+        {
+            throw new ArgumentException(
+                $"--encoder-weights goes with a preset ({string.Join(", ", EncoderPresets.All.Select(p => p.Name))}); '{encoder}' is none, so give the file or folder as --encoder itself");
+        }
+        if (HubFolder.IsFolder(encoder))
+        {
+            var folder = HubFolder.Read(encoder);
+            var name = Path.GetFileName(Path.TrimEndingDirectorySeparator(encoder));
+            return OpenVit(folder.Config, folder.Layout, folder.WeightsPath, folder.WeightsPath, $"{name}/{Path.GetFileName(folder.WeightsPath)}",
+                folder.Architecture, pool, folder.Preprocessing, normalisation, device);
+        }
+        if (!File.Exists(encoder))
+        {
+            throw new FileNotFoundException(
+                $"--encoder {encoder}: no such file or folder, and not a preset ({string.Join(", ", EncoderPresets.All.Select(p => p.Name))}); give a byol.ckpt, a torchvision resnet50/resnet18 .pth, or a model folder (config.json + weights)", encoder);
+        }
+        if (pool is not null)
+        {
+            throw new ArgumentException($"--pool applies to vision transformers (a preset or a model folder); {encoder} is a ResNet/BYOL file");
+        }
+        return OpenFile(encoder, normalisation, device, crop);
+    }
+
+    private static TileEncoder OpenPreset(EncoderPreset preset, string? weights, string? pool, string normalisation, Device device)
+    {
+        if (weights is null)
+        {
+            throw new ArgumentException($"--encoder {preset.Name} needs --encoder-weights FILE_OR_DIR: the published weights file, or the model folder holding it (nothing is downloaded)");
+        }
+        var file = HubFolder.IsFolder(weights) ? HubFolder.FindWeights(weights)
+            : File.Exists(weights) ? weights
+            : throw new FileNotFoundException($"--encoder-weights {weights}: no such file or folder (the weights of {preset.Name})", weights);
+        var source = $"{file} (preset {preset.Name}, {preset.Architecture})";
+        var name = $"{preset.Name}/{Path.GetFileName(file)}";
+        if (preset.Vit is { } config)
+        {
+            return OpenVit(config, preset.Layout, file, source, name, preset.Name, pool, preset.Preprocessing, normalisation, device);
+        }
+        if (pool is not null)
+        {
+            throw new ArgumentException($"--pool applies to vision transformers; {preset.Name} is a ResNet (average-pooled)");
+        }
+        var backbone = new ResNetBackbone(preset.Architecture, preset.ResNetStages);
+        try
+        {
+            backbone.LoadTorchvisionWeights(file, source);
+        }
+        catch
+        {
+            backbone.Dispose();
+            throw;
+        }
+        var preprocessing = Normalised(preset.Preprocessing, normalisation);
+        return new TileEncoder(backbone, backbone.OutputDim, preprocessing, Label(preprocessing, normalisation), device,
+            Identify(name, file, preprocessing, normalisation, backbone.OutputDim, preset.Name, null));
+    }
+
+    private static TileEncoder OpenVit(
+        VitConfig config, string layout, string file, string source, string name, string architecture, string? pool,
+        TilePreprocessing preprocessing, string normalisation, Device device)
+    {
+        var state = HubFolder.ReadWeights(file, layout, config.Depth);
+        VisionTransformer network;
+        try
+        {
+            // The keys are checked on a network without memory first: a wrong file fails before gigabytes are allocated.
+            using (var shapes = new VisionTransformer(config, pool, source, new Device(DeviceType.META)))
+            {
+                StateDictIO.RequireMatch(shapes, state, source);
+            }
+            network = new VisionTransformer(config, pool, source);
+            try
+            {
+                StateDictIO.LoadInto(network, state, source);
+            }
+            catch
+            {
+                network.Dispose();
+                throw;
+            }
+        }
+        finally
+        {
+            foreach (var tensor in state.Values)
+            {
+                tensor.Dispose();
+            }
+        }
+        preprocessing = Normalised(preprocessing, normalisation);
+        return new TileEncoder(network, network.OutputDim, preprocessing, Label(preprocessing, normalisation), device,
+            Identify(name, file, preprocessing, normalisation, network.OutputDim, architecture, network.Pool));
+    }
+
+    // --normalize imagenet or none replaces the encoder's own mean and std.
+    private static TilePreprocessing Normalised(TilePreprocessing preprocessing, string normalisation) => normalisation switch
+    {
+        "none" => preprocessing with { Mean = null, Std = null },
+        "imagenet" => preprocessing with { Mean = ImageNetNormalisation.Mean, Std = ImageNetNormalisation.Std },
+        _ => preprocessing,
+    };
+
+    private static string Label(TilePreprocessing preprocessing, string normalisation) =>
+        normalisation == "none" ? "none"
+        : preprocessing.Mean!.SequenceEqual(ImageNetNormalisation.Mean) && preprocessing.Std!.SequenceEqual(ImageNetNormalisation.Std) ? "imagenet"
+        : "model";
+
+    private static EncoderIdentity Identify(string name, string file, TilePreprocessing preprocessing, string normalisation, int width, string architecture, string? pool) =>
+        new(name, EncoderIdentity.HashFile(file), Label(preprocessing, normalisation), preprocessing.Mean, preprocessing.Std, preprocessing.InputSize, width, architecture, pool);
+
+    private static TileEncoder OpenFile(string path, string normalisation, Device device, int crop)
+    {
         if (ByolEncoderFile.IsCheckpoint(path))
         {
             var (encoder, state) = ByolEncoderFile.Load(path);
-            return normalisation switch
+            var (mean, std, label) = normalisation switch
             {
-                "none" => new TileEncoder(encoder, null, null, "none", crop, device, path),
-                "imagenet" => new TileEncoder(encoder, ImageNetNormalisation.Mean, ImageNetNormalisation.Std, "imagenet", crop, device, path),
-                _ => new TileEncoder(encoder, state.Mean, state.Std, "byol", crop, device, path),
+                "none" => (null, null, "none"),
+                "imagenet" => (ImageNetNormalisation.Mean, ImageNetNormalisation.Std, "imagenet"),
+                _ => (state.Mean, state.Std, "byol"),
             };
+            return CroppedResNet(encoder, mean, std, label, crop, device, path);
         }
         RefuseModelCheckpoint(path);
         var backbone = new ResNetBackbone(ArchitectureOf(path));
@@ -85,9 +216,14 @@ public sealed class TileEncoder : IDisposable
             throw;
         }
         return normalisation == "none"
-            ? new TileEncoder(backbone, null, null, "none", crop, device, path)
-            : new TileEncoder(backbone, ImageNetNormalisation.Mean, ImageNetNormalisation.Std, "imagenet", crop, device, path);
+            ? CroppedResNet(backbone, null, null, "none", crop, device, path)
+            : CroppedResNet(backbone, ImageNetNormalisation.Mean, ImageNetNormalisation.Std, "imagenet", crop, device, path);
     }
+
+    // A ResNet or BYOL file: tiles centre-cropped (no resize), as the project has always fed them.
+    private static TileEncoder CroppedResNet(ResNetBackbone backbone, float[]? mean, float[]? std, string label, int crop, Device device, string path) =>
+        new(backbone, backbone.OutputDim, new TilePreprocessing(crop, 1.0, "bilinear", mean, std, Resize: false), label, device,
+            new EncoderIdentity(Path.GetFileName(path), EncoderIdentity.HashFile(path), label, mean, std, crop, backbone.OutputDim));
 
     // The last.ckpt or best.ckpt of `ips train` is the mistake a user makes most (the run folder is where the weights
     // are); it is recognised by the entries of Training.Checkpoint's layout (Encoders sit below Training, so the names
@@ -105,30 +241,21 @@ public sealed class TileEncoder : IDisposable
     public Tensor Encode(Tensor tiles)
     {
         ArgumentNullException.ThrowIfNull(tiles);
-        if (tiles.dim() != 4 || tiles.shape[1] != 3 || tiles.shape[2] < Crop || tiles.shape[3] < Crop)
+        if (tiles.dim() != 4 || tiles.shape[1] != 3 || tiles.shape[2] < MinimumTileSize || tiles.shape[3] < MinimumTileSize)
         {
             throw new ArgumentException(
-                $"tiles of shape [{string.Join(", ", tiles.shape)}] cannot be encoded: RGB tiles of at least {Crop}x{Crop} are needed");
+                $"tiles of shape [{string.Join(", ", tiles.shape)}] cannot be encoded: RGB tiles of at least {MinimumTileSize}x{MinimumTileSize} are needed");
         }
         using var scope = NewDisposeScope();
         using var _ = no_grad();
-        // Centre crop as torchvision's CenterCrop: the offset rounds (H - crop) / 2 to the nearest integer.
-        var top = (int)Math.Round((tiles.shape[2] - Crop) / 2.0);
-        var left = (int)Math.Round((tiles.shape[3] - Crop) / 2.0);
-        var x = tiles.narrow(2, top, Crop).narrow(3, left, Crop).to(_device); // [B, 3, crop, crop]
-        if (_mean is not null && _std is not null)
-        {
-            x = (x - _mean) / _std;
-        }
-        return _backbone.call(x).cpu().MoveToOuterDisposeScope(); // [B, D]
+        var x = _preprocessing.Apply(tiles.to(_device)); // [B, 3, crop, crop]
+        return _network.call(x).cpu().MoveToOuterDisposeScope(); // [B, D]
     }
 
     /// <inheritdoc />
     public void Dispose()
     {
-        _backbone.Dispose();
-        _mean?.Dispose();
-        _std?.Dispose();
+        _network.Dispose();
     }
 
     /// <summary>

@@ -28,6 +28,8 @@ public sealed record FeatureProvenance(string Slide, long SlideBytes, TileCoords
     private const string EncoderStd = "encoder_std";
     private const string EncoderInputSize = "encoder_input_size";
     private const string FeatureDim = "feature_dim";
+    private const string EncoderArchitecture = "encoder_architecture";
+    private const string EncoderPool = "encoder_pool";
     private const string Version = "ips_version";
 
     /// <summary>The informational version of this library, e.g. <c>0.1.0+3f2c1ab…</c>.</summary>
@@ -60,7 +62,8 @@ public sealed record FeatureProvenance(string Slide, long SlideBytes, TileCoords
     /// <summary>
     /// The attributes that name an encoder (<c>encoder</c> the weights file's name, <c>encoder_sha256</c>,
     /// <c>encoder_normalisation</c>, <c>encoder_mean</c> and <c>encoder_std</c> unless it is <c>none</c>,
-    /// <c>encoder_input_size</c>, <c>feature_dim</c>) and <c>ips_version</c>: those of a feature file and of a packed split file.
+    /// <c>encoder_input_size</c>, <c>feature_dim</c>, and for a vision transformer <c>encoder_architecture</c> and
+    /// <c>encoder_pool</c>) and <c>ips_version</c>: those of a feature file and of a packed split file.
     /// </summary>
     public static Dictionary<string, object> EncoderAttributes(EncoderIdentity encoder)
     {
@@ -78,6 +81,14 @@ public sealed record FeatureProvenance(string Slide, long SlideBytes, TileCoords
         {
             attributes[EncoderMean] = mean;
             attributes[EncoderStd] = std;
+        }
+        if (encoder.Architecture is { } architecture)
+        {
+            attributes[EncoderArchitecture] = architecture;
+        }
+        if (encoder.Pool is { } pool)
+        {
+            attributes[EncoderPool] = pool;
         }
         return attributes;
     }
@@ -121,7 +132,9 @@ public sealed record FeatureProvenance(string Slide, long SlideBytes, TileCoords
         return new EncoderIdentity(
             owner.Attribute(EncoderName).Read<string>(), owner.Attribute(EncoderSha256).Read<string>(), owner.Attribute(EncoderNormalisation).Read<string>(),
             normalised ? owner.Attribute(EncoderMean).Read<float[]>() : null, normalised ? owner.Attribute(EncoderStd).Read<float[]>() : null,
-            owner.Attribute(EncoderInputSize).Read<int>(), owner.Attribute(FeatureDim).Read<int>());
+            owner.Attribute(EncoderInputSize).Read<int>(), owner.Attribute(FeatureDim).Read<int>(),
+            owner.AttributeExists(EncoderArchitecture) ? owner.Attribute(EncoderArchitecture).Read<string>() : null,
+            owner.AttributeExists(EncoderPool) ? owner.Attribute(EncoderPool).Read<string>() : null);
     }
 
     /// <summary>Whether tiles cut as <paramref name="tiling"/> are the tiles of this record (the Otsu threshold is a result, not a parameter).</summary>

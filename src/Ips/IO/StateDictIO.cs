@@ -166,6 +166,25 @@ public static class StateDictIO
     /// </summary>
     internal static void LoadInto(nn.Module module, IReadOnlyDictionary<string, Tensor> state, string sourceName, Func<string, bool>? ignore = null)
     {
+        var (wanted, given) = RequireMatch(module, state, sourceName, ignore);
+        using (no_grad())
+        {
+            foreach (var (key, destination) in wanted)
+            {
+                destination.copy_(given[key]);
+            }
+        }
+    }
+
+    /// <summary>
+    /// Checks that <paramref name="state"/> has exactly the keys and shapes of <paramref name="module"/>'s state_dict
+    /// (keys for which <paramref name="ignore"/> is true left out on both sides), without copying anything: a module on
+    /// the <c>meta</c> device checks a file before any memory is spent on the real one. Returns both sides' kept entries.
+    /// </summary>
+    /// <exception cref="InvalidDataException">Keys or shapes differ (see <see cref="StateDictMismatch"/>).</exception>
+    internal static (Dictionary<string, Tensor> Wanted, Dictionary<string, Tensor> Given) RequireMatch(
+        nn.Module module, IReadOnlyDictionary<string, Tensor> state, string sourceName, Func<string, bool>? ignore = null)
+    {
         ignore ??= _ => false;
         var target = module.state_dict();
         var wanted = target.Where(entry => !ignore(entry.Key)).ToDictionary(entry => entry.Key, entry => entry.Value, StringComparer.Ordinal);
@@ -182,14 +201,7 @@ public static class StateDictIO
         {
             throw StateDictMismatch.Create(sourceName, missing, unexpected, misshaped);
         }
-
-        using (no_grad())
-        {
-            foreach (var (key, destination) in wanted)
-            {
-                destination.copy_(given[key]);
-            }
-        }
+        return (wanted, given);
     }
 
     private static string Shape(Tensor tensor) => "[" + string.Join(", ", tensor.shape) + "]";

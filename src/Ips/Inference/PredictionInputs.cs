@@ -100,7 +100,7 @@ internal sealed class PredictionInputs(IpsConfig config, IImagePreprocessing pre
         }
         if (_tileEncoder is null)
         {
-            var encoder = TileEncoder.Open(path, options.Normalisation, device);
+            var encoder = TileEncoder.Open(new EncoderChoice(path, options.EncoderWeights, options.Pool, options.Normalisation), device);
             if (encoder.OutputDim != config.NChanIn)
             {
                 encoder.Dispose();

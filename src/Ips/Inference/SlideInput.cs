@@ -55,7 +55,7 @@ internal sealed class SlideInput : IPredictionInput
         {
             throw new InvalidDataException($"{input}: no tissue tiles found (level {level}, tile size {tileSize}); nothing to predict on.");
         }
-        if (encoder is not null && tileSize < encoder.Crop)
+        if (encoder is not null && tileSize < encoder.MinimumTileSize)
         {
             throw new ArgumentException($"{input}: tiles of {tileSize} pixels are smaller than the encoder's {encoder.Crop}-pixel centre crop; give --tile-size {DefaultEncoderTileSize} (or --coords of such tiles).");
         }

@@ -27,10 +27,16 @@ public sealed record SlideInputOptions
     public SlideReaderKind Reader { get; init; }
 
     /// <summary>
-    /// For a feature config (<c>is_image: false</c>): the frozen tile encoder (<c>byol.ckpt</c> or a torchvision
-    /// ResNet <c>.pth</c>, as <c>ips slides features</c> takes) that embeds a slide's tiles on demand.
+    /// For a feature config (<c>is_image: false</c>): the frozen tile encoder (<c>byol.ckpt</c>, a torchvision
+    /// ResNet <c>.pth</c>, a model folder or a preset, as <c>ips slides features</c> takes) that embeds a slide's tiles on demand.
     /// </summary>
     public string? Encoder { get; init; }
+
+    /// <summary>With a preset <see cref="Encoder"/>: its weights file or folder (<c>--encoder-weights</c>).</summary>
+    public string? EncoderWeights { get; init; }
+
+    /// <summary>A vision transformer <see cref="Encoder"/>'s pooling instead of its config's (<c>--pool</c>).</summary>
+    public string? Pool { get; init; }
 
     /// <summary>How tiles are normalised for <see cref="Encoder"/>: <c>auto</c>, <c>imagenet</c> or <c>none</c>.</summary>
     public string Normalisation { get; init; } = "auto";

@@ -29,7 +29,7 @@ public sealed class SlidesFeaturesOutputTests(StoppableSlides slides) : IClassFi
             "--encoder", Path.Combine(slides.Root, "nowhere.pth"), "--out", outDir);
 
         Assert.Equal(66, child.WaitForExit());
-        Assert.Single(child.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("error: --encoder ", StringComparison.Ordinal) && l.Contains("file not found", StringComparison.Ordinal));
+        Assert.Single(child.Output.Split('\n', StringSplitOptions.RemoveEmptyEntries), l => l.StartsWith("error: --encoder ", StringComparison.Ordinal) && l.Contains("no such file or folder, and not a preset", StringComparison.Ordinal));
         Assert.False(Directory.Exists(outDir));
     }
 }
