@@ -49,6 +49,10 @@ public sealed class SlidesTileSettings : CommandSettings
     [Description("Folder of ASAP XML lesion annotations, NAME.xml per slide; tiles touching tumour are kept and get their tumour fraction.")]
     public string? Annotations { get; init; }
 
+    [CommandOption("--geojson <DIR>")]
+    [Description("Also write <name>.geojson per slide tiled now: its tissue tiles as QuPath detections (level-0 pixels) with tissue and tumour fractions.")]
+    public string? GeoJson { get; init; }
+
     [CommandOption("--shard <K/N>")]
     [Description("Process only the K-th (from 0) of N disjoint, stable subsets of the slides, e.g. --shard $SLURM_ARRAY_TASK_ID/8.")]
     public string? Shard { get; init; }
@@ -66,6 +70,7 @@ public sealed class SlidesTileSettings : CommandSettings
     public override ValidationResult Validate() =>
         Inputs.Length == 0 ? ValidationResult.Error("give at least one slide or folder of slides.")
         : string.IsNullOrWhiteSpace(Out) ? ValidationResult.Error("--out DIR is required: the folder for the coordinates and QC pictures.")
+        : GeoJson is not null && File.Exists(GeoJson) ? ValidationResult.Error($"--geojson {GeoJson} is a file; --geojson takes a folder (created when missing).")
         : SlideOptionChecks.Tiling(Level, OtsuLevel, TileSize, Overlap, FgPercThresh, Shard, SlideReader, Out);
 
     /// <summary>The tiling parameters given.</summary>
@@ -158,7 +163,7 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
         var clock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            return SlideTilingJob.Run(slide, settings.Out!, options, settings.Annotations, path => SlideOpener.Open(path, reader), progress, cancel);
+            return SlideTilingJob.Run(slide, settings.Out!, options, settings.Annotations, path => SlideOpener.Open(path, reader), progress, cancel, settings.GeoJson);
         }
         catch (Exception error) when (error is InvalidDataException or IOException or UnauthorizedAccessException or ArgumentException)
         {

@@ -42,7 +42,10 @@ internal sealed class FeatureInput : IPredictionInput
     }
 
     /// <inheritdoc />
-    public Prediction Describe(Prediction prediction, string? attentionDirectory) => prediction;
+    public Prediction Describe(Prediction prediction) => prediction;
+
+    /// <inheritdoc />
+    public string? DrawAttention(Prediction described, string directory, AttentionLabels labels) => null;
 
     /// <inheritdoc />
     public void Dispose() => Patches.Dispose();
