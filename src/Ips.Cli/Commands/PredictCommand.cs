@@ -33,6 +33,10 @@ public sealed class PredictSettings : ModelSettings
     [Description("Also write <name>.geojson per image or slide: the selected patches as QuPath annotations (level-0 pixels) with attention, rank and tumour fraction.")]
     public string? GeoJson { get; init; }
 
+    [CommandOption("--asap <DIR>")]
+    [Description("Also write <name>.xml per image or slide: the selected patches as ASAP annotations (group 'IPS selected', level-0 pixels).")]
+    public string? Asap { get; init; }
+
     [CommandOption("--keep-going")]
     [Description("On a bad input, record its error in the JSON ({\"input\", \"error\"}) and go on with the others; the exit code is 1 when any input failed.")]
     public bool KeepGoing { get; init; }
@@ -88,6 +92,7 @@ public sealed class PredictSettings : ModelSettings
         Weights is null ? ValidationResult.Error("--weights is required.")
         : AttentionScale is not ("shared" or "slide") ? ValidationResult.Error($"--attention-scale must be shared or slide, got '{AttentionScale}'.")
         : GeoJson is not null && File.Exists(GeoJson) ? ValidationResult.Error($"--geojson {GeoJson} is a file; --geojson takes a folder (created when missing).")
+        : Asap is not null && File.Exists(Asap) ? ValidationResult.Error($"--asap {Asap} is a file; --asap takes a folder (created when missing).")
         : SlideOptionChecks.Predict(Level, OtsuLevel, TileSize, SlideReader, AttentionDir);
 }
 
@@ -118,9 +123,12 @@ public sealed class PredictCommand : Command<PredictSettings>
                 : outcomes.OfType<Prediction>().SelectMany(p => p.Selected).Select(p => p.Score).DefaultIfEmpty(0).Max();
             outcomes = [.. outcomes.Select(o => o is Prediction p ? predictor.DrawAttention(p, pictures, scaleMax) : o)];
         }
-        var exports = settings.GeoJson is { } geoJson
-            ? outcomes.OfType<Prediction>().Select(p => PredictionExports.WriteGeoJson(p, geoJson)).OfType<string>().ToList()
-            : [];
+        var predictions = outcomes.OfType<Prediction>().ToList();
+        List<string> exports =
+        [
+            .. settings.GeoJson is { } geoJson ? predictions.Select(p => PredictionExports.WriteGeoJson(p, geoJson)).OfType<string>() : [],
+            .. settings.Asap is { } asap ? predictions.Select(p => PredictionExports.WriteAsap(p, asap)).OfType<string>() : [],
+        ];
         var document = new PredictionDocument(outcomes);
         if (settings.Out is { } path)
         {
@@ -132,13 +140,20 @@ public sealed class PredictCommand : Command<PredictSettings>
             Console.WriteLine(document.ToJson());
         }
         // Where the pictures went; on standard error when standard output is the JSON itself.
-        foreach (var picture in document.Outcomes.OfType<Prediction>().Select(p => p.AttentionMap).OfType<string>())
+        foreach (var prediction in document.Outcomes.OfType<Prediction>())
         {
-            (settings.Out is null ? Console.Error : Console.Out).WriteLine($"wrote attention map {picture}");
+            if (prediction.AttentionMap is { } picture)
+            {
+                (settings.Out is null ? Console.Error : Console.Out).WriteLine($"wrote attention map {picture}");
+            }
+            if (prediction.HeatMap is { } heatMap)
+            {
+                (settings.Out is null ? Console.Error : Console.Out).WriteLine($"wrote heat map {heatMap.Path}");
+            }
         }
         foreach (var export in exports)
         {
-            (settings.Out is null ? Console.Error : Console.Out).WriteLine($"wrote QuPath GeoJSON {export}");
+            (settings.Out is null ? Console.Error : Console.Out).WriteLine($"wrote {export}");
         }
         var failed = document.Failures;
         foreach (var failure in failed)

@@ -45,7 +45,7 @@ internal sealed class FeatureInput : IPredictionInput
     public Prediction Describe(Prediction prediction) => prediction;
 
     /// <inheritdoc />
-    public string? DrawAttention(Prediction described, string directory, AttentionLabels labels) => null;
+    public Prediction DrawAttention(Prediction described, string directory, AttentionLabels labels) => described;
 
     /// <inheritdoc />
     public void Dispose() => Patches.Dispose();

@@ -17,7 +17,8 @@ internal interface IPredictionInput : IDisposable
 
     /// <summary>
     /// Writes the attention picture of <paramref name="described"/> (a prediction <see cref="Describe"/> gave) into
-    /// <paramref name="directory"/> and returns its path; null for an input without a picture (a feature matrix).
+    /// <paramref name="directory"/>, and for a slide its heat map TIFF; returns <paramref name="described"/> with their
+    /// paths, unchanged for an input without a picture (a feature matrix).
     /// </summary>
-    string? DrawAttention(Prediction described, string directory, AttentionLabels labels);
+    Prediction DrawAttention(Prediction described, string directory, AttentionLabels labels);
 }

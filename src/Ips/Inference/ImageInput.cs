@@ -58,11 +58,11 @@ internal sealed class ImageInput : IPredictionInput
         prediction with { Selected = [.. prediction.Selected.Select(p => p with { Box = _grid.Box(p.Index) })] };
 
     /// <inheritdoc />
-    public string? DrawAttention(Prediction described, string directory, AttentionLabels labels)
+    public Prediction DrawAttention(Prediction described, string directory, AttentionLabels labels)
     {
         string picture = AttentionMap.PathFor(directory, _input);
         AttentionMap.Render(_prepared.Picture, _grid, [.. described.Selected.Select(p => p.Index)], [.. described.Selected.Select(p => p.Score)], picture, maxSide: 1024, labels);
-        return picture;
+        return described with { AttentionMap = picture };
     }
 
     /// <inheritdoc />

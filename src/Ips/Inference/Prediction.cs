@@ -32,6 +32,9 @@ public sealed record Prediction(
 
     /// <summary>For a slide with annotations: how many selected tiles lie in annotated tumour.</summary>
     public TumourOverlap? Tumour { get; init; }
+
+    /// <summary>For a slide with an attention picture: the heat map TIFF aligned to the slide (<see cref="HeatMapTiff"/>).</summary>
+    public HeatMapFile? HeatMap { get; init; }
 }
 
 /// <summary>The decision of a sigmoid task.</summary>

@@ -1,3 +1,4 @@
+using Ips.Slides.Annotations;
 using Ips.Slides.Exports;
 
 namespace Ips.Inference;
@@ -35,6 +36,36 @@ public static class PredictionExports
         });
         string path = QuPathGeoJson.PathFor(directory, prediction.Input);
         QuPathGeoJson.Write(path, objects);
+        return path;
+    }
+
+    /// <summary>The ASAP annotation group of selected patches.</summary>
+    public const string AsapGroup = "IPS selected";
+
+    /// <summary>
+    /// Writes the selected patches of <paramref name="prediction"/> into <paramref name="directory"/> as ASAP XML
+    /// (<c>NAME.xml</c>, the name ASAP's file dialog pairs with <c>NAME.tif</c>): one square per patch in level-0
+    /// pixels, in group <see cref="AsapGroup"/>, named <c>rank R attention A</c>. Returns the file's path; null for a
+    /// prediction without boxes.
+    /// </summary>
+    public static string? WriteAsap(Prediction prediction, string directory)
+    {
+        ArgumentNullException.ThrowIfNull(prediction);
+        if (prediction.Selected.Count == 0 || prediction.Selected.Any(p => p.Box is null))
+        {
+            return null;
+        }
+        var ranks = Ranks(prediction.Selected);
+        var squares = prediction.Selected.Select((patch, i) =>
+        {
+            var (x, y, w, h) = patch.Box!.Value;
+            return new AnnotationPolygon(
+                string.Create(System.Globalization.CultureInfo.InvariantCulture, $"rank {ranks[i]} attention {patch.Score:G6}"),
+                [x, x + w, x + w, x], [y, y, y + h, y + h]);
+        });
+        Directory.CreateDirectory(directory);
+        string path = Path.Combine(directory, Path.GetFileNameWithoutExtension(prediction.Input) + ".xml");
+        AsapAnnotations.Write(path, squares, AsapGroup, "#ff00ff");
         return path;
     }
 

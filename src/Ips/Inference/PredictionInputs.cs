@@ -46,9 +46,9 @@ internal sealed class PredictionInputs(IpsConfig config, IImagePreprocessing pre
     /// <summary>
     /// Writes the attention picture of <paramref name="described"/>, an earlier prediction on its input, into
     /// <paramref name="directory"/>: a slide is opened for its thumbnail only (not tiled again), an image decoded and
-    /// prepared again. Returns the picture's path; null for a feature matrix.
+    /// prepared again. Returns <paramref name="described"/> with the paths written; unchanged for a feature matrix.
     /// </summary>
-    public string? DrawAttention(Prediction described, string directory, AttentionLabels labels)
+    public Prediction DrawAttention(Prediction described, string directory, AttentionLabels labels)
     {
         string input = described.Input;
         if (OpenIfSlide(input) is { } slide)
@@ -60,7 +60,7 @@ internal sealed class PredictionInputs(IpsConfig config, IImagePreprocessing pre
         }
         if (FeatureInput.Extensions.Contains(Path.GetExtension(input).ToLowerInvariant()))
         {
-            return null;
+            return described;
         }
         using var image = ImageInput.Open(input, config, preprocessing);
         return image.DrawAttention(described, directory, labels);

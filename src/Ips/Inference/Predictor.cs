@@ -66,9 +66,7 @@ public sealed class Predictor : IDisposable
     {
         using var opened = Inputs.Open(input);
         var described = opened.Describe(Run(input, opened.Patches));
-        return attentionDirectory is null
-            ? described
-            : described with { AttentionMap = opened.DrawAttention(described, attentionDirectory, Labels(described, scaleMax: null)) };
+        return attentionDirectory is null ? described : opened.DrawAttention(described, attentionDirectory, Labels(described, scaleMax: null));
     }
 
     /// <summary>
@@ -76,13 +74,11 @@ public sealed class Predictor : IDisposable
     /// into <paramref name="directory"/>, its colour scale topped at <paramref name="scaleMax"/> (null: the
     /// prediction's own highest score): one scale for the pictures of several inputs makes them comparable.
     /// </summary>
-    /// <returns><paramref name="prediction"/> with the picture's path; unchanged for a feature matrix, which has none.</returns>
+    /// <returns><paramref name="prediction"/> with the paths of the picture and, for a slide, its heat map TIFF; unchanged for a feature matrix, which has none.</returns>
     public Prediction DrawAttention(Prediction prediction, string directory, float? scaleMax)
     {
         ArgumentNullException.ThrowIfNull(prediction);
-        return Inputs.DrawAttention(prediction, directory, Labels(prediction, scaleMax)) is { } picture
-            ? prediction with { AttentionMap = picture }
-            : prediction;
+        return Inputs.DrawAttention(prediction, directory, Labels(prediction, scaleMax));
     }
 
     // Created at the first input, when SlideOptions (an init property) has its value.

@@ -82,20 +82,24 @@ internal sealed class SlideInput : IPredictionInput
     }
 
     /// <inheritdoc />
-    public string? DrawAttention(Prediction described, string directory, AttentionLabels labels) =>
+    public Prediction DrawAttention(Prediction described, string directory, AttentionLabels labels) =>
         DrawAttention(_input, _tiles.Slide, _tumour?.Regions, described, directory, labels);
 
     /// <summary>
     /// Writes the attention picture of <paramref name="described"/>, a prediction on <paramref name="slide"/>, into
-    /// <paramref name="directory"/> over the slide's thumbnail, with the <paramref name="tumour"/> outlined when given.
+    /// <paramref name="directory"/> over the slide's thumbnail, with the <paramref name="tumour"/> outlined when given,
+    /// and the heat map TIFF beside it (<see cref="HeatMapTiff"/>, on the same scale).
     /// </summary>
-    public static string DrawAttention(string input, ISlide slide, TumourRegions? tumour, Prediction described, string directory, AttentionLabels labels)
+    public static Prediction DrawAttention(string input, ISlide slide, TumourRegions? tumour, Prediction described, string directory, AttentionLabels labels)
     {
         string picture = AttentionMap.PathFor(directory, input);
-        SlideAttentionMap.Render(
-            slide.ReadThumbnail(ThumbnailSide), [.. described.Selected.Select(p => p.Box!.Value)], [.. described.Selected.Select(p => p.Score)],
-            picture, labels, slide.MicronsPerPixel?.X, tumour?.Tumour);
-        return picture;
+        PixelBox[] boxes = [.. described.Selected.Select(p => p.Box!.Value)];
+        float[] scores = [.. described.Selected.Select(p => p.Score)];
+        SlideAttentionMap.Render(slide.ReadThumbnail(ThumbnailSide), boxes, scores, picture, labels, slide.MicronsPerPixel?.X, tumour?.Tumour);
+        var heatMap = HeatMapTiff.Write(
+            HeatMapTiff.PathFor(directory, input), slide.Levels[0].Width, slide.Levels[0].Height, slide.MicronsPerPixel?.X, boxes, scores,
+            labels.ScaleMax ?? scores.Max());
+        return described with { AttentionMap = picture, HeatMap = heatMap };
     }
 
     /// <summary>The annotated tumour of <paramref name="input"/> under <paramref name="annotations"/> (a file or a folder of NAME.xml); null without annotations.</summary>
