@@ -5,7 +5,9 @@ using System.Text.Json;
 using Ips.Configuration;
 using Ips.Data.Camelyon16;
 using Ips.IO;
+using Ips.Inference;
 using Ips.Modeling;
+using Ips.Patches;
 using Ips.Selection;
 using Ips.Slides;
 using Ips.Slides.Tiling;
@@ -57,6 +59,12 @@ public sealed record SlideRow
 
     /// <summary>Managed heap size after the selection, before any collection forced by the harness.</summary>
     public long ManagedHeapBytes { get; init; }
+
+    /// <summary>Seconds to write the attention picture (thumbnail read from the slide) and the heat map TIFF, after the prediction.</summary>
+    public double HeatMapSeconds { get; init; }
+
+    /// <summary>Peak resident set while writing the picture and heat map (the kernel's peak mark reset before).</summary>
+    public long HeatMapPeakBytes { get; init; }
 }
 
 /// <summary>
@@ -96,7 +104,7 @@ internal sealed class SlidesBench(BenchOptions options, TextWriter log)
             log.WriteLine(string.Create(CultureInfo.InvariantCulture, $"slides: {side} x {side}: tissue tiles and one IPS selection (child process)"));
             var row = RunChild(path) with { Side = side };
             log.WriteLine(string.Create(CultureInfo.InvariantCulture,
-                $"slides: {side} x {side}: {row.Tiles} tissue tiles of {row.Examined}, tiling {row.TilingSeconds:F1} s, selection {row.SelectionSeconds:F1} s, peak {BenchTables.Bytes(row.PeakBytes)} (baseline {BenchTables.Bytes(row.BaselineBytes)}, tiling {BenchTables.Bytes(row.TilingPeakBytes)}, selection {BenchTables.Bytes(row.SelectionPeakBytes)})"));
+                $"slides: {side} x {side}: {row.Tiles} tissue tiles of {row.Examined}, tiling {row.TilingSeconds:F1} s, selection {row.SelectionSeconds:F1} s, heat map {row.HeatMapSeconds:F1} s (peak {BenchTables.Bytes(row.HeatMapPeakBytes)}), peak {BenchTables.Bytes(row.PeakBytes)} (baseline {BenchTables.Bytes(row.BaselineBytes)}, tiling {BenchTables.Bytes(row.TilingPeakBytes)}, selection {BenchTables.Bytes(row.SelectionPeakBytes)})"));
             rows.Add(row);
         }
         return new SlidesPart
@@ -133,17 +141,38 @@ internal sealed class SlidesBench(BenchOptions options, TextWriter log)
 
         using var source = new SlideTileSource(slide, Level, TileSize, [.. Enumerable.Range(0, tiles.Count).Select(i => ((long)tiles.X[i], (long)tiles.Y[i]))]);
         clock.Restart();
+        long[] indices;
+        float[] scores;
         using (var scope = NewDisposeScope())
         using (no_grad())
         {
-            new IterativePatchSelector(net) { ReuseIdenticalPatches = false }.Select([source], device);
+            using var selection = new IterativePatchSelector(net) { ReuseIdenticalPatches = false }.Select([source], device);
+            var (_, attention) = net.ForwardWithAttention(selection.Patches, selection.PositionalEncoding);
+            indices = selection.Indices[0].cpu().data<long>().ToArray();
+            scores = attention.mean(new long[] { 1, 2 })[0].cpu().data<float>().ToArray();
         }
+        double selectionSeconds = clock.Elapsed.TotalSeconds;
         long selectionPeak = ProcessMemory.PeakResidentBytes();
+
+        // What predict --attention-dir adds on a slide: the framed picture over the thumbnail and the heat map TIFF.
+        ProcessMemory.ResetPeak();
+        clock.Restart();
+        int side0 = TileSize << Level;
+        PixelBox[] boxes = [.. indices.Select(i => new PixelBox(tiles.X[i], tiles.Y[i], side0, side0))];
+        // Written to a scratch folder, not beside the cached slide.
+        var scratch = Directory.CreateTempSubdirectory("ips-bench-heatmap-");
+        SlideAttentionMap.Render(slide.ReadThumbnail(1024), boxes, scores, System.IO.Path.Combine(scratch.FullName, "slide.attention.png"),
+            new AttentionLabels { Title = [System.IO.Path.GetFileName(path)] }, slide.MicronsPerPixel?.X);
+        HeatMapTiff.Write(System.IO.Path.Combine(scratch.FullName, "slide.heatmap.tif"), slide.Levels[0].Width, slide.Levels[0].Height, slide.MicronsPerPixel?.X, boxes, scores, scores.Max());
+        double heatMapSeconds = clock.Elapsed.TotalSeconds;
+        long heatMapPeak = ProcessMemory.PeakResidentBytes();
+        scratch.Delete(recursive: true);
         var row = new SlideRow
         {
-            Examined = tiles.Grid.Count, Tiles = tiles.Count, TilingSeconds = tiling, SelectionSeconds = clock.Elapsed.TotalSeconds,
+            Examined = tiles.Grid.Count, Tiles = tiles.Count, TilingSeconds = tiling, SelectionSeconds = selectionSeconds,
             PeakBytes = Math.Max(tilingPeak, selectionPeak), BaselineBytes = baseline, TilingPeakBytes = tilingPeak,
             SelectionPeakBytes = selectionPeak, ManagedHeapBytes = GC.GetGCMemoryInfo().HeapSizeBytes,
+            HeatMapSeconds = heatMapSeconds, HeatMapPeakBytes = heatMapPeak,
         };
         output.WriteLine(Marker + JsonSerializer.Serialize(row));
     }
@@ -175,14 +204,14 @@ internal sealed class SlidesBench(BenchOptions options, TextWriter log)
         var text = new StringBuilder();
         text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"4. IPS on whole slides ({part.Setup}); peak = VmHWM of a fresh process"));
         text.Append(BenchTables.Table(
-            ["slide", "tiles examined", "tissue tiles (N)", "tiling s", "selection s", "baseline", "tiling peak", "selection peak", "managed heap", "peak"],
+            ["slide", "tiles examined", "tissue tiles (N)", "tiling s", "selection s", "baseline", "tiling peak", "selection peak", "managed heap", "peak", "heat map s", "heat map peak"],
             [.. part.Rows.Select(r => new[]
             {
                 string.Create(CultureInfo.InvariantCulture, $"{r.Side / 1000}k x {r.Side / 1000}k"), r.Examined.ToString(CultureInfo.InvariantCulture),
                 r.Tiles.ToString(CultureInfo.InvariantCulture), r.TilingSeconds.ToString("F1", CultureInfo.InvariantCulture),
                 r.SelectionSeconds.ToString("F1", CultureInfo.InvariantCulture), BenchTables.Bytes(r.BaselineBytes),
                 BenchTables.Bytes(r.TilingPeakBytes), BenchTables.Bytes(r.SelectionPeakBytes), BenchTables.Bytes(r.ManagedHeapBytes),
-                BenchTables.Bytes(r.PeakBytes),
+                BenchTables.Bytes(r.PeakBytes), r.HeatMapSeconds.ToString("F1", CultureInfo.InvariantCulture), BenchTables.Bytes(r.HeatMapPeakBytes),
             })]));
         if (part.Rows.Count >= 2)
         {

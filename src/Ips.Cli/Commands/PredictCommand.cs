@@ -22,8 +22,21 @@ public sealed class PredictSettings : ModelSettings
     public string? Out { get; init; }
 
     [CommandOption("--attention-dir <DIR>")]
-    [Description("For images, also write <name>.attention.png: the attention heat map with the selected patches outlined.")]
+    [Description("For images and slides, also write <name>.attention.png: the attention heat map with the selected patches outlined, a title, colour bar, scale bar and legend.")]
     public string? AttentionDir { get; init; }
+
+    [CommandOption("--attention-scale <SCALE>")]
+    [Description("Colours of the --attention-dir pictures: shared (one scale, topped by the highest attention of all inputs, so that weak attention looks calm) or slide (each picture topped by its own highest attention, for contrast).")]
+    [DefaultValue("shared")]
+    public string AttentionScale { get; init; } = "shared";
+
+    [CommandOption("--geojson <DIR>")]
+    [Description("Also write <name>.geojson per image or slide: the selected patches as QuPath annotations (level-0 pixels) with attention, rank and tumour fraction.")]
+    public string? GeoJson { get; init; }
+
+    [CommandOption("--asap <DIR>")]
+    [Description("Also write <name>.xml per image or slide: the selected patches as ASAP annotations (group 'IPS selected', level-0 pixels).")]
+    public string? Asap { get; init; }
 
     [CommandOption("--keep-going")]
     [Description("On a bad input, record its error in the JSON ({\"input\", \"error\"}) and go on with the others; the exit code is 1 when any input failed.")]
@@ -85,7 +98,11 @@ public sealed class PredictSettings : ModelSettings
 
     /// <inheritdoc />
     public override ValidationResult Validate() =>
-        Weights is null ? ValidationResult.Error("--weights is required.") : SlideOptionChecks.Predict(Level, OtsuLevel, TileSize, SlideReader, AttentionDir);
+        Weights is null ? ValidationResult.Error("--weights is required.")
+        : AttentionScale is not ("shared" or "slide") ? ValidationResult.Error($"--attention-scale must be shared or slide, got '{AttentionScale}'.")
+        : GeoJson is not null && File.Exists(GeoJson) ? ValidationResult.Error($"--geojson {GeoJson} is a file; --geojson takes a folder (created when missing).")
+        : Asap is not null && File.Exists(Asap) ? ValidationResult.Error($"--asap {Asap} is a file; --asap takes a folder (created when missing).")
+        : SlideOptionChecks.Predict(Level, OtsuLevel, TileSize, SlideReader, AttentionDir);
 }
 
 /// <summary><c>ips predict</c>: per-task probabilities and the selected patches of each input, as JSON.</summary>
@@ -106,7 +123,22 @@ public sealed class PredictCommand : Command<PredictSettings>
         {
             Console.Error.WriteLine(note);
         }
-        var document = new PredictionDocument([.. settings.Inputs.Select(input => PredictOne(predictor, input, settings))]);
+        List<PredictionOutcome> outcomes = [.. settings.Inputs.Select(input => PredictOne(predictor, input, settings))];
+        // The pictures are drawn once every input is predicted: the shared scale is topped by the highest attention of all.
+        if (settings.AttentionDir is { } pictures)
+        {
+            float? scaleMax = settings.AttentionScale == "slide"
+                ? null
+                : outcomes.OfType<Prediction>().SelectMany(p => p.Selected).Select(p => p.Score).DefaultIfEmpty(0).Max();
+            outcomes = [.. outcomes.Select(o => o is Prediction p ? predictor.DrawAttention(p, pictures, scaleMax) : o)];
+        }
+        var predictions = outcomes.OfType<Prediction>().ToList();
+        List<string> exports =
+        [
+            .. settings.GeoJson is { } geoJson ? predictions.Select(p => PredictionExports.WriteGeoJson(p, geoJson)).OfType<string>() : [],
+            .. settings.Asap is { } asap ? predictions.Select(p => PredictionExports.WriteAsap(p, asap)).OfType<string>() : [],
+        ];
+        var document = new PredictionDocument(outcomes);
         if (settings.Out is { } path)
         {
             document.Write(path);
@@ -123,9 +155,20 @@ public sealed class PredictCommand : Command<PredictSettings>
                 $"{task.Key} {(task.Value.Count == 0 ? "none" : string.Join(", ", task.Value.Select(c => string.Create(CultureInfo.InvariantCulture, $"{c.Class} ({c.Probability:F3})"))))}")));
         }
         // Where the pictures went; on standard error when standard output is the JSON itself.
-        foreach (var picture in document.Outcomes.OfType<Prediction>().Select(p => p.AttentionMap).OfType<string>())
+        foreach (var prediction in document.Outcomes.OfType<Prediction>())
         {
-            (settings.Out is null ? Console.Error : Console.Out).WriteLine($"wrote attention map {picture}");
+            if (prediction.AttentionMap is { } picture)
+            {
+                (settings.Out is null ? Console.Error : Console.Out).WriteLine($"wrote attention map {picture}");
+            }
+            if (prediction.HeatMap is { } heatMap)
+            {
+                (settings.Out is null ? Console.Error : Console.Out).WriteLine($"wrote heat map {heatMap.Path}");
+            }
+        }
+        foreach (var export in exports)
+        {
+            (settings.Out is null ? Console.Error : Console.Out).WriteLine($"wrote {export}");
         }
         var failed = document.Failures;
         foreach (var failure in failed)
@@ -149,7 +192,7 @@ public sealed class PredictCommand : Command<PredictSettings>
         try
         {
             RequireExists(input);
-            return predictor.Predict(input, settings.AttentionDir);
+            return predictor.Predict(input);
         }
         catch (Exception error) when (settings.KeepGoing && UserErrors.IsUserError(error))
         {

@@ -49,6 +49,10 @@ public sealed class SlidesTileSettings : CohortSettings
     [Description("Folder of ASAP XML lesion annotations, NAME.xml per slide; tiles touching tumour are kept and get their tumour fraction.")]
     public string? Annotations { get; init; }
 
+    [CommandOption("--geojson <DIR>")]
+    [Description("Also write <name>.geojson per slide tiled now: its tissue tiles as QuPath detections (level-0 pixels) with tissue and tumour fractions.")]
+    public string? GeoJson { get; init; }
+
     [CommandOption("--slide-reader <READER>")]
     [Description("auto (managed TIFF reader, OpenSlide for other formats), tiff or openslide.")]
     [DefaultValue("auto")]
@@ -59,6 +63,7 @@ public sealed class SlidesTileSettings : CohortSettings
         Inputs.Length == 0 ? ValidationResult.Error("give at least one slide or folder of slides.")
         : string.IsNullOrWhiteSpace(Out) ? ValidationResult.Error("--out DIR is required: the folder for the coordinates and QC pictures.")
         : CohortError() is { } error ? ValidationResult.Error(error)
+        : GeoJson is not null && File.Exists(GeoJson) ? ValidationResult.Error($"--geojson {GeoJson} is a file; --geojson takes a folder (created when missing).")
         : SlideOptionChecks.Tiling(Level, OtsuLevel, TileSize, Overlap, FgPercThresh, Shard, SlideReader, Out);
 
     /// <summary>The tiling parameters given.</summary>
@@ -151,7 +156,7 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
         var clock = System.Diagnostics.Stopwatch.StartNew();
         try
         {
-            return SlideTilingJob.Run(slide, settings.Out!, options, settings.Annotations, path => SlideOpener.Open(path, reader), progress, cancel, failures);
+            return SlideTilingJob.Run(slide, settings.Out!, options, settings.Annotations, path => SlideOpener.Open(path, reader), progress, cancel, failures, settings.GeoJson);
         }
         catch (Exception error) when (error is InvalidDataException or IOException or UnauthorizedAccessException or ArgumentException)
         {

@@ -1,3 +1,4 @@
+using Ips.IO;
 using Ips.Imaging;
 using Ips.Patches;
 using SkiaSharp;
@@ -7,24 +8,26 @@ namespace Ips.Inference;
 
 /// <summary>
 /// A picture of one prediction: the image under a heat map of the patch scores (selected patches carry their scores,
-/// the others 0, averaged per pixel where patches overlap, normalised to <c>[0, 1]</c>, coloured blue to red) with the
-/// selected patches outlined.
+/// the others 0, averaged per pixel where patches overlap, divided by the scale's top, coloured blue to red) with the
+/// selected patches outlined, framed by a title, a colour bar and a legend (<see cref="PictureFrame"/>).
 /// </summary>
 public static class AttentionMap
 {
     private const float Alpha = 0.45f;
     private const float OutlineWidth = 2;
     internal static readonly SKColor OutlineColor = new(255, 0, 255);
+    internal static readonly SKColor TumourColor = new(0, 0, 0);
 
     /// <summary>
     /// Writes the picture as a PNG to <paramref name="pngPath"/>. <paramref name="image"/> is grey or RGB
     /// <c>[C, H, W]</c> in <c>[0, 1]</c> laid out by <paramref name="grid"/>; <paramref name="selectedScores"/> holds the
     /// score of each of <paramref name="selectedIndices"/>. <paramref name="maxSide"/> scales big images down so that
-    /// the longer side of the picture is at most that many pixels.
+    /// the longer side of the picture is at most that many pixels. <paramref name="labels"/> give the title and the
+    /// top of the colour scale (by default the highest score).
     /// </summary>
     public static void Render(
         Tensor image, PatchGrid grid, IReadOnlyList<long> selectedIndices, IReadOnlyList<float> selectedScores,
-        string pngPath, int? maxSide = null)
+        string pngPath, int? maxSide = null, AttentionLabels? labels = null)
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(grid);
@@ -57,12 +60,34 @@ public static class AttentionMap
         int outWidth = Math.Max(1, (int)Math.Round(grid.ImageWidth * scale));
         int outHeight = Math.Max(1, (int)Math.Round(grid.ImageHeight * scale));
 
+        labels ??= new AttentionLabels();
+        float top = labels.ScaleMax ?? (selectedScores.Count == 0 ? 0 : selectedScores.Max());
         using var picture = Scaled(image, outWidth, outHeight);
-        float[] heat = Heat(grid, selectedIndices, selectedScores, outWidth, outHeight);
+        float[] heat = Heat(grid, selectedIndices, selectedScores, outWidth, outHeight, top);
         BlendHeat(picture, heat);
         DrawOutlines(picture, grid, selectedIndices, selectedScores, scale);
-        ImageFile.WritePng(picture, pngPath);
+        using var framed = Frame(labels, top, micronsPerPixel: null, tumourOutlines: false).Compose(picture);
+        AtomicFile.Write(pngPath, temporary => ImageFile.WritePng(framed, temporary));
     }
+
+    /// <summary>
+    /// The frame of an attention picture: <paramref name="labels"/>' title, the colour bar from 0 to
+    /// <paramref name="top"/>, the scale bar where <paramref name="micronsPerPixel"/> is known, and the legend of the
+    /// outlines drawn.
+    /// </summary>
+    internal static PictureFrame Frame(AttentionLabels labels, float top, double? micronsPerPixel, bool tumourOutlines) => new()
+    {
+        Title = labels.Title,
+        Bar = new ColourBar("attention (scores the aggregator gave the selected patches)", top, t =>
+        {
+            var (r, g, b) = Jet(t);
+            return new SKColor(Mix(255, r), Mix(255, g), Mix(255, b));
+        }),
+        MicronsPerPixel = micronsPerPixel,
+        Legend = tumourOutlines
+            ? [new LegendEntry(OutlineColor, "selected patch", Outline: true), new LegendEntry(TumourColor, "annotated tumour", Outline: true)]
+            : [new LegendEntry(OutlineColor, "selected patch", Outline: true)],
+    };
 
     private static SKBitmap Scaled(Tensor image, int width, int height)
     {
@@ -74,9 +99,9 @@ public static class AttentionMap
         return picture;
     }
 
-    // Per picture pixel: the mean score of the patches covering its source pixel, normalised to [0, 1].
+    // Per picture pixel: the mean score of the patches covering its source pixel, as a fraction of the scale's top.
     private static float[] Heat(
-        PatchGrid grid, IReadOnlyList<long> indices, IReadOnlyList<float> scores, int width, int height)
+        PatchGrid grid, IReadOnlyList<long> indices, IReadOnlyList<float> scores, int width, int height, float top)
     {
         int[] sourceY = SourcePixels(height, grid.ImageHeight);
         int[] sourceX = SourcePixels(width, grid.ImageWidth);
@@ -113,10 +138,9 @@ public static class AttentionMap
             }
         }
 
-        float min = heat.Min(), max = heat.Max();
         for (int i = 0; i < heat.Length; i++)
         {
-            heat[i] = max > min ? (heat[i] - min) / (max - min) : 0;
+            heat[i] = top > 0 ? Math.Clamp(heat[i] / top, 0, 1) : 0;
         }
 
         return heat;

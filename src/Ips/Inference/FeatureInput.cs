@@ -50,7 +50,10 @@ internal sealed class FeatureInput : IPredictionInput
     }
 
     /// <inheritdoc />
-    public Prediction Describe(Prediction prediction, string? attentionDirectory) => prediction;
+    public Prediction Describe(Prediction prediction) => prediction;
+
+    /// <inheritdoc />
+    public Prediction DrawAttention(Prediction described, string directory, AttentionLabels labels) => described;
 
     /// <inheritdoc />
     public void Dispose() => Patches.Dispose();

@@ -12,9 +12,13 @@ internal interface IPredictionInput : IDisposable
     /// <summary>The input's patches: image patches, feature rows, or a slide's tiles (embedded as read for a feature config).</summary>
     IPatchSource Patches { get; }
 
+    /// <summary><paramref name="prediction"/> with what the input knows of its selected patches (pixel boxes, tumour fractions).</summary>
+    Prediction Describe(Prediction prediction);
+
     /// <summary>
-    /// <paramref name="prediction"/> with what the input knows of its selected patches (pixel boxes, tumour fractions)
-    /// and, where it has a picture and <paramref name="attentionDirectory"/> is given, the attention picture written there.
+    /// Writes the attention picture of <paramref name="described"/> (a prediction <see cref="Describe"/> gave) into
+    /// <paramref name="directory"/>, and for a slide its heat map TIFF; returns <paramref name="described"/> with their
+    /// paths, unchanged for an input without a picture (a feature matrix).
     /// </summary>
-    Prediction Describe(Prediction prediction, string? attentionDirectory);
+    Prediction DrawAttention(Prediction described, string directory, AttentionLabels labels);
 }

@@ -54,16 +54,15 @@ internal sealed class ImageInput : IPredictionInput
     }
 
     /// <inheritdoc />
-    public Prediction Describe(Prediction prediction, string? attentionDirectory)
+    public Prediction Describe(Prediction prediction) =>
+        prediction with { Selected = [.. prediction.Selected.Select(p => p with { Box = _grid.Box(p.Index) })] };
+
+    /// <inheritdoc />
+    public Prediction DrawAttention(Prediction described, string directory, AttentionLabels labels)
     {
-        var selected = prediction.Selected.Select(p => p with { Box = _grid.Box(p.Index) }).ToList();
-        string? picture = null;
-        if (attentionDirectory is not null)
-        {
-            picture = AttentionMap.PathFor(attentionDirectory, _input);
-            AttentionMap.Render(_prepared.Picture, _grid, [.. selected.Select(p => p.Index)], [.. selected.Select(p => p.Score)], picture, maxSide: 1024);
-        }
-        return prediction with { Selected = selected, AttentionMap = picture };
+        string picture = AttentionMap.PathFor(directory, _input);
+        AttentionMap.Render(_prepared.Picture, _grid, [.. described.Selected.Select(p => p.Index)], [.. described.Selected.Select(p => p.Score)], picture, maxSide: 1024, labels);
+        return described with { AttentionMap = picture };
     }
 
     /// <inheritdoc />

@@ -38,6 +38,9 @@ public sealed record Prediction(
 
     /// <summary>For a slide with annotations: how many selected tiles lie in annotated tumour.</summary>
     public TumourOverlap? Tumour { get; init; }
+
+    /// <summary>For a slide with an attention picture: the heat map TIFF aligned to the slide (<see cref="HeatMapTiff"/>).</summary>
+    public HeatMapFile? HeatMap { get; init; }
 }
 
 /// <summary>A predicted class by name.</summary>

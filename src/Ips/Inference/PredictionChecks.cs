@@ -1,3 +1,4 @@
+using System.Globalization;
 using Ips.Configuration;
 using Ips.Patches;
 using static TorchSharp.torch;
@@ -54,6 +55,23 @@ internal static class PredictionChecks
                 return new SigmoidDecision(positive.Length == 1 ? positive[0] : positive, SigmoidThreshold);
             });
         return decisions.Count == 0 ? null : decisions;
+    }
+
+    /// <summary>
+    /// One task's prediction in words, for a picture's title: a sigmoid task's decision and probability (from
+    /// <paramref name="decisions"/>), else the softmax class and its probability.
+    /// </summary>
+    public static string Describe(string task, float[] probabilities, IReadOnlyDictionary<string, SigmoidDecision>? decisions)
+    {
+        string Number(float p) => p.ToString("0.000", CultureInfo.InvariantCulture);
+        if (decisions is not null && decisions.TryGetValue(task, out var decision))
+        {
+            return decision.Positive is bool positive
+                ? $"{task}: {(positive ? "positive" : "negative")}, p = {Number(probabilities[0])}"
+                : $"{task}: p = {string.Join(", ", probabilities.Select(Number))}";
+        }
+        int best = Array.IndexOf(probabilities, probabilities.Max());
+        return $"{task}: class {best}, p = {Number(probabilities[best])}";
     }
 
     /// <summary>

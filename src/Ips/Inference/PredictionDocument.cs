@@ -7,7 +7,9 @@ namespace Ips.Inference;
 /// <summary>
 /// The JSON that <c>ips predict</c> prints or writes: an array with one entry per input in the order given, keys in
 /// snake_case (<c>input</c>, <c>patch_count</c>, <c>probabilities</c>, <c>selected</c>, <c>attention_map</c>,
-/// <c>classes</c>, <c>predicted</c> (class names with probabilities, where the config names classes), <c>decisions</c> (sigmoid tasks), <c>tumour</c>; <c>{"input", "error"}</c> for a failed input), absent values left out.
+/// <c>classes</c>, <c>predicted</c> (class names with probabilities, where the config names classes), <c>decisions</c>
+/// (sigmoid tasks), <c>tumour</c>, <c>heat_map</c> (<c>path</c>, <c>cell_size</c>, <c>scale_max</c>); <c>{"input", "error"}</c>
+/// for a failed input), absent values left out.
 /// </summary>
 /// <param name="Outcomes">Per input, its prediction or why it failed.</param>
 public sealed record PredictionDocument(IReadOnlyList<PredictionOutcome> Outcomes)

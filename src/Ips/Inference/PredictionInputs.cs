@@ -43,6 +43,29 @@ internal sealed class PredictionInputs(IpsConfig config, IImagePreprocessing pre
         return ImageInput.Open(input, config, preprocessing);
     }
 
+    /// <summary>
+    /// Writes the attention picture of <paramref name="described"/>, an earlier prediction on its input, into
+    /// <paramref name="directory"/>: a slide is opened for its thumbnail only (not tiled again), an image decoded and
+    /// prepared again. Returns <paramref name="described"/> with the paths written; unchanged for a feature matrix.
+    /// </summary>
+    public Prediction DrawAttention(Prediction described, string directory, AttentionLabels labels)
+    {
+        string input = described.Input;
+        if (OpenIfSlide(input) is { } slide)
+        {
+            using (slide)
+            {
+                return SlideInput.DrawAttention(input, slide, SlideInput.TumourOf(input, options.Annotations), described, directory, labels);
+            }
+        }
+        if (FeatureInput.Extensions.Contains(Path.GetExtension(input).ToLowerInvariant()))
+        {
+            return described;
+        }
+        using var image = ImageInput.Open(input, config, preprocessing);
+        return image.DrawAttention(described, directory, labels);
+    }
+
     /// <inheritdoc />
     public void Dispose() => _tileEncoder?.Dispose();
 

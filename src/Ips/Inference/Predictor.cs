@@ -21,6 +21,7 @@ public sealed class Predictor : IDisposable
     private readonly Device _device;
     private readonly IpsConfig _config;
     private readonly PredictionPreprocessing _preprocessing;
+    private readonly string _weights;
     private PredictionInputs? _inputs;
 
     /// <summary>Builds the network of <paramref name="config"/> and loads <paramref name="weights"/> into it.</summary>
@@ -31,6 +32,7 @@ public sealed class Predictor : IDisposable
     {
         ArgumentNullException.ThrowIfNull(config);
         _device = device;
+        _weights = weights;
         _net = ModelWeights.Load(config, weights);
         // A checkpoint carries the config training recorded, with the encoder of its features (--encoder and the
         // encoder a feature file records are checked against it) and the class names.
@@ -55,14 +57,43 @@ public sealed class Predictor : IDisposable
     /// <summary>What to tell the user once before the predictions: how the test-time preprocessing was chosen when the model does not record it.</summary>
     public IReadOnlyList<string> Notes => _preprocessing.Note is { } note ? [note] : [];
 
-    /// <summary>Predicts one input; writes an attention picture into <paramref name="attentionDirectory"/> for images and slides when given.</summary>
+    /// <summary>
+    /// Predicts one input; writes an attention picture into <paramref name="attentionDirectory"/> for images and slides
+    /// when given, its colours scaled to the input's own highest score.
+    /// </summary>
     public Prediction Predict(string input, string? attentionDirectory = null)
     {
-        // Created at the first input, when SlideOptions (an init property) has its value.
-        _inputs ??= new PredictionInputs(_config, _preprocessing.Preprocessing, SlideOptions, _device);
-        using var opened = _inputs.Open(input);
-        return opened.Describe(Run(input, opened.Patches), attentionDirectory);
+        using var opened = Inputs.Open(input);
+        var described = opened.Describe(Run(input, opened.Patches));
+        return attentionDirectory is null ? described : opened.DrawAttention(described, attentionDirectory, Labels(described, scaleMax: null));
     }
+
+    /// <summary>
+    /// Writes the attention picture of <paramref name="prediction"/> (from <see cref="Predict"/> on this predictor)
+    /// into <paramref name="directory"/>, its colour scale topped at <paramref name="scaleMax"/> (null: the
+    /// prediction's own highest score): one scale for the pictures of several inputs makes them comparable.
+    /// </summary>
+    /// <returns><paramref name="prediction"/> with the paths of the picture and, for a slide, its heat map TIFF; unchanged for a feature matrix, which has none.</returns>
+    public Prediction DrawAttention(Prediction prediction, string directory, float? scaleMax)
+    {
+        ArgumentNullException.ThrowIfNull(prediction);
+        return Inputs.DrawAttention(prediction, directory, Labels(prediction, scaleMax));
+    }
+
+    // Created at the first input, when SlideOptions (an init property) has its value.
+    private PredictionInputs Inputs => _inputs ??= new PredictionInputs(_config, _preprocessing.Preprocessing, SlideOptions, _device);
+
+    // The picture's title: the input, what was predicted per task, and the model.
+    private AttentionLabels Labels(Prediction prediction, float? scaleMax) => new()
+    {
+        Title =
+        [
+            Path.GetFileName(prediction.Input),
+            string.Join("; ", prediction.Probabilities.Select(task => PredictionChecks.Describe(task.Key, task.Value, prediction.Decisions))),
+            $"model {Path.GetFileName(_weights)}",
+        ],
+        ScaleMax = scaleMax,
+    };
 
     // IPS and the forward pass, the same for every kind of input: the probabilities, and the selected patches by
     // index with the attention the forward pass gave them.

@@ -2,6 +2,7 @@ using Ips.IO;
 using Ips.Imaging;
 using Ips.Patches;
 using Ips.Slides;
+using Ips.Slides.Annotations;
 using Ips.Slides.Tiling;
 using SkiaSharp;
 
@@ -9,16 +10,21 @@ namespace Ips.Inference;
 
 /// <summary>
 /// The attention picture of a prediction on a whole slide: the slide's thumbnail, each selected tile tinted by its
-/// attention score (scores scaled by the largest, coloured blue to red as in <see cref="AttentionMap"/>; where
-/// selected tiles overlap, their mean), and the selected tiles outlined. Unselected tissue keeps its own colours.
+/// attention score (scores divided by the scale's top, coloured blue to red as in <see cref="AttentionMap"/>; where
+/// selected tiles overlap, their mean), the selected tiles outlined, the annotated tumour outlined when given, framed by
+/// a title, a colour bar, a scale bar and a legend (<see cref="PictureFrame"/>). Unselected tissue keeps its colours.
 /// </summary>
 public static class SlideAttentionMap
 {
     /// <summary>
     /// Writes the picture to <paramref name="pngPath"/>: <paramref name="boxes"/> are the selected tiles in level-0
-    /// pixels and <paramref name="scores"/> their attention.
+    /// pixels and <paramref name="scores"/> their attention; <paramref name="labels"/> give the title and the top of the
+    /// colour scale (by default the highest score); <paramref name="micronsPerPixel"/> (level 0, when the slide records
+    /// it) gives the scale bar; <paramref name="tumour"/> polygons (level-0 pixels) are outlined.
     /// </summary>
-    public static unsafe void Render(SlideThumbnail thumbnail, IReadOnlyList<PixelBox> boxes, IReadOnlyList<float> scores, string pngPath)
+    public static unsafe void Render(
+        SlideThumbnail thumbnail, IReadOnlyList<PixelBox> boxes, IReadOnlyList<float> scores, string pngPath,
+        AttentionLabels? labels = null, double? micronsPerPixel = null, IReadOnlyList<AnnotationPolygon>? tumour = null)
     {
         ArgumentNullException.ThrowIfNull(thumbnail);
         ArgumentNullException.ThrowIfNull(boxes);
@@ -32,7 +38,8 @@ public static class SlideAttentionMap
         int width = thumbnail.Width, height = thumbnail.Height;
         var sum = new float[width * height];
         var count = new int[width * height];
-        float max = scores.Count == 0 ? 0 : scores.Max();
+        labels ??= new AttentionLabels();
+        float max = labels.ScaleMax ?? (scores.Count == 0 ? 0 : scores.Max());
         for (int k = 0; k < boxes.Count; k++)
         {
             var (left, top, right, bottom) = Covered(boxes[k], scale, width, height);
@@ -40,7 +47,7 @@ public static class SlideAttentionMap
             {
                 for (int x = left; x < right; x++)
                 {
-                    sum[y * width + x] += max > 0 ? scores[k] / max : 0;
+                    sum[y * width + x] += max > 0 ? Math.Min(1, scores[k] / max) : 0;
                     count[y * width + x]++;
                 }
             }
@@ -72,8 +79,11 @@ public static class SlideAttentionMap
                 var (left, top, right, bottom) = Covered(box, scale, width, height);
                 canvas.DrawRect(new SKRect(left + 0.5f, top + 0.5f, Math.Max(left + 0.5f, right - 0.5f), Math.Max(top + 0.5f, bottom - 0.5f)), pen);
             }
+            QcThumbnail.DrawPolygons(canvas, tumour ?? [], AttentionMap.TumourColor, scale);
         }
-        AtomicFile.Write(pngPath, temporary => ImageFile.WritePng(bitmap, temporary));
+        var frame = AttentionMap.Frame(labels, max, micronsPerPixel * thumbnail.Downsample, tumourOutlines: tumour is { Count: > 0 });
+        using var framed = frame.Compose(bitmap);
+        AtomicFile.Write(pngPath, temporary => ImageFile.WritePng(framed, temporary));
     }
 
     // Thumbnail pixels [left, right) x [top, bottom) under a level-0 box; at least one pixel.

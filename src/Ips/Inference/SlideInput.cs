@@ -66,7 +66,7 @@ internal sealed class SlideInput : IPredictionInput
     }
 
     /// <inheritdoc />
-    public Prediction Describe(Prediction prediction, string? attentionDirectory)
+    public Prediction Describe(Prediction prediction)
     {
         double downsample = _tiles.Slide.Levels[_tiles.Level].Downsample;
         int side0 = (int)(_tiles.TileSize * downsample + 0.5);
@@ -78,14 +78,32 @@ internal sealed class SlideInput : IPredictionInput
         {
             (selected, overlap) = MeetTumour(file, regions, selected, _tiles.TileSize, downsample);
         }
-        string? picture = null;
-        if (attentionDirectory is not null)
-        {
-            picture = AttentionMap.PathFor(attentionDirectory, _input);
-            SlideAttentionMap.Render(_tiles.Slide.ReadThumbnail(ThumbnailSide), [.. selected.Select(p => p.Box!.Value)], [.. selected.Select(p => p.Score)], picture);
-        }
-        return prediction with { Selected = selected, AttentionMap = picture, Tumour = overlap };
+        return prediction with { Selected = selected, Tumour = overlap };
     }
+
+    /// <inheritdoc />
+    public Prediction DrawAttention(Prediction described, string directory, AttentionLabels labels) =>
+        DrawAttention(_input, _tiles.Slide, _tumour?.Regions, described, directory, labels);
+
+    /// <summary>
+    /// Writes the attention picture of <paramref name="described"/>, a prediction on <paramref name="slide"/>, into
+    /// <paramref name="directory"/> over the slide's thumbnail, with the <paramref name="tumour"/> outlined when given,
+    /// and the heat map TIFF beside it (<see cref="HeatMapTiff"/>, on the same scale).
+    /// </summary>
+    public static Prediction DrawAttention(string input, ISlide slide, TumourRegions? tumour, Prediction described, string directory, AttentionLabels labels)
+    {
+        string picture = AttentionMap.PathFor(directory, input);
+        PixelBox[] boxes = [.. described.Selected.Select(p => p.Box!.Value)];
+        float[] scores = [.. described.Selected.Select(p => p.Score)];
+        SlideAttentionMap.Render(slide.ReadThumbnail(ThumbnailSide), boxes, scores, picture, labels, slide.MicronsPerPixel?.X, tumour?.Tumour);
+        var heatMap = HeatMapTiff.Write(
+            HeatMapTiff.PathFor(directory, input), slide.Levels[0].Width, slide.Levels[0].Height, slide.MicronsPerPixel?.X, boxes, scores,
+            labels.ScaleMax ?? scores.Max());
+        return described with { AttentionMap = picture, HeatMap = heatMap };
+    }
+
+    /// <summary>The annotated tumour of <paramref name="input"/> under <paramref name="annotations"/> (a file or a folder of NAME.xml); null without annotations.</summary>
+    public static TumourRegions? TumourOf(string input, string? annotations) => annotations is { } given ? ReadTumour(input, given).Regions : null;
 
     /// <inheritdoc />
     /// <remarks>The encoded source disposes the tiles, and they the slide.</remarks>

@@ -1,3 +1,4 @@
+using Ips.Imaging;
 using Ips.Inference;
 using Ips.Patches;
 using SkiaSharp;
@@ -20,8 +21,7 @@ public sealed class AttentionMapTests : IDisposable
 
         AttentionMap.Render(image, grid, [7, 16], [0.9f, 0.1f], path);
 
-        using var picture = SKBitmap.Decode(path);
-        Assert.Equal((60, 40), (picture.Width, picture.Height));
+        using var picture = Body(path, 60, 40);
         var best = grid.Box(7);
         Assert.Equal(new SKColor(255, 0, 255), picture.GetPixel(best.X, best.Y));
         Assert.Equal(new SKColor(255, 0, 255), picture.GetPixel(best.X + 9, best.Y + 5));
@@ -39,8 +39,7 @@ public sealed class AttentionMapTests : IDisposable
 
         AttentionMap.Render(image, grid, [10], [1f], path, maxSide: 50);
 
-        using var picture = SKBitmap.Decode(path);
-        Assert.Equal((25, 50), (picture.Width, picture.Height));
+        using var picture = Body(path, 25, 50);
         var box = grid.Box(10);
         Assert.Equal(new SKColor(255, 0, 255), picture.GetPixel((int)MathF.Round(box.X / 4f), (int)MathF.Round(box.Y / 4f)));
     }
@@ -56,13 +55,23 @@ public sealed class AttentionMapTests : IDisposable
 
         AttentionMap.Render(image, grid, [0], [1f], path);
 
-        using var picture = SKBitmap.Decode(path);
+        using var picture = Body(path, 30, 10);
         var alone = picture.GetPixel(5, 5);
         var shared = picture.GetPixel(15, 5);
         var outside = picture.GetPixel(25, 5);
         Assert.True(alone.Red > alone.Green + 40, $"alone {alone}");
         Assert.True(shared.Green > shared.Red + 40 && shared.Green > alone.Green + 80, $"shared {shared}");
         Assert.True(outside.Blue > outside.Red + 40, $"outside {outside}");
+    }
+
+    // The picture inside its frame (title, colour bar, legend): width x height pixels at the frame's body corner.
+    private static SKBitmap Body(string path, int width, int height)
+    {
+        using var framed = SKBitmap.Decode(path);
+        Assert.True(framed.Width >= PictureFrame.BodyLeft + width && framed.Height > PictureFrame.BodyTop + height, $"{framed.Width} x {framed.Height}");
+        using var body = new SKBitmap();
+        Assert.True(framed.ExtractSubset(body, SKRectI.Create(PictureFrame.BodyLeft, PictureFrame.BodyTop, width, height)));
+        return body.Copy();
     }
 
     [Fact]

@@ -1,6 +1,7 @@
 using System.Text.Json;
 using Ips.Configuration;
 using Ips.IO;
+using Ips.Imaging;
 using Ips.Modeling;
 using Ips.Slides.Tiling;
 using Ips.Tests.Cli;
@@ -117,9 +118,10 @@ public sealed class SlideEncoderPredictionTests(EncodedSlideFixture fixture) : I
         }
         Assert.Equal(Path.Combine(maps, "tumor_001.attention.png"), onTheFly.GetProperty("attention_map").GetString());
         using var picture = SKBitmap.Decode(onTheFly.GetProperty("attention_map").GetString());
-        Assert.Equal(1024, picture.Width);
+        Assert.Equal(1024 + 2 * PictureFrame.BodyLeft, picture.Width);
         var first = onTheFly.GetProperty("selected")[0].GetProperty("box");
-        Assert.Equal(new SKColor(255, 0, 255), picture.GetPixel(first.GetProperty("x").GetInt32(), first.GetProperty("y").GetInt32()));
+        Assert.Equal(new SKColor(255, 0, 255),
+            picture.GetPixel(PictureFrame.BodyLeft + first.GetProperty("x").GetInt32(), PictureFrame.BodyTop + first.GetProperty("y").GetInt32()));
     }
 
     [Fact]

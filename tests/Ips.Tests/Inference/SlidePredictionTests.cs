@@ -1,5 +1,6 @@
 using Ips.Data.Camelyon16;
 using Ips.IO;
+using Ips.Imaging;
 using Ips.Inference;
 using Ips.Modeling;
 using Ips.Slides;
@@ -53,13 +54,13 @@ public sealed class SlidePredictionTests : IDisposable
         });
         Assert.All(prediction.Probabilities["majority"], p => Assert.InRange(p, 0f, 1f));
 
-        // The picture is the thumbnail (1024 px wide here, the slide's level 0 being 1200) with the selected tiles
+        // The picture frames the thumbnail (1024 px wide here, the slide's level 0 being 1200) with the selected tiles
         // outlined in magenta.
         Assert.Equal(Path.Combine(maps, "normal_007.attention.png"), prediction.AttentionMap);
         using var picture = SKBitmap.Decode(prediction.AttentionMap);
-        Assert.Equal(1024, picture.Width);
+        Assert.Equal(1024 + 2 * PictureFrame.BodyLeft, picture.Width);
         var first = prediction.Selected[0].Box!.Value;
         double scale = 1024.0 / 1200;
-        Assert.Equal(new SKColor(255, 0, 255), picture.GetPixel((int)(first.X * scale), (int)(first.Y * scale)));
+        Assert.Equal(new SKColor(255, 0, 255), picture.GetPixel(PictureFrame.BodyLeft + (int)(first.X * scale), PictureFrame.BodyTop + (int)(first.Y * scale)));
     }
 }

@@ -47,6 +47,9 @@ public sealed record SlideWriteOptions
 
     /// <summary>Objective power recorded as <c>AppMag</c> in an Aperio description.</summary>
     public double ObjectivePower { get; init; } = 40;
+
+    /// <summary>An image description for level 0 of a file that is not <see cref="Aperio"/>; null for none.</summary>
+    public string? Description { get; init; }
 }
 
 /// <summary>
@@ -158,6 +161,10 @@ public static class PyramidalTiffWriter
         if (options.Aperio)
         {
             tiff.SetField(TiffTag.IMAGEDESCRIPTION, AperioDescription(content, options, width, height, level == 0));
+        }
+        else if (level == 0 && options.Description is { } description)
+        {
+            tiff.SetField(TiffTag.IMAGEDESCRIPTION, description);
         }
 
         var pixels = new byte[tile * tile * 3];

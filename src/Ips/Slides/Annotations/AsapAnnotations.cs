@@ -31,6 +31,34 @@ public static class AsapAnnotations
     /// </summary>
     public static TumourRegions Read(string path)
     {
+        var tumour = new List<AnnotationPolygon>();
+        var exclusions = new List<AnnotationPolygon>();
+        foreach (var (group, polygon) in ReadGroups(path))
+        {
+            if (TumourGroups.Contains(group))
+            {
+                tumour.Add(polygon);
+            }
+            else if (group == ExclusionGroup)
+            {
+                exclusions.Add(polygon);
+            }
+            else
+            {
+                throw new InvalidDataException(
+                    $"{path}: annotation '{polygon.Name}' is in group '{group}'; expected Tumor, _0 or _1 (tumour) or _2 (non-tumour inside tumour)");
+            }
+        }
+        return new TumourRegions(tumour, exclusions);
+    }
+
+    /// <summary>
+    /// Every polygon of <paramref name="path"/> with its group (<c>PartOfGroup</c>), whatever the group: the lesion
+    /// groups <see cref="Read"/> takes, or others such as the selected tiles <c>ips predict --asap</c> writes. Errors
+    /// as <see cref="Read"/>.
+    /// </summary>
+    public static IReadOnlyList<(string Group, AnnotationPolygon Polygon)> ReadGroups(string path)
+    {
         ArgumentNullException.ThrowIfNull(path);
         if (!File.Exists(path))
         {
@@ -46,8 +74,7 @@ public static class AsapAnnotations
             throw new InvalidDataException($"{path}: not well-formed XML ({error.Message})", error);
         }
 
-        var tumour = new List<AnnotationPolygon>();
-        var exclusions = new List<AnnotationPolygon>();
+        var polygons = new List<(string, AnnotationPolygon)>();
         int index = 0;
         foreach (var annotation in document.Descendants("Annotation"))
         {
@@ -63,38 +90,33 @@ public static class AsapAnnotations
             {
                 throw new InvalidDataException($"{where} has {points.Count} coordinates; a polygon needs at least 3");
             }
-            var polygon = new AnnotationPolygon(name, [.. points.Select(p => p.X)], [.. points.Select(p => p.Y)]);
-            if (TumourGroups.Contains(group))
-            {
-                tumour.Add(polygon);
-            }
-            else if (group == ExclusionGroup)
-            {
-                exclusions.Add(polygon);
-            }
-            else
-            {
-                throw new InvalidDataException(
-                    $"{where} is in group '{group}'; expected Tumor, _0 or _1 (tumour) or _2 (non-tumour inside tumour)");
-            }
+            polygons.Add((group, new AnnotationPolygon(name, [.. points.Select(p => p.X)], [.. points.Select(p => p.Y)])));
             index++;
         }
         if (index == 0 && document.Root?.Name.LocalName != "ASAP_Annotations")
         {
             throw new InvalidDataException($"{path}: not an ASAP annotation file (root element <{document.Root?.Name.LocalName}>, expected <ASAP_Annotations>)");
         }
-        return new TumourRegions(tumour, exclusions);
+        return polygons;
     }
 
     /// <summary>
     /// Writes <paramref name="tumour"/> as an ASAP XML file (group <c>Tumor</c>, coordinates in level-0 pixels, as the
     /// CAMELYON16 lesion annotations are), atomically.
     /// </summary>
-    public static void Write(string path, IEnumerable<AnnotationPolygon> tumour)
+    public static void Write(string path, IEnumerable<AnnotationPolygon> tumour) => Write(path, tumour, "Tumor", "#F4FA58", "#00ff00");
+
+    /// <summary>
+    /// Writes <paramref name="polygons"/> as an ASAP XML file in one annotation group <paramref name="group"/>
+    /// (coordinates in level-0 pixels), drawn in <paramref name="colour"/> (<c>#rrggbb</c>), atomically.
+    /// </summary>
+    public static void Write(string path, IEnumerable<AnnotationPolygon> polygons, string group, string colour) => Write(path, polygons, group, colour, colour);
+
+    private static void Write(string path, IEnumerable<AnnotationPolygon> polygons, string group, string colour, string groupColour)
     {
-        ArgumentNullException.ThrowIfNull(tumour);
-        var annotations = tumour.Select(polygon => new XElement("Annotation",
-            new XAttribute("Name", polygon.Name), new XAttribute("Type", "Polygon"), new XAttribute("PartOfGroup", "Tumor"), new XAttribute("Color", "#F4FA58"),
+        ArgumentNullException.ThrowIfNull(polygons);
+        var annotations = polygons.Select(polygon => new XElement("Annotation",
+            new XAttribute("Name", polygon.Name), new XAttribute("Type", "Polygon"), new XAttribute("PartOfGroup", group), new XAttribute("Color", colour),
             new XElement("Coordinates", polygon.X.Select((x, k) => new XElement("Coordinate",
                 new XAttribute("Order", k),
                 new XAttribute("X", x.ToString("R", CultureInfo.InvariantCulture)),
@@ -102,7 +124,7 @@ public static class AsapAnnotations
         var document = new XDocument(new XElement("ASAP_Annotations",
             new XElement("Annotations", annotations),
             new XElement("AnnotationGroups", new XElement("Group",
-                new XAttribute("Name", "Tumor"), new XAttribute("PartOfGroup", "None"), new XAttribute("Color", "#00ff00"), new XElement("Attributes")))));
+                new XAttribute("Name", group), new XAttribute("PartOfGroup", "None"), new XAttribute("Color", groupColour), new XElement("Attributes")))));
         // Written as text so that the file has no byte-order mark, as ASAP's own files.
         AtomicFile.Write(path, temporary => File.WriteAllText(temporary, "<?xml version=\"1.0\"?>\n" + document.ToString()));
     }

@@ -7,8 +7,9 @@ namespace Ips.Slides.Tiling;
 
 /// <summary>
 /// The quality-control picture of a tiled slide: the slide's thumbnail with the tissue mask tinted green (in proportion
-/// to the tissue under each pixel), the kept tiles outlined in blue (filled lightly where a tile is too small to
-/// outline), tumour polygons outlined in red and excluded areas in yellow.
+/// to the tissue under each pixel, light enough that the stain shows through), the kept tiles outlined in blue (filled
+/// lightly where a tile is too small to outline), tumour polygons outlined in red and excluded areas in yellow; framed
+/// by a title, the tint's colour bar, a scale bar where the slide records its pixel size, and a legend.
 /// </summary>
 public static class QcThumbnail
 {
@@ -16,10 +17,15 @@ public static class QcThumbnail
     private static readonly SKColor TileColour = new(20, 60, 255);
     private static readonly SKColor TumourColour = new(230, 0, 0);
     private static readonly SKColor ExclusionColour = new(250, 200, 0);
-    private const float TissueAlpha = 0.45f;
+    private const float TissueAlpha = 0.25f;
 
-    /// <summary>Writes the picture to <paramref name="path"/> as PNG, atomically.</summary>
-    public static void Write(string path, SlideThumbnail thumbnail, MaskThumbnail mask, TileSet tiles, TumourRegions tumour)
+    /// <summary>
+    /// Writes the picture to <paramref name="path"/> as PNG, atomically, under the <paramref name="title"/> lines;
+    /// <paramref name="micronsPerPixel"/> is the slide's level-0 pixel size where it records one.
+    /// </summary>
+    public static void Write(
+        string path, SlideThumbnail thumbnail, MaskThumbnail mask, TileSet tiles, TumourRegions tumour,
+        IReadOnlyList<string>? title = null, double? micronsPerPixel = null)
     {
         ArgumentNullException.ThrowIfNull(thumbnail);
         ArgumentNullException.ThrowIfNull(mask);
@@ -37,7 +43,22 @@ public static class QcThumbnail
             DrawPolygons(canvas, tumour.Tumour, TumourColour, (1 / thumbnail.Downsample));
             DrawPolygons(canvas, tumour.Exclusions, ExclusionColour, (1 / thumbnail.Downsample));
         }
-        AtomicFile.Write(path, temporary => ImageFile.WritePng(bitmap, temporary));
+        // The tint as it looks over white glass, by the fraction of tissue under the pixel.
+        static SKColor Tint(float t) =>
+            new(Mix(255, TissueTint.Red, TissueAlpha * t), Mix(255, TissueTint.Green, TissueAlpha * t), Mix(255, TissueTint.Blue, TissueAlpha * t));
+        var frame = new PictureFrame
+        {
+            Title = title ?? [],
+            Bar = new ColourBar("tissue fraction under a pixel (green tint)", 1, Tint),
+            MicronsPerPixel = micronsPerPixel * thumbnail.Downsample,
+            Legend =
+            [
+                new LegendEntry(Tint(1), "tissue", Outline: false), new LegendEntry(TileColour, "kept tile", Outline: true),
+                new LegendEntry(TumourColour, "tumour", Outline: true), new LegendEntry(ExclusionColour, "excluded", Outline: true),
+            ],
+        };
+        using var framed = frame.Compose(bitmap);
+        AtomicFile.Write(path, temporary => ImageFile.WritePng(framed, temporary));
     }
 
     /// <summary>The thumbnail as an opaque RGBA bitmap, optionally with the tissue mask blended in.</summary>
@@ -82,7 +103,7 @@ public static class QcThumbnail
         }
     }
 
-    private static void DrawPolygons(SKCanvas canvas, IReadOnlyList<AnnotationPolygon> polygons, SKColor colour, double scale)
+    internal static void DrawPolygons(SKCanvas canvas, IReadOnlyList<AnnotationPolygon> polygons, SKColor colour, double scale)
     {
         using var paint = new SKPaint { Style = SKPaintStyle.Stroke, StrokeWidth = 2, Color = colour, IsAntialias = true };
         foreach (var polygon in polygons)

@@ -1,7 +1,10 @@
 using System.Diagnostics;
+using System.Globalization;
 using System.Text.RegularExpressions;
 using Ips.IO;
+using Ips.Patches;
 using Ips.Slides.Annotations;
+using Ips.Slides.Exports;
 using Ips.Slides.Tissue;
 
 namespace Ips.Slides.Tiling;
@@ -85,11 +88,14 @@ public static class SlideTilingJob
     /// <see cref="IOException"/> or <see cref="ArgumentException"/>, naming the file) after being recorded in
     /// <c>NAME.failed</c> (<see cref="FailureRecord"/>); a slide with such a record is tried again only as
     /// <paramref name="failures"/> says (by default every failure of an earlier run is), otherwise it is reported failed
-    /// with the recorded error. Cancellation leaves no finished-looking output behind.
+    /// with the recorded error. Cancellation leaves no finished-looking output behind. With
+    /// <paramref name="geoJsonDirectory"/>, the tissue tiles of a slide tiled now are also written there as QuPath
+    /// detections (<c>NAME.geojson</c>, <see cref="QuPathGeoJson"/>).
     /// </summary>
     public static SlideTilingReport Run(
         string slidePath, string outDirectory, TilingOptions options, string? annotationDirectory, Func<string, ISlide> open,
-        IProgress<SlidePassProgress>? progress = null, CancellationToken cancel = default, FailureRetry? failures = null)
+        IProgress<SlidePassProgress>? progress = null, CancellationToken cancel = default, FailureRetry? failures = null,
+        string? geoJsonDirectory = null)
     {
         ArgumentNullException.ThrowIfNull(options);
         ArgumentNullException.ThrowIfNull(open);
@@ -120,7 +126,7 @@ public static class SlideTilingJob
         RemoveStaleTemporaries(outDirectory, Name(slidePath));
         try
         {
-            var report = Tile(slidePath, outDirectory, options, annotationDirectory, open, progress, cancel, coordsPath, clock);
+            var report = Tile(slidePath, outDirectory, options, annotationDirectory, open, progress, cancel, coordsPath, clock, geoJsonDirectory);
             FailureRecord.Clear(outDirectory, Name(slidePath));
             return report;
         }
@@ -134,7 +140,7 @@ public static class SlideTilingJob
 
     private static SlideTilingReport Tile(
         string slidePath, string outDirectory, TilingOptions options, string? annotationDirectory, Func<string, ISlide> open,
-        IProgress<SlidePassProgress>? progress, CancellationToken cancel, string coordsPath, Stopwatch clock)
+        IProgress<SlidePassProgress>? progress, CancellationToken cancel, string coordsPath, Stopwatch clock, string? geoJsonDirectory)
     {
         var annotationPath = AnnotationPath(annotationDirectory, slidePath);
         var tumour = annotationPath is null ? TumourRegions.None : AsapAnnotations.Read(annotationPath);
@@ -148,10 +154,37 @@ public static class SlideTilingJob
         // A stop after the last tile row still drops the slide. From the first write on the slide is finished instead:
         // a QC picture without its coordinates would be a file left behind.
         cancel.ThrowIfCancellationRequested();
-        QcThumbnail.Write(QcPath(outDirectory, slidePath), thumbnail, overlay, tiles, tumour);
+        QcThumbnail.Write(QcPath(outDirectory, slidePath), thumbnail, overlay, tiles, tumour, QcTitle(slidePath, slide, options, tiles), slide.MicronsPerPixel?.X);
+        if (geoJsonDirectory is not null)
+        {
+            QuPathGeoJson.Write(QuPathGeoJson.PathFor(geoJsonDirectory, slidePath), TissueObjects(tiles, annotated: annotationPath is not null));
+        }
         TileCoordsFile.Write(coordsPath, Name(slidePath), tiles, options, slide);
         return new SlideTilingReport(slidePath, SlideTilingStatus.Done, tiles.Count, tiles.Grid.Count, tiles.Threshold, clock.Elapsed.TotalSeconds);
     }
+
+    // Tissue tiles as QuPath detections: "Tumor" where at least half the tile is annotated tumour, else "Tissue".
+    private static IEnumerable<TileObject> TissueObjects(TileSet tiles, bool annotated)
+    {
+        int side = tiles.Grid.TileSize0;
+        for (int i = 0; i < tiles.Count; i++)
+        {
+            bool tumour = tiles.TumourFraction[i] >= 0.5f;
+            (string, double)[] measurements = annotated
+                ? [("tissue fraction", tiles.TissueFraction[i]), ("tumour fraction", tiles.TumourFraction[i])]
+                : [("tissue fraction", tiles.TissueFraction[i])];
+            yield return new TileObject(
+                new PixelBox(tiles.X[i], tiles.Y[i], side, side), QuPathGeoJson.Detection,
+                tumour ? "Tumor" : "Tissue", tumour ? ((byte)230, (byte)0, (byte)0) : ((byte)20, (byte)60, (byte)255), measurements);
+        }
+    }
+
+    private static string[] QcTitle(string slidePath, ISlide slide, TilingOptions options, TileSet tiles) =>
+    [
+        Path.GetFileName(slidePath),
+        string.Create(CultureInfo.InvariantCulture,
+            $"{tiles.Count} tissue tiles of {options.TileSize} px at level {options.Level} (of {tiles.Grid.Count} in the grid); {slide.Levels[0].Width} x {slide.Levels[0].Height} px at level 0"),
+    ];
 
     private static SlideTilingReport Finished(string slidePath, string coordsPath, TilingOptions options, Stopwatch clock)
     {
