@@ -127,7 +127,15 @@ public static class StateDictIO
             return Read(stream, sourceName, format);
         }
         using var buffer = new MemoryStream();
-        stream.CopyTo(buffer);
+        try
+        {
+            stream.CopyTo(buffer);
+        }
+        catch (InvalidDataException error)
+        {
+            // A zip entry that fails to decompress says so without naming the entry.
+            throw new InvalidDataException($"{sourceName}: cannot be read: {error.Message}", error);
+        }
         buffer.Position = 0;
         return Read(buffer, sourceName, format);
     }
