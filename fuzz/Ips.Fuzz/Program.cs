@@ -5,9 +5,10 @@ using SharpFuzz;
 //                          escapes as an exception, which SharpFuzz reports to AFL++ as a crash.
 // Ips.Fuzz TARGET FILE...  replay files (a crash found, a queue): one line per file, exit 1 when any breaks the property.
 // Ips.Fuzz --write-seeds DIR CONFIGS   the seeds ips's own writers make (fuzz/make-seeds).
+// Ips.Fuzz --replay fuzz/expected.tsv  every committed input against its recorded outcome; exit 1 on a difference.
 if (args.Length == 0 || args[0] is "-h" or "--help")
 {
-    Console.WriteLine("usage: Ips.Fuzz TARGET [FILE...] | Ips.Fuzz --write-seeds DIR CONFIGS");
+    Console.WriteLine("usage: Ips.Fuzz TARGET [FILE...] | Ips.Fuzz --write-seeds DIR CONFIGS | Ips.Fuzz --replay EXPECTED_TSV");
     Console.WriteLine("targets: " + string.Join(", ", FuzzTargets.All.Select(t => t.Name)));
     return args.Length == 0 ? 64 : 0;
 }
@@ -16,6 +17,11 @@ if (args is ["--write-seeds", var seeds, var configs])
 {
     SeedWriter.WriteAll(seeds, configs);
     return 0;
+}
+
+if (args is ["--replay", var expected])
+{
+    return ExpectedOutcomes.Replay(expected, Console.Out);
 }
 
 FuzzTarget target;
@@ -31,10 +37,10 @@ catch (ArgumentException error)
 
 if (args.Length == 1)
 {
-    // Load the native libraries and compile the reader once before AFL++ starts timing: SharpFuzz runs its first
-    // input inside the first timed execution, and loading libtorch alone can take longer than the 2 s limit. An
-    // empty file is itself an input every reader must refuse cleanly.
-    ReaderProperty.Check(target, []);
+    // Load libtorch before AFL++ starts timing: SharpFuzz runs its first input inside the first timed execution,
+    // and loading libtorch alone can take longer than the 2 s limit. (Nothing of the instrumented Ips.dll may run
+    // before Fuzzer.Run: its coverage map is not attached yet.)
+    TorchSharp.torch.zeros(1).Dispose();
     Fuzzer.Run(stream =>
     {
         using var input = new MemoryStream();

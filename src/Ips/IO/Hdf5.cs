@@ -37,6 +37,10 @@ internal static class Hdf5
         {
             throw new InvalidDataException($"{path}: not a readable HDF5 file ({error.Message})", error);
         }
+        catch (OutOfMemoryException error)
+        {
+            throw TooLarge(path, error);
+        }
     }
 
     /// <summary>Runs <paramref name="read"/>, turning the bare exceptions PureHDF throws on damaged content into one
@@ -53,7 +57,17 @@ internal static class Hdf5
         {
             throw new InvalidDataException($"{path}: cannot read {what}: the file is damaged or not in the expected layout ({error.Message})", error);
         }
+        catch (OutOfMemoryException error)
+        {
+            throw TooLarge(path, error);
+        }
     }
+
+    // PureHDF allocates a buffer of the size a structure claims (a name, a fill value, a chunk) before reading it,
+    // with no check against the file's length; a damaged size of up to 2 GiB is allocated, or fails under a memory
+    // limit (docs/reliability.md). Only that failure can be turned into an error naming the file.
+    private static InvalidDataException TooLarge(string path, OutOfMemoryException error) =>
+        new($"{path}: the file is damaged: one of its structures claims more memory than is available ({error.Message})", error);
 
     /// <summary>
     /// Finds the superblock (at byte 0, 512, 1024, 2048, ...) and checks the file's length against its end-of-file

@@ -160,7 +160,14 @@ public static class StateDictIO
             }
             return result;
         }
-        catch (Exception error) when (error is not FileNotFoundException and not OutOfMemoryException)
+        catch (OutOfMemoryException error)
+        {
+            // The pickle reader (Razorvine, under TorchSharp.PyBridge) allocates a string or bytes buffer of the
+            // length an opcode claims before reading it; a damaged length of up to 2 GiB fails here under a memory
+            // limit (docs/reliability.md), and is refused as the damaged file it is.
+            throw new InvalidDataException($"{path}: not a readable PyTorch state_dict: an entry claims more memory than is available", error);
+        }
+        catch (Exception error) when (error is not FileNotFoundException)
         {
             throw new InvalidDataException(
                 $"{path}: not a readable PyTorch state_dict ({(format == Format.Safetensors ? "safetensors" : "torch.save zip")} format expected): {error.Message}",

@@ -7,7 +7,8 @@ namespace Ips.Imaging;
 /// Walks a TIFF's chain of image file directories before LibTiff.NET reads it, and refuses what LibTiff.NET would
 /// trust: a tag whose count claims more bytes than the file holds (LibTiff.NET allocates the claimed size before
 /// reading, so a 20-byte change made it take 500 MB), a directory or tag data outside the file, a chain that loops
-/// back on itself, and more than <see cref="MaxDirectories"/> directories (docs/reliability.md).
+/// back on itself, an image size that implies more tiles or strips than the directory lists (LibTiff.NET allocates
+/// for the implied number), and more than <see cref="MaxDirectories"/> directories (docs/reliability.md).
 /// Classic TIFF (version 42) and BigTIFF (43), either byte order (TIFF 6.0, section 2; the BigTIFF proposal).
 /// </summary>
 internal static class TiffStructure
@@ -66,14 +67,22 @@ internal static class TiffStructure
         var entries = new byte[(int)count * entrySize + nextSize];
         RandomAccess.Read(file, entries, (long)offset + countSize);
         int inline = layout.Big ? 8 : 4;
+        var numbers = new Dictionary<int, ulong>();
+        var counts = new Dictionary<int, ulong>();
         for (int i = 0; i < (int)count; i++)
         {
             var entry = entries.AsSpan(i * entrySize, entrySize);
             int tag = layout.U16(entry), type = layout.U16(entry[2..]);
             ulong values = layout.Big ? layout.U64(entry[4..]) : layout.U32(entry[4..]);
+            counts[tag] = values;
             UInt128 bytes = (UInt128)values * TypeSize(type);
             if (bytes <= (ulong)inline)
             {
+                if (values == 1 && type is 3 or 4 or 16)
+                {
+                    var value = entry[(layout.Big ? 12 : 8)..];
+                    numbers[tag] = type == 3 ? (ulong)layout.U16(value) : type == 4 ? layout.U32(value) : layout.U64(value);
+                }
                 continue;
             }
             ulong at = layout.Big ? layout.U64(entry[12..]) : layout.U32(entry[8..]);
@@ -83,8 +92,48 @@ internal static class TiffStructure
                     $"tag {tag} of directory {index} claims {values} values ({bytes} bytes) at byte {at}, beyond the end of the file");
             }
         }
+        CheckBlockCount(path, length, index, numbers, counts);
         var tail = entries.AsSpan((int)count * entrySize);
         return layout.Big ? layout.U64(tail) : layout.U32(tail);
+    }
+
+    // LibTiff allocates its tile (or strip) offset and size tables for the number of blocks the image size implies,
+    // not for the number the file lists: a header claiming 10^6 x 10^6 pixels in 64-pixel tiles would cost it 4 GB.
+    // The TIFF specification requires one offset per block, and the listed offsets were checked to fit in the file
+    // above, so requiring that many listed offsets bounds those tables by the file's length.
+    private static void CheckBlockCount(string path, long length, int index, Dictionary<int, ulong> numbers, Dictionary<int, ulong> counts)
+    {
+        const int ImageWidth = 256, ImageLength = 257, StripOffsets = 273, SamplesPerPixel = 277, RowsPerStrip = 278,
+            PlanarConfiguration = 284, TileWidth = 322, TileLength = 323, TileOffsets = 324;
+        if (!numbers.TryGetValue(ImageWidth, out var width) || !numbers.TryGetValue(ImageLength, out var height) || width == 0 || height == 0)
+        {
+            return; // LibTiff refuses a directory without a size itself, before allocating for it.
+        }
+        bool tiled = numbers.TryGetValue(TileWidth, out var tileWidth) & numbers.TryGetValue(TileLength, out var tileLength);
+        UInt128 blocks;
+        if (tiled)
+        {
+            if (tileWidth == 0 || tileLength == 0)
+            {
+                throw Damaged(path, length, $"directory {index} has a tile size of {tileWidth} x {tileLength}");
+            }
+            blocks = (UInt128)((width + tileWidth - 1) / tileWidth) * ((height + tileLength - 1) / tileLength);
+        }
+        else
+        {
+            ulong rows = numbers.TryGetValue(RowsPerStrip, out var perStrip) && perStrip > 0 ? Math.Min(perStrip, height) : height;
+            blocks = (height + rows - 1) / rows;
+        }
+        if (numbers.TryGetValue(PlanarConfiguration, out var planar) && planar == 2)
+        {
+            blocks *= numbers.GetValueOrDefault(SamplesPerPixel, 1UL);
+        }
+        ulong listed = counts.GetValueOrDefault(tiled ? TileOffsets : StripOffsets);
+        if (blocks > listed)
+        {
+            throw Damaged(path, length,
+                $"directory {index} claims {width} x {height} pixels in {blocks} {(tiled ? "tiles" : "strips")} but lists {listed} offsets");
+        }
     }
 
     // Bytes per value of each TIFF field type (TIFF 6.0 section 2, BigTIFF's LONG8, SLONG8, IFD8); unknown types are
