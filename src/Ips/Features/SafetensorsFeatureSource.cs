@@ -117,7 +117,7 @@ public sealed class SafetensorsFeatureSource : DiskFeatureSource
         }
         catch (Exception error) when (error is JsonException or DecoderFallbackException)
         {
-            throw new InvalidDataException($"{path}: safetensors header is not valid UTF-8 JSON: {error.Message}", error);
+            throw new InvalidDataException($"{path}: safetensors header is not valid JSON (UTF-8): {error.Message}", error);
         }
     }
 }

@@ -148,7 +148,7 @@ public static class ImageFile
         using var codec = SKCodec.Create(path, out var result)
             ?? throw new InvalidDataException($"{path}: cannot decode the file as an image ({result}); supported are {Supported}");
         var info = codec.Info;
-        CheckSize(path, codec.EncodedFormat.ToString(), info.Width, info.Height);
+        CheckSize(path, codec.EncodedFormat.ToString().ToUpperInvariant(), info.Width, info.Height);
         // A grey file asked for grey decodes its own channel; anything else decodes to RGBA and keeps RGB.
         bool grey = channels == 1 && info.ColorType == SKColorType.Gray8;
         var target = new SKImageInfo(info.Width, info.Height, grey ? SKColorType.Gray8 : SKColorType.Rgba8888, SKAlphaType.Unpremul);

@@ -28,8 +28,8 @@ internal sealed class TiffErrorLog : TiffErrorHandler
     /// <summary>
     /// Runs LibTiff.NET calls on the file at <paramref name="path"/>, turning the exceptions it throws on damaged
     /// files (overflows, casts and indexes deep in its directory reader and codecs, found by fuzzing:
-    /// docs/reliability.md) into an <see cref="InvalidDataException"/> naming the file. The caller's own
-    /// <see cref="InvalidDataException"/> and <c>SlideFormatException</c> (any <see cref="IOException"/> whose
+    /// docs/reliability.md) into an <see cref="InvalidDataException"/> naming the file. The caller's own errors
+    /// (an <see cref="InvalidDataException"/> or <see cref="IOException"/> such as <c>SlideFormatException</c> whose
     /// message starts with the path) pass unchanged.
     /// </summary>
     internal static T Guard<T>(string path, Func<T> calls)
@@ -39,7 +39,7 @@ internal sealed class TiffErrorLog : TiffErrorHandler
             return calls();
         }
         catch (Exception error) when (error is not (OutOfMemoryException or OperationCanceledException)
-            && !(error is IOException && error.Message.StartsWith(path, StringComparison.Ordinal)))
+            && !(error is InvalidDataException or IOException && error.Message.StartsWith(path, StringComparison.Ordinal)))
         {
             throw new InvalidDataException($"{path}: damaged TIFF: LibTiff.NET failed with {error.GetType().Name} ({error.Message})", error);
         }

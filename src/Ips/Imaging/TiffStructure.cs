@@ -165,7 +165,7 @@ internal static class TiffStructure
     }
 
     private static InvalidDataException Damaged(string path, long length, string what) =>
-        new($"{path}: damaged or truncated TIFF ({length} bytes): {what}");
+        new($"{path}: the TIFF file is truncated or damaged ({length} bytes): {what}");
 
     private readonly record struct Layout(bool Little, bool Big)
     {

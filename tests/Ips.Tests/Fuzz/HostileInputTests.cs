@@ -31,7 +31,7 @@ public sealed class HostileInputTests : IDisposable
         var error = Assert.Throws<InvalidDataException>(() => TiffSlide.Open(path).Dispose());
 
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < ReaderProperty.MemoryCapBytes);
-        Assert.Equal($"{path}: damaged or truncated TIFF (134 bytes): directory 0 claims 1000000 x 1000000 pixels in 244140625 tiles but lists 1 offsets",
+        Assert.Equal($"{path}: the TIFF file is truncated or damaged (134 bytes): directory 0 claims 1000000 x 1000000 pixels in 244140625 tiles but lists 1 offsets",
             error.Message);
     }
 
@@ -77,7 +77,7 @@ public sealed class HostileInputTests : IDisposable
 
         var error = Assert.Throws<InvalidDataException>(() => TiffSlide.Open(path).Dispose());
 
-        Assert.Equal($"{path}: damaged or truncated TIFF (134 bytes): directory 1 at byte 8 is one seen before: the directory chain loops", error.Message);
+        Assert.Equal($"{path}: the TIFF file is truncated or damaged (134 bytes): directory 1 at byte 8 is one seen before: the directory chain loops", error.Message);
     }
 
     [Fact]

@@ -118,9 +118,10 @@ public static class TileCoordsFile
                 DoubleAttribute(dataset, "otsu_threshold") ?? double.NaN);
             return new TileCoords(info, coords, Floats(file, "tumor_fraction", n, path), Floats(file, "tissue_fraction", n, path));
         }
-        catch (Exception error) when (error is not InvalidDataException and not FileNotFoundException
-            and not OutOfMemoryException)
+        catch (Exception error) when (error is not InvalidDataException and not FileNotFoundException)
         {
+            // Out of memory included: PureHDF allocates the size a damaged structure claims before reading it
+            // (docs/reliability.md), and under a memory limit that fails here.
             throw new InvalidDataException($"{path}: not a readable HDF5 tile coordinates file ({error.Message})", error);
         }
     }
