@@ -134,6 +134,13 @@ public static class ConfigLoader
             var at = scanner.CurrentPosition;
             throw error(at.Line, at.Column, "the text ends inside a [ ] or { } collection; is a closing bracket missing?");
         }
+        catch (ArgumentException)
+        {
+            // YamlDotNet's node loader fails this way on an event it does not expect where a node should start (found
+            // by fuzzing, docs/reliability.md); the scanner's position is where the text stopped making sense.
+            var at = scanner.CurrentPosition;
+            throw error(at.Line, at.Column, "a value is missing or malformed here");
+        }
         return stream;
     }
 

@@ -63,11 +63,10 @@ public static class ByolEncoderFile
         var encoder = new ResNetBackbone(state.Backbone);
         try
         {
-            CheckpointArchive.Read(path, Kind, [EncoderEntry], (_, scratch) =>
-            {
-                StateDictIO.Load(encoder, Path.Combine(scratch, EncoderEntry));
-                return true;
-            });
+            // Read from the archive itself, so errors name the checkpoint and entry rather than a scratch copy.
+            using var zip = CheckpointArchive.Open(path, Kind);
+            using var weights = CheckpointArchive.Entry(zip, path, EncoderEntry).Open();
+            StateDictIO.Load(encoder, weights, $"{path}:{EncoderEntry}");
         }
         catch
         {

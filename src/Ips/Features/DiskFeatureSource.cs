@@ -28,6 +28,10 @@ public abstract class DiskFeatureSource : IPatchSource
         {
             throw new InvalidDataException($"{path}: the feature matrix has 0 rows; IPS needs at least one patch (one row of features)");
         }
+        if (rows < 0 || cols <= 0)
+        {
+            throw new InvalidDataException($"{path}: the feature matrix is [{rows}, {cols}]; rows and columns must be positive");
+        }
         if (rows > int.MaxValue)
         {
             throw new InvalidDataException($"{path}: {rows} rows are more than the {int.MaxValue} patches supported");
@@ -36,9 +40,11 @@ public abstract class DiskFeatureSource : IPatchSource
         Count = (int)rows;
         PatchShape = [cols];
         _rowBytes = cols * sizeof(float);
-        long needed = dataOffset + rows * _rowBytes;
+        // Sizes from a header are checked against the file before anything is allocated from them; in 128 bits,
+        // since a damaged header's rows x cols can pass 2^63 and wrap a 64-bit product below the file length.
+        Int128 needed = dataOffset + (Int128)rows * cols * sizeof(float);
         long length = RandomAccess.GetLength(file);
-        if (length < needed)
+        if (dataOffset < 0 || length < needed)
         {
             throw new InvalidDataException(
                 $"{path}: file is truncated: a [{rows}, {cols}] float32 matrix at byte {dataOffset} needs {needed} bytes, " +

@@ -36,6 +36,12 @@ public sealed class Hdf5FeatureSource : IPatchSource
     /// <summary>Name of the slide label attribute of a group of the official layout.</summary>
     public const string LabelName = "label";
 
+    /// <summary>
+    /// The widest feature vector read: 65536 values, far above today's encoders (ResNet-50 2048, Virchow2 2560), so a
+    /// damaged shape cannot make one row's buffer larger than 256 KiB.
+    /// </summary>
+    public const int MaxFeatureWidth = 1 << 16;
+
     private readonly NativeFile _file;
     private readonly IH5Dataset _features;
     private readonly IH5Group _parent;
@@ -57,20 +63,25 @@ public sealed class Hdf5FeatureSource : IPatchSource
             }
             return parent.Dataset(datasetName);
         });
-        var dims = _features.Space.Dimensions;
+        var (dims, type) = Hdf5.Guard(path, $"the shape of '{DatasetPath}'", () => (_features.Space.Dimensions, _features.Type));
         if (dims.Length != 2)
         {
             throw new InvalidDataException(
                 $"{path}: dataset '{DatasetPath}' has shape [{string.Join(", ", dims)}]; features must be a 2-D matrix [N, D]");
         }
-        if (_features.Type.Class != H5DataTypeClass.FloatingPoint || _features.Type.Size != sizeof(float))
+        if (type.Class != H5DataTypeClass.FloatingPoint || type.Size != sizeof(float))
         {
             throw new InvalidDataException(
-                $"{path}: dataset '{DatasetPath}' holds {_features.Type.Class} values of {_features.Type.Size} bytes; features must be float32");
+                $"{path}: dataset '{DatasetPath}' holds {type.Class} values of {type.Size} bytes; features must be float32");
         }
         if (dims[0] > int.MaxValue)
         {
             throw new InvalidDataException($"{path}: {dims[0]} rows are more than the {int.MaxValue} patches supported");
+        }
+        if (dims[1] is 0 or > MaxFeatureWidth)
+        {
+            throw new InvalidDataException(
+                $"{path}: dataset '{DatasetPath}' has rows of {dims[1]} features; a feature vector has 1 to {MaxFeatureWidth} values");
         }
         Count = (int)dims[0];
         PatchShape = [(long)dims[1]];
@@ -179,12 +190,12 @@ public sealed class Hdf5FeatureSource : IPatchSource
     {
         lock (_gate)
         {
-            if (!_parent.LinkExists(CoordsName))
-            {
-                return null;
-            }
             return Hdf5.Guard(Path, $"dataset '{CoordsName}'", () =>
             {
+                if (!_parent.LinkExists(CoordsName))
+                {
+                    return null;
+                }
                 var coords = _parent.Dataset(CoordsName);
                 var dims = coords.Space.Dimensions;
                 if (dims.Length != 2 || dims[1] != 2 || (long)dims[0] != Count)
@@ -232,6 +243,12 @@ public sealed class Hdf5FeatureSource : IPatchSource
         if (dataset.Type.Class != H5DataTypeClass.FixedPoint || dataset.Type.Size is not (4 or 8))
         {
             throw new InvalidDataException($"{path}: dataset '{name}' holds {dataset.Type.Class} values of {dataset.Type.Size} bytes; expected 32- or 64-bit integers");
+        }
+        var values = dims.Aggregate(UInt128.One, (product, dim) => product * dim);
+        if (dims.Length is 0 or > 2 || values > Hdf5.MaxWholeValues)
+        {
+            throw new InvalidDataException(
+                $"{path}: dataset '{name}' has shape [{string.Join(", ", dims)}]; expected a matrix of at most {Hdf5.MaxWholeValues} values");
         }
         long[] flat = dataset.Type.Size == 8
             ? dataset.Read<long[]>()

@@ -1,4 +1,5 @@
 using System.Buffers.Binary;
+using System.Text;
 using System.Text.Json;
 using Microsoft.Win32.SafeHandles;
 
@@ -96,10 +97,15 @@ public sealed class SafetensorsFeatureSource : DiskFeatureSource
         }
     }
 
+    private static readonly UTF8Encoding StrictUtf8 = new(encoderShouldEmitUTF8Identifier: false, throwOnInvalidBytes: true);
+
     private static JsonDocument ParseJson(byte[] headerBytes, string path)
     {
         try
         {
+            // JsonDocument checks the structure but not the bytes inside strings; invalid UTF-8 there would surface
+            // later, as an InvalidOperationException from the first name or value read.
+            StrictUtf8.GetCharCount(headerBytes);
             var document = JsonDocument.Parse(headerBytes);
             if (document.RootElement.ValueKind != JsonValueKind.Object)
             {
@@ -109,9 +115,9 @@ public sealed class SafetensorsFeatureSource : DiskFeatureSource
 
             return document;
         }
-        catch (JsonException error)
+        catch (Exception error) when (error is JsonException or DecoderFallbackException)
         {
-            throw new InvalidDataException($"{path}: safetensors header is not valid JSON: {error.Message}", error);
+            throw new InvalidDataException($"{path}: safetensors header is not valid JSON (UTF-8): {error.Message}", error);
         }
     }
 }

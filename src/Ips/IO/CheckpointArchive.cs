@@ -58,7 +58,8 @@ internal static class CheckpointArchive
             using var zip = Open(path, kind);
             foreach (var name in files)
             {
-                Entry(zip, path, name).ExtractToFile(Path.Combine(scratch, name));
+                var entry = Entry(zip, path, name);
+                Reading(path, name, () => { entry.ExtractToFile(Path.Combine(scratch, name)); return true; });
             }
             return read(zip, scratch);
         }
@@ -97,8 +98,34 @@ internal static class CheckpointArchive
     /// <summary>The text of entry <paramref name="name"/>.</summary>
     public static string ReadText(ZipArchive zip, string path, string name)
     {
-        using var reader = new StreamReader(Entry(zip, path, name).Open());
-        return reader.ReadToEnd();
+        var entry = Entry(zip, path, name);
+        // Text entries (state, config) are a few KB; the size is checked before reading, as reading allocates it.
+        if (entry.Length > MaxTextBytes)
+        {
+            throw new InvalidDataException($"{path}: checkpoint entry {name} claims {entry.Length} bytes; a text entry holds at most {MaxTextBytes}");
+        }
+        return Reading(path, name, () =>
+        {
+            using var reader = new StreamReader(entry.Open());
+            return reader.ReadToEnd();
+        });
+    }
+
+    /// <summary>The largest text entry (<c>state.json</c>, <c>config.yml</c>) read: 16 MiB.</summary>
+    public const long MaxTextBytes = 16L * 1024 * 1024;
+
+    // Decompressing a damaged entry throws the zip library's bare InvalidDataException ("unsupported compression
+    // method", "block type"), which names neither the checkpoint nor the entry.
+    private static T Reading<T>(string path, string name, Func<T> read)
+    {
+        try
+        {
+            return read();
+        }
+        catch (InvalidDataException error)
+        {
+            throw new InvalidDataException($"{path}: checkpoint entry {name} is damaged: {error.Message}", error);
+        }
     }
 
     /// <summary>Copies entry <paramref name="name"/> to <paramref name="destination"/> atomically.</summary>
@@ -106,7 +133,11 @@ internal static class CheckpointArchive
     {
         using var zip = Open(path, kind);
         var entry = Entry(zip, path, name);
-        AtomicFile.Write(destination, temporary => entry.ExtractToFile(temporary, overwrite: true));
+        Reading(path, name, () =>
+        {
+            AtomicFile.Write(destination, temporary => entry.ExtractToFile(temporary, overwrite: true));
+            return true;
+        });
     }
 
     /// <summary>True when <paramref name="path"/> is a zip holding every entry in <paramref name="names"/>.</summary>

@@ -11,6 +11,13 @@ namespace Ips.IO;
 /// </summary>
 internal static class Hdf5
 {
+    /// <summary>
+    /// The most values of a dataset read whole rather than by rows (tile coordinates, tile fractions): 2^25, 16 million
+    /// tiles of (x, y), far beyond the tiles of the largest slides at 256 pixels; a damaged shape is refused before
+    /// its buffer (256 MiB of int64 at most) is allocated (docs/reliability.md).
+    /// </summary>
+    public const long MaxWholeValues = 1L << 25;
+
     private static readonly byte[] Signature = [0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A];
 
     /// <summary>Opens <paramref name="path"/> for reading; <see cref="InvalidDataException"/> naming the file when it is
@@ -30,21 +37,37 @@ internal static class Hdf5
         {
             throw new InvalidDataException($"{path}: not a readable HDF5 file ({error.Message})", error);
         }
+        catch (OutOfMemoryException error)
+        {
+            throw TooLarge(path, error);
+        }
     }
 
     /// <summary>Runs <paramref name="read"/>, turning the bare exceptions PureHDF throws on damaged content into one
-    /// <see cref="InvalidDataException"/> that names the file and the object being read.</summary>
+    /// <see cref="InvalidDataException"/> that names the file and the object being read. Those include argument
+    /// exceptions: PureHDF passes offsets and lengths read from the file straight to array and file calls, so a
+    /// damaged address surfaces as an <see cref="ArgumentOutOfRangeException"/> (found by fuzzing, docs/reliability.md).</summary>
     public static T Guard<T>(string path, string what, Func<T> read)
     {
         try
         {
             return read();
         }
-        catch (Exception error) when (error is not (InvalidDataException or ArgumentException or OutOfMemoryException or OperationCanceledException))
+        catch (Exception error) when (error is not (InvalidDataException or OutOfMemoryException or OperationCanceledException))
         {
             throw new InvalidDataException($"{path}: cannot read {what}: the file is damaged or not in the expected layout ({error.Message})", error);
         }
+        catch (OutOfMemoryException error)
+        {
+            throw TooLarge(path, error);
+        }
     }
+
+    // PureHDF allocates a buffer of the size a structure claims (a name, a fill value, a chunk) before reading it,
+    // with no check against the file's length; a damaged size of up to 2 GiB is allocated, or fails under a memory
+    // limit (docs/reliability.md). Only that failure can be turned into an error naming the file.
+    private static InvalidDataException TooLarge(string path, OutOfMemoryException error) =>
+        new($"{path}: the file is damaged: one of its structures claims more memory than is available ({error.Message})", error);
 
     /// <summary>
     /// Finds the superblock (at byte 0, 512, 1024, 2048, ...) and checks the file's length against its end-of-file

@@ -127,7 +127,15 @@ public static class StateDictIO
             return Read(stream, sourceName, format);
         }
         using var buffer = new MemoryStream();
-        stream.CopyTo(buffer);
+        try
+        {
+            stream.CopyTo(buffer);
+        }
+        catch (InvalidDataException error)
+        {
+            // A zip entry that fails to decompress says so without naming the entry.
+            throw new InvalidDataException($"{sourceName}: cannot be read: {error.Message}", error);
+        }
         buffer.Position = 0;
         return Read(buffer, sourceName, format);
     }
@@ -152,7 +160,14 @@ public static class StateDictIO
             }
             return result;
         }
-        catch (Exception error) when (error is not FileNotFoundException and not OutOfMemoryException)
+        catch (OutOfMemoryException error)
+        {
+            // The pickle reader (Razorvine, under TorchSharp.PyBridge) allocates a string or bytes buffer of the
+            // length an opcode claims before reading it; a damaged length of up to 2 GiB fails here under a memory
+            // limit (docs/reliability.md), and is refused as the damaged file it is.
+            throw new InvalidDataException($"{path}: not a readable PyTorch state_dict: an entry claims more memory than is available", error);
+        }
+        catch (Exception error) when (error is not FileNotFoundException)
         {
             throw new InvalidDataException(
                 $"{path}: not a readable PyTorch state_dict ({(format == Format.Safetensors ? "safetensors" : "torch.save zip")} format expected): {error.Message}",

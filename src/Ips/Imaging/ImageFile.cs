@@ -17,6 +17,13 @@ public static class ImageFile
     public static readonly IReadOnlySet<string> Extensions = new HashSet<string>([".png", ".jpg", ".jpeg", ".bmp", ".tif", ".tiff"]);
 
     /// <summary>
+    /// The most pixels an image file may have: 2^26 (8192 x 8192), well above the data sets' images (1500 x 1500
+    /// megapixel MNIST canvases, traffic photos resized to 1600 x 1200) and small enough that decoding one stays within the
+    /// 512 MiB of docs/reliability.md whatever its header claims.
+    /// </summary>
+    public const long MaxPixels = 1L << 26;
+
+    /// <summary>
     /// The image at <paramref name="path"/> as float32 <c>[channels, H, W]</c> in <c>[0, 1]</c>: one channel gives grey
     /// (the file's grey channel, or luma 0.299 R + 0.587 G + 0.114 B of a colour file), three give RGB. Alpha is
     /// dropped. Throws <see cref="InvalidDataException"/> naming the file when it is not a supported image.
@@ -35,14 +42,14 @@ public static class ImageFile
         }
 
         string extension = Path.GetExtension(path).ToLowerInvariant();
-        if (extension is ".tif" or ".tiff" && Tiff16(path, channels) is { } deep)
+        if (extension is ".tif" or ".tiff" && TiffErrorLog.Guard(path, () => Tiff16(path, channels)) is { } deep)
         {
             return deep;
         }
         var (pixels, height, width, sourceChannels) = extension switch
         {
             ".png" or ".jpg" or ".jpeg" or ".bmp" => DecodeWithSkia(path, channels),
-            ".tif" or ".tiff" => DecodeTiff(path, channels),
+            ".tif" or ".tiff" => TiffErrorLog.Guard(path, () => DecodeTiff(path, channels)),
             _ => throw new InvalidDataException($"{path}: unknown image extension '{extension}'; supported are {Supported}"),
         };
         return ToTensor(pixels, height, width, sourceChannels, channels);
@@ -161,11 +168,23 @@ public static class ImageFile
         return result.MoveToOuterDisposeScope();
     }
 
+    // The size comes from the file's header and decides every buffer below: checked before any is allocated.
+    private static void CheckSize(string path, string format, int width, int height)
+    {
+        if (width <= 0 || height <= 0 || (long)width * height > MaxPixels)
+        {
+            throw new InvalidDataException(
+                $"{path}: the {format} header gives a size of {width} x {height} pixels; images must have between 1 and {MaxPixels} pixels " +
+                "(larger images are read as tiled TIFF slides)");
+        }
+    }
+
     private static (byte[] Pixels, int Height, int Width, int Channels) DecodeWithSkia(string path, int channels)
     {
         using var codec = SKCodec.Create(path, out var result)
             ?? throw new InvalidDataException($"{path}: cannot decode the file as an image ({result}); supported are {Supported}");
         var info = codec.Info;
+        CheckSize(path, codec.EncodedFormat.ToString().ToUpperInvariant(), info.Width, info.Height);
         // A grey file asked for grey decodes its own channel; anything else decodes to RGBA and keeps RGB.
         bool grey = channels == 1 && info.ColorType == SKColorType.Gray8;
         var target = new SKImageInfo(info.Width, info.Height, grey ? SKColorType.Gray8 : SKColorType.Rgba8888, SKAlphaType.Unpremul);
@@ -264,11 +283,13 @@ public static class ImageFile
 
     private static (byte[] Pixels, int Height, int Width, int Channels) DecodeTiff(string path, int channels)
     {
+        TiffStructure.Check(path);
         TiffErrorLog.Reset();
         using var tiff = Tiff.Open(path, "r")
             ?? throw new InvalidDataException($"{path}: cannot decode the file as a TIFF ({TiffErrorLog.Last ?? "unreadable"}); supported are {Supported}");
-        int width = tiff.GetField(TiffTag.IMAGEWIDTH)[0].ToInt();
-        int height = tiff.GetField(TiffTag.IMAGELENGTH)[0].ToInt();
+        int width = tiff.GetField(TiffTag.IMAGEWIDTH)?[0].ToInt() ?? 0;
+        int height = tiff.GetField(TiffTag.IMAGELENGTH)?[0].ToInt() ?? 0;
+        CheckSize(path, "TIFF", width, height);
         int bits = tiff.GetField(TiffTag.BITSPERSAMPLE)?[0].ToInt() ?? 1;
         int samples = tiff.GetField(TiffTag.SAMPLESPERPIXEL)?[0].ToInt() ?? 1;
         if (bits != 8 || samples is not (1 or 3 or 4))

@@ -25,6 +25,26 @@ internal sealed class TiffErrorLog : TiffErrorHandler
     /// <summary>The latest LibTiff error on this thread since <see cref="Reset"/>, or null.</summary>
     internal static string? Last => _last;
 
+    /// <summary>
+    /// Runs LibTiff.NET calls on the file at <paramref name="path"/>, turning the exceptions it throws on damaged
+    /// files (overflows, casts and indexes deep in its directory reader and codecs, found by fuzzing:
+    /// docs/reliability.md) into an <see cref="InvalidDataException"/> naming the file. The caller's own errors
+    /// (an <see cref="InvalidDataException"/> or <see cref="IOException"/> such as <c>SlideFormatException</c> whose
+    /// message starts with the path) pass unchanged.
+    /// </summary>
+    internal static T Guard<T>(string path, Func<T> calls)
+    {
+        try
+        {
+            return calls();
+        }
+        catch (Exception error) when (error is not (OutOfMemoryException or OperationCanceledException)
+            && !(error is InvalidDataException or IOException && error.Message.StartsWith(path, StringComparison.Ordinal)))
+        {
+            throw new InvalidDataException($"{path}: damaged TIFF: LibTiff.NET failed with {error.GetType().Name} ({error.Message})", error);
+        }
+    }
+
     public override void ErrorHandler(Tiff tif, string method, string format, params object[] args) =>
         _last = string.Format(CultureInfo.InvariantCulture, format, args);
 

@@ -128,6 +128,14 @@ public sealed class SlideTileSource : IPatchSource
                 }
             });
         }
+        catch (AggregateException error) when (error.InnerExceptions.Count > 0)
+        {
+            // Parallel.For wraps what a tile read threw; the first reason (a damaged tile's InvalidDataException
+            // naming the slide) is what the caller and the CLI's one-line message need, not the wrapper.
+            result.Dispose();
+            System.Runtime.ExceptionServices.ExceptionDispatchInfo.Capture(error.InnerExceptions[0]).Throw();
+            throw;
+        }
         catch
         {
             result.Dispose();

@@ -92,16 +92,21 @@ public sealed class TiffSlide : ISlide
 
         long fileLength = FileLength(path);
         CheckMagic(path);
-        var handle = Handle.Open(path);
+        TiffStructure.Check(path);
+        var handle = TiffErrorLog.Guard(path, () => Handle.Open(path));
         try
         {
-            var directories = ReadDirectories(handle.Tiff, path);
+            var directories = TiffErrorLog.Guard(path, () => ReadDirectories(handle.Tiff, path));
             bool aperio = directories[0].Description?.StartsWith("Aperio", StringComparison.Ordinal) == true;
             var levels = ChooseLevels(path, directories, options);
-            foreach (var level in levels)
+            TiffErrorLog.Guard(path, () =>
             {
-                CheckComplete(handle.Tiff, path, level, fileLength);
-            }
+                foreach (var level in levels)
+                {
+                    CheckComplete(handle.Tiff, path, level, fileLength);
+                }
+                return true;
+            });
 
             var (properties, mpp, power) = Describe(directories[0], aperio, levels);
             var slide = new TiffSlide(path, levels, aperio ? "aperio" : "generic-tiff", properties, mpp, power, options);
@@ -199,7 +204,11 @@ public sealed class TiffSlide : ISlide
         var pixels = _cache.Rent(info.TileWidth * info.TileHeight * 3);
         try
         {
-            handle.Decode(info, index, tx, ty, Path, level, pixels);
+            TiffErrorLog.Guard(Path, () =>
+            {
+                handle.Decode(info, index, tx, ty, Path, level, pixels);
+                return true;
+            });
         }
         finally
         {
@@ -393,6 +402,12 @@ public sealed class TiffSlide : ISlide
 
     private static string Format(double value) => value.ToString("R", CultureInfo.InvariantCulture);
 
+    /// <summary>
+    /// The largest decoded tile: 64 MiB, room for 4096 x 4096 RGB tiles where slides use 240 to 1024 pixels, so a
+    /// damaged tile size is refused before a tile buffer is allocated (docs/reliability.md).
+    /// </summary>
+    public const long MaxTileBytes = 64L * 1024 * 1024;
+
     /// <summary>What one TIFF directory holds, read once when the slide is opened.</summary>
     private sealed class Directory
     {
@@ -479,6 +494,12 @@ public sealed class TiffSlide : ISlide
             {
                 throw new InvalidDataException(
                     $"{path}: TIFF directory {Index} (level {level}) has an invalid size {Width} x {Height} or tile size {BlockWidth} x {BlockHeight}");
+            }
+            if (Tiled && (long)BlockWidth * BlockHeight * 3 > MaxTileBytes)
+            {
+                throw new InvalidDataException(
+                    $"{path}: TIFF directory {Index} (level {level}) has tiles of {BlockWidth} x {BlockHeight} pixels; " +
+                    $"this reader decodes tiles of at most {MaxTileBytes / (1024 * 1024)} MiB (4096 x 4096 RGB)");
             }
             if (!Direct && Bits != 8 && Bits != 16 && Bits != 1 && Bits != 4)
             {

@@ -95,16 +95,17 @@ public static class TileCoordsFile
         }
         try
         {
-            using var file = H5File.OpenRead(path);
+            using var file = Hdf5.OpenRead(path);
             if (!file.LinkExists("coords"))
             {
                 throw new InvalidDataException($"{path}: no 'coords' dataset; expected a tile coordinates file ([n, 2] level-0 x, y)");
             }
             var dataset = file.Dataset("coords");
             var dims = dataset.Space.Dimensions;
-            if (dims.Length != 2 || dims[1] != 2)
+            if (dims.Length != 2 || dims[1] != 2 || dims[0] > Hdf5.MaxWholeValues / 2)
             {
-                throw new InvalidDataException($"{path}: 'coords' has shape [{string.Join(", ", dims)}]; expected [n, 2]");
+                throw new InvalidDataException(
+                    $"{path}: 'coords' has shape [{string.Join(", ", dims)}]; expected [n, 2] with n at most {Hdf5.MaxWholeValues / 2}");
             }
             int n = checked((int)dims[0]);
             var coords = n == 0 ? new int[0, 2] : ReadCoords(dataset, n);
@@ -117,9 +118,10 @@ public static class TileCoordsFile
                 DoubleAttribute(dataset, "otsu_threshold") ?? double.NaN);
             return new TileCoords(info, coords, Floats(file, "tumor_fraction", n, path), Floats(file, "tissue_fraction", n, path));
         }
-        catch (Exception error) when (error is not InvalidDataException and not FileNotFoundException
-            and not OutOfMemoryException)
+        catch (Exception error) when (error is not InvalidDataException and not FileNotFoundException)
         {
+            // Out of memory included: PureHDF allocates the size a damaged structure claims before reading it
+            // (docs/reliability.md), and under a memory limit that fails here.
             throw new InvalidDataException($"{path}: not a readable HDF5 tile coordinates file ({error.Message})", error);
         }
     }
@@ -146,12 +148,14 @@ public static class TileCoordsFile
         {
             return new float[n];
         }
-        var values = n == 0 ? [] : file.Dataset(name).Read<float[]>();
-        if (values.Length != n)
+        var dataset = file.Dataset(name);
+        var dims = dataset.Space.Dimensions;
+        // The shape is checked before the read: the read allocates whatever the shape claims.
+        if (dims.Length != 1 || dims[0] != (ulong)n)
         {
-            throw new InvalidDataException($"{path}: '{name}' has {values.Length} entries but 'coords' has {n}");
+            throw new InvalidDataException($"{path}: '{name}' has shape [{string.Join(", ", dims)}] but 'coords' has {n} entries");
         }
-        return values;
+        return n == 0 ? [] : dataset.Read<float[]>();
     }
 
     private static int? IntAttribute(IH5Dataset dataset, string name)

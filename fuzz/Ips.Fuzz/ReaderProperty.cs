@@ -1,0 +1,72 @@
+using Ips.Configuration;
+
+namespace Ips.Fuzz;
+
+/// <summary>What a reader did with an input that keeps the property.</summary>
+public enum ReaderOutcome
+{
+    /// <summary>The reader read the file.</summary>
+    Accepted,
+
+    /// <summary>The reader refused the file with a typed user error that names it.</summary>
+    Refused,
+}
+
+/// <summary>An input broke the property: the reader threw something other than a typed user error naming the file.</summary>
+public sealed class ReaderPropertyException(string message, Exception inner) : Exception(message, inner);
+
+/// <summary>
+/// The property every target must keep (docs/reliability.md): an input is accepted, or refused with the typed user
+/// error the CLI turns into one line (<see cref="InvalidDataException"/>, another <see cref="IOException"/> such as
+/// <c>SlideFormatException</c>, or <see cref="ConfigException"/>) whose message names the file. Any other exception is
+/// a bug in the reader. Hangs and memory beyond the cap are caught outside: by AFL++'s time limit and the GC heap
+/// limit under <c>fuzz/run</c>, by the allocation measure in the replay tests.
+/// </summary>
+public static class ReaderProperty
+{
+    /// <summary>The memory one input may make a reader allocate: 512 MiB.</summary>
+    public const long MemoryCapBytes = 512L * 1024 * 1024;
+
+    /// <summary>
+    /// Writes <paramref name="input"/> to a fresh folder under the name <paramref name="target"/> expects, runs the
+    /// target on it and classifies the result.
+    /// </summary>
+    /// <exception cref="ReaderPropertyException">The reader threw an exception that is not a typed user error naming the file.</exception>
+    public static ReaderOutcome Check(FuzzTarget target, ReadOnlySpan<byte> input)
+    {
+        ArgumentNullException.ThrowIfNull(target);
+        var folder = Directory.CreateTempSubdirectory("ips-fuzz-");
+        try
+        {
+            var path = Path.Combine(folder.FullName, target.FileName);
+            File.WriteAllBytes(path, input.ToArray());
+            return Check(target, path);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
+    }
+
+    private static ReaderOutcome Check(FuzzTarget target, string path)
+    {
+        try
+        {
+            target.Read(path);
+            return ReaderOutcome.Accepted;
+        }
+        catch (Exception error) when (error is InvalidDataException or IOException or ConfigException)
+        {
+            if (!error.Message.Contains(target.FileName, StringComparison.Ordinal))
+            {
+                throw new ReaderPropertyException(
+                    $"{target.Name}: the error does not name the file {target.FileName}: {error.GetType().Name}: {error.Message}", error);
+            }
+            return ReaderOutcome.Refused;
+        }
+        catch (Exception error) when (error is not ReaderPropertyException)
+        {
+            throw new ReaderPropertyException($"{target.Name}: {error.GetType().FullName} instead of a user error: {error.Message}", error);
+        }
+    }
+}

@@ -1,0 +1,181 @@
+using System.Buffers.Binary;
+using Microsoft.Win32.SafeHandles;
+
+namespace Ips.Imaging;
+
+/// <summary>
+/// Walks a TIFF's chain of image file directories before LibTiff.NET reads it, and refuses what LibTiff.NET would
+/// trust: a tag whose count claims more bytes than the file holds (LibTiff.NET allocates the claimed size before
+/// reading, so a 20-byte change made it take 500 MB), a directory or tag data outside the file, a chain that loops
+/// back on itself, an image size that implies more tiles or strips than the directory lists (LibTiff.NET allocates
+/// for the implied number), and more than <see cref="MaxDirectories"/> directories (docs/reliability.md).
+/// Classic TIFF (version 42) and BigTIFF (43), either byte order (TIFF 6.0, section 2; the BigTIFF proposal).
+/// </summary>
+internal static class TiffStructure
+{
+    /// <summary>The most directories a file may chain: far more than a slide's levels, thumbnail, label and macro.</summary>
+    public const int MaxDirectories = 4096;
+
+    /// <summary>
+    /// Checks the structure of the TIFF at <paramref name="path"/>; <see cref="InvalidDataException"/> naming the file
+    /// and the directory when it is damaged. Files that do not start with a TIFF header are left to the caller.
+    /// </summary>
+    public static void Check(string path)
+    {
+        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
+        long length = RandomAccess.GetLength(file);
+        Span<byte> header = stackalloc byte[16];
+        if (RandomAccess.Read(file, header, 0) < 8 || !TryLayout(header, out var layout))
+        {
+            return;
+        }
+        if (layout.Big && length < 16)
+        {
+            throw Damaged(path, length, "the BigTIFF header is cut short");
+        }
+        ulong next = layout.Big ? layout.U64(header[8..]) : layout.U32(header[4..]);
+        var visited = new HashSet<ulong>();
+        for (int index = 0; next != 0; index++)
+        {
+            if (!visited.Add(next))
+            {
+                throw Damaged(path, length, $"directory {index} at byte {next} is one seen before: the directory chain loops");
+            }
+            if (index >= MaxDirectories)
+            {
+                throw Damaged(path, length, $"more than {MaxDirectories} directories");
+            }
+            next = CheckDirectory(file, path, length, layout, index, next);
+        }
+    }
+
+    // Reads directory index at offset, checks each entry's data lies inside the file, and returns the next offset.
+    private static ulong CheckDirectory(SafeFileHandle file, string path, long length, Layout layout, int index, ulong offset)
+    {
+        int countSize = layout.Big ? 8 : 2, entrySize = layout.Big ? 20 : 12, nextSize = layout.Big ? 8 : 4;
+        Span<byte> countBytes = stackalloc byte[8];
+        if (offset > (ulong)length - (ulong)countSize || RandomAccess.Read(file, countBytes[..countSize], (long)offset) < countSize)
+        {
+            throw Damaged(path, length, $"directory {index} starts at byte {offset}, outside the file");
+        }
+        ulong count = layout.Big ? layout.U64(countBytes) : (ulong)layout.U16(countBytes);
+        // The entries and the next offset must fit in the file; this also bounds the buffer read below.
+        if (count > (ulong)length / (ulong)entrySize || offset + (ulong)countSize + count * (ulong)entrySize + (ulong)nextSize > (ulong)length)
+        {
+            throw Damaged(path, length, $"directory {index} at byte {offset} claims {count} entries, more than the file holds");
+        }
+        var entries = new byte[(int)count * entrySize + nextSize];
+        RandomAccess.Read(file, entries, (long)offset + countSize);
+        int inline = layout.Big ? 8 : 4;
+        var numbers = new Dictionary<int, ulong>();
+        var counts = new Dictionary<int, ulong>();
+        for (int i = 0; i < (int)count; i++)
+        {
+            var entry = entries.AsSpan(i * entrySize, entrySize);
+            int tag = layout.U16(entry), type = layout.U16(entry[2..]);
+            ulong values = layout.Big ? layout.U64(entry[4..]) : layout.U32(entry[4..]);
+            counts[tag] = values;
+            UInt128 bytes = (UInt128)values * TypeSize(type);
+            if (bytes <= (ulong)inline)
+            {
+                if (values == 1 && type is 3 or 4 or 16)
+                {
+                    var value = entry[(layout.Big ? 12 : 8)..];
+                    numbers[tag] = type == 3 ? (ulong)layout.U16(value) : type == 4 ? layout.U32(value) : layout.U64(value);
+                }
+                continue;
+            }
+            ulong at = layout.Big ? layout.U64(entry[12..]) : layout.U32(entry[8..]);
+            if (bytes > (ulong)length || at + bytes > (ulong)length)
+            {
+                throw Damaged(path, length,
+                    $"tag {tag} of directory {index} claims {values} values ({bytes} bytes) at byte {at}, beyond the end of the file");
+            }
+        }
+        CheckBlockCount(path, length, index, numbers, counts);
+        var tail = entries.AsSpan((int)count * entrySize);
+        return layout.Big ? layout.U64(tail) : layout.U32(tail);
+    }
+
+    // LibTiff allocates its tile (or strip) offset and size tables for the number of blocks the image size implies,
+    // not for the number the file lists: a header claiming 10^6 x 10^6 pixels in 64-pixel tiles would cost it 4 GB.
+    // The TIFF specification requires one offset per block, and the listed offsets were checked to fit in the file
+    // above, so requiring that many listed offsets bounds those tables by the file's length.
+    private static void CheckBlockCount(string path, long length, int index, Dictionary<int, ulong> numbers, Dictionary<int, ulong> counts)
+    {
+        const int ImageWidth = 256, ImageLength = 257, StripOffsets = 273, SamplesPerPixel = 277, RowsPerStrip = 278,
+            PlanarConfiguration = 284, TileWidth = 322, TileLength = 323, TileOffsets = 324;
+        if (!numbers.TryGetValue(ImageWidth, out var width) || !numbers.TryGetValue(ImageLength, out var height) || width == 0 || height == 0)
+        {
+            return; // LibTiff refuses a directory without a size itself, before allocating for it.
+        }
+        bool tiled = numbers.TryGetValue(TileWidth, out var tileWidth) & numbers.TryGetValue(TileLength, out var tileLength);
+        UInt128 blocks;
+        if (tiled)
+        {
+            if (tileWidth == 0 || tileLength == 0)
+            {
+                throw Damaged(path, length, $"directory {index} has a tile size of {tileWidth} x {tileLength}");
+            }
+            blocks = (UInt128)((width + tileWidth - 1) / tileWidth) * ((height + tileLength - 1) / tileLength);
+        }
+        else
+        {
+            ulong rows = numbers.TryGetValue(RowsPerStrip, out var perStrip) && perStrip > 0 ? Math.Min(perStrip, height) : height;
+            blocks = (height + rows - 1) / rows;
+        }
+        if (numbers.TryGetValue(PlanarConfiguration, out var planar) && planar == 2)
+        {
+            blocks *= numbers.GetValueOrDefault(SamplesPerPixel, 1UL);
+        }
+        ulong listed = counts.GetValueOrDefault(tiled ? TileOffsets : StripOffsets);
+        if (blocks > listed)
+        {
+            throw Damaged(path, length,
+                $"directory {index} claims {width} x {height} pixels in {blocks} {(tiled ? "tiles" : "strips")} but lists {listed} offsets");
+        }
+    }
+
+    // Bytes per value of each TIFF field type (TIFF 6.0 section 2, BigTIFF's LONG8, SLONG8, IFD8); unknown types are
+    // skipped by readers, so they are taken as one byte per value: their count still has to fit the file.
+    private static uint TypeSize(int type) => type switch
+    {
+        3 or 8 => 2,
+        4 or 9 or 11 or 13 => 4,
+        5 or 10 or 12 or 16 or 17 or 18 => 8,
+        _ => 1,
+    };
+
+    private static bool TryLayout(ReadOnlySpan<byte> header, out Layout layout)
+    {
+        layout = default;
+        bool little = header[0] == 'I' && header[1] == 'I';
+        if (!little && !(header[0] == 'M' && header[1] == 'M'))
+        {
+            return false;
+        }
+        layout = new Layout(little, false);
+        int version = layout.U16(header[2..]);
+        if (version is not (42 or 43))
+        {
+            return false;
+        }
+        layout = layout with { Big = version == 43 };
+        return true;
+    }
+
+    private static InvalidDataException Damaged(string path, long length, string what) =>
+        new($"{path}: the TIFF file is truncated or damaged ({length} bytes): {what}");
+
+    private readonly record struct Layout(bool Little, bool Big)
+    {
+        public int U16(ReadOnlySpan<byte> bytes) =>
+            Little ? BinaryPrimitives.ReadUInt16LittleEndian(bytes) : BinaryPrimitives.ReadUInt16BigEndian(bytes);
+
+        public uint U32(ReadOnlySpan<byte> bytes) =>
+            Little ? BinaryPrimitives.ReadUInt32LittleEndian(bytes) : BinaryPrimitives.ReadUInt32BigEndian(bytes);
+
+        public ulong U64(ReadOnlySpan<byte> bytes) =>
+            Little ? BinaryPrimitives.ReadUInt64LittleEndian(bytes) : BinaryPrimitives.ReadUInt64BigEndian(bytes);
+    }
+}

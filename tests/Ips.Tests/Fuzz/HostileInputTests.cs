@@ -1,0 +1,200 @@
+using System.Buffers.Binary;
+using System.IO.Compression;
+using System.Text;
+using Ips.Fuzz;
+using Ips.Imaging;
+using Ips.IO;
+using Ips.Slides;
+using Ips.Slides.Annotations;
+
+namespace Ips.Tests.Fuzz;
+
+/// <summary>
+/// Inputs made the way an attacker would make them (docs/reliability.md): headers that claim huge sizes are refused
+/// before the reader allocates for them, a looping TIFF directory chain ends, a pickle is never executed, an XML
+/// external entity is never read.
+/// </summary>
+public sealed class HostileInputTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("ips-hostile-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Fact]
+    public void SlideClaimingATrillionPixelsIsRefusedWithMemoryBelowTheCap()
+    {
+        // 10^6 x 10^6 pixels in 64-pixel tiles is 244 million tiles; LibTiff.NET would allocate two tables of that
+        // many offsets (3.9 GB) before finding that the file lists one.
+        var path = Write("huge.tif", Tiff(1_000_000, 1_000_000, tile: 64, nextDirectory: 0));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        var error = Assert.Throws<InvalidDataException>(() => TiffSlide.Open(path).Dispose());
+
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < ReaderProperty.MemoryCapBytes);
+        Assert.Equal($"{path}: the TIFF file is truncated or damaged (134 bytes): directory 0 claims 1000000 x 1000000 pixels in 244140625 tiles but lists 1 offsets",
+            error.Message);
+    }
+
+    [Fact]
+    public void FeatureMatrixClaimingPetabytesIsRefusedWithMemoryBelowTheCap()
+    {
+        var header = "{'descr': '<f4', 'fortran_order': False, 'shape': (1099511627776, 1048576), }";
+        var bytes = new List<byte> { 0x93, (byte)'N', (byte)'U', (byte)'M', (byte)'P', (byte)'Y', 1, 0, (byte)(header.Length + 1), 0 };
+        bytes.AddRange(Encoding.ASCII.GetBytes(header + "\n"));
+        bytes.AddRange(new byte[64]);
+        var target = FuzzTargets.Named("npy");
+        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        var outcome = ReaderProperty.Check(target, bytes.ToArray());
+
+        Assert.Equal(ReaderOutcome.Refused, outcome);
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < ReaderProperty.MemoryCapBytes);
+    }
+
+    [Fact]
+    public void ImageClaimingBillionsOfPixelsIsRefusedBeforeDecoding()
+    {
+        // A PNG of 60000 x 60000 RGBA (14 GB decoded) in 57 bytes: the signature, IHDR, an empty IDAT and IEND.
+        var header = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(header, 60000);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), 60000);
+        header[8] = 8;
+        header[9] = 6;
+        byte[] png = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A, .. Chunk("IHDR", header), .. Chunk("IDAT", []), .. Chunk("IEND", [])];
+        var path = Write("huge.png", png);
+
+        var error = Assert.Throws<InvalidDataException>(() => ImageFile.Load(path, 3).Dispose());
+
+        Assert.StartsWith($"{path}: the PNG header gives a size of 60000 x 60000 pixels; images must have between 1 and {ImageFile.MaxPixels} pixels",
+            error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void TiffDirectoryChainThatLoopsIsRefusedNotFollowedForever()
+    {
+        // One valid 16 x 16 directory whose "next directory" offset points back at itself.
+        var path = Write("loop.tif", Tiff(16, 16, tile: 16, nextDirectory: 8));
+
+        var error = Assert.Throws<InvalidDataException>(() => TiffSlide.Open(path).Dispose());
+
+        Assert.Equal($"{path}: the TIFF file is truncated or damaged (134 bytes): directory 1 at byte 8 is one seen before: the directory chain loops", error.Message);
+    }
+
+    [Fact]
+    public void PickleThatCallsAFunctionIsRefusedAndNeverRun()
+    {
+        // torch.save's layout with a data.pkl that asks for posix.system("touch MARKER"): a pickle VM that executes
+        // globals would create the marker.
+        var marker = Path.Combine(_folder, "pickle-ran");
+        var command = Encoding.ASCII.GetBytes($"touch {marker}");
+        var pickle = new List<byte> { 0x80, 0x02 };
+        pickle.AddRange(Encoding.ASCII.GetBytes("cposix\nsystem\n"));
+        pickle.Add((byte)'X');
+        pickle.AddRange(BitConverter.GetBytes(command.Length));
+        pickle.AddRange(command);
+        pickle.AddRange([0x85, (byte)'R', (byte)'.']);
+        var path = Path.Combine(_folder, "evil.pt");
+        using (var zip = ZipFile.Open(path, ZipArchiveMode.Create))
+        {
+            using (var data = zip.CreateEntry("archive/data.pkl").Open())
+            {
+                data.Write(pickle.ToArray());
+            }
+            using var version = new StreamWriter(zip.CreateEntry("archive/version").Open());
+            version.Write("3\n");
+        }
+
+        var error = Assert.Throws<InvalidDataException>(() => StateDictIO.ReadStateDict(path));
+
+        Assert.StartsWith($"{path}: not a readable PyTorch state_dict", error.Message, StringComparison.Ordinal);
+        Assert.False(File.Exists(marker));
+    }
+
+    [Fact]
+    public void AnnotationWithAnExternalEntityNeverReadsTheEntity()
+    {
+        var secret = Write("secret.txt", Encoding.ASCII.GetBytes("TOP-SECRET"));
+        var xml = $"""
+            <?xml version="1.0"?>
+            <!DOCTYPE ASAP_Annotations [ <!ENTITY leak SYSTEM "file://{secret}"> ]>
+            <ASAP_Annotations><Annotations>
+              <Annotation Name="&leak;" Type="Polygon" PartOfGroup="Tumor"><Coordinates>
+                <Coordinate Order="0" X="0" Y="0" /><Coordinate Order="1" X="10" Y="0" /><Coordinate Order="2" X="0" Y="10" />
+              </Coordinates></Annotation>
+            </Annotations></ASAP_Annotations>
+            """;
+        var path = Write("annotation.xml", Encoding.UTF8.GetBytes(xml));
+
+        var error = Assert.ThrowsAny<Exception>(() => AsapAnnotations.Read(path));
+
+        Assert.IsType<InvalidDataException>(error);
+        Assert.StartsWith(path, error.Message, StringComparison.Ordinal);
+        Assert.DoesNotContain("TOP-SECRET", error.Message, StringComparison.Ordinal);
+    }
+
+    private string Write(string name, byte[] bytes)
+    {
+        var path = Path.Combine(_folder, name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+
+    // A little-endian classic TIFF: the header, then at byte 8 one directory of an 8-bit RGB tiled image with a single
+    // listed tile (offset and size 0), and its next-directory offset.
+    private static byte[] Tiff(uint width, uint height, ushort tile, uint nextDirectory)
+    {
+        (ushort Tag, ushort Type, uint Value)[] entries =
+        [
+            (256, 4, width), (257, 4, height), (258, 3, 8), (259, 3, 1), (262, 3, 2), (277, 3, 3),
+            (322, 3, tile), (323, 3, tile), (324, 4, 0), (325, 4, 0),
+        ];
+        var bytes = new byte[8 + 2 + entries.Length * 12 + 4];
+        "II"u8.CopyTo(bytes);
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(2), 42);
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(4), 8);
+        BinaryPrimitives.WriteUInt16LittleEndian(bytes.AsSpan(8), (ushort)entries.Length);
+        for (int i = 0; i < entries.Length; i++)
+        {
+            var entry = bytes.AsSpan(10 + i * 12, 12);
+            BinaryPrimitives.WriteUInt16LittleEndian(entry, entries[i].Tag);
+            BinaryPrimitives.WriteUInt16LittleEndian(entry[2..], entries[i].Type);
+            BinaryPrimitives.WriteUInt32LittleEndian(entry[4..], 1);
+            if (entries[i].Type == 3)
+            {
+                BinaryPrimitives.WriteUInt16LittleEndian(entry[8..], (ushort)entries[i].Value);
+            }
+            else
+            {
+                BinaryPrimitives.WriteUInt32LittleEndian(entry[8..], entries[i].Value);
+            }
+        }
+        BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(bytes.Length - 4), nextDirectory);
+        return bytes;
+    }
+
+    // A PNG chunk: length, type, data, CRC-32 of type and data.
+    private static byte[] Chunk(string type, byte[] data)
+    {
+        var chunk = new byte[12 + data.Length];
+        BinaryPrimitives.WriteInt32BigEndian(chunk, data.Length);
+        Encoding.ASCII.GetBytes(type).CopyTo(chunk, 4);
+        data.CopyTo(chunk, 8);
+        BinaryPrimitives.WriteUInt32BigEndian(chunk.AsSpan(8 + data.Length), Crc32(chunk.AsSpan(4, 4 + data.Length)));
+        return chunk;
+    }
+
+    // CRC-32 of PNG chunks (ISO 3309, as zlib's crc32).
+    private static uint Crc32(ReadOnlySpan<byte> data)
+    {
+        uint crc = 0xFFFFFFFF;
+        foreach (var b in data)
+        {
+            crc ^= b;
+            for (int k = 0; k < 8; k++)
+            {
+                crc = (crc & 1) != 0 ? 0xEDB88320 ^ (crc >> 1) : crc >> 1;
+            }
+        }
+        return ~crc;
+    }
+}
