@@ -27,6 +27,9 @@ public enum BenchParts
 
     /// <summary>Tissue tiling and one IPS selection on generated 10k, 40k and 100k whole slides (not part of all: it writes gigapixel slides).</summary>
     Slides = 16,
+
+    /// <summary>256-pixel tiles per second of each slide reader and of openslide-python on a generated 16k x 16k JPEG slide (not part of all).</summary>
+    SlideRead = 32,
 }
 
 /// <summary>The cases of the vs-pytorch part.</summary>
@@ -114,8 +117,9 @@ public sealed record BenchOptions(
                 "efficiency" => BenchParts.Efficiency,
                 "vs-pytorch" => BenchParts.VsPytorch,
                 "slides" => BenchParts.Slides,
+                "slide-read" => BenchParts.SlideRead,
                 "all" => BenchParts.All,
-                _ => throw new ArgumentException($"--parts: unknown part '{name}'; expected a comma-separated list of memory, time, efficiency, vs-pytorch, slides (all: the first three)."),
+                _ => throw new ArgumentException($"--parts: unknown part '{name}'; expected a comma-separated list of memory, time, efficiency, vs-pytorch, slides, slide-read (all: the first three)."),
             };
         }
         if (parts == BenchParts.None)

@@ -30,6 +30,9 @@ public sealed record BenchReport
     /// <summary>Part 5, whole slides: tiling and one selection per slide size.</summary>
     public SlidesPart? Slides { get; init; }
 
+    /// <summary>Part 6, tiles per second of the slide readers.</summary>
+    public SlideReadPart? SlideRead { get; init; }
+
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,

@@ -38,6 +38,10 @@ public static class BenchRunner
         {
             report = report with { Slides = new SlidesBench(options, log).Run() };
         }
+        if (options.Parts.HasFlag(BenchParts.SlideRead))
+        {
+            report = report with { SlideRead = new SlideReadBench(options, log).Run() };
+        }
         return report with { Machine = report.Machine with { LoadAtEnd = LoadAverage() } };
     }
 

@@ -81,6 +81,11 @@ public static class BenchTables
             text.AppendLine();
             text.Append(SlidesBench.Format(slides));
         }
+        if (report.SlideRead is { } slideRead)
+        {
+            text.AppendLine();
+            text.Append(SlideReadBench.Format(slideRead));
+        }
         return text.ToString();
     }
 
