@@ -30,6 +30,9 @@ public enum BenchParts
 
     /// <summary>The whole <c>ips demo</c> once per seed: wall time and accuracy (not part of all: minutes per seed).</summary>
     Demo = 32,
+
+    /// <summary>256-pixel tiles per second of each slide reader and of openslide-python on a generated 16k x 16k JPEG slide (not part of all).</summary>
+    SlideRead = 64,
 }
 
 /// <summary>The cases of the vs-pytorch part.</summary>
@@ -123,8 +126,9 @@ public sealed record BenchOptions(
                 "vs-pytorch" => BenchParts.VsPytorch,
                 "slides" => BenchParts.Slides,
                 "demo" => BenchParts.Demo,
+                "slide-read" => BenchParts.SlideRead,
                 "all" => BenchParts.All,
-                _ => throw new ArgumentException($"--parts: unknown part '{name}'; expected a comma-separated list of memory, time, efficiency, vs-pytorch, slides, demo (all: the first three)."),
+                _ => throw new ArgumentException($"--parts: unknown part '{name}'; expected a comma-separated list of memory, time, efficiency, vs-pytorch, slides, demo, slide-read (all: the first three)."),
             };
         }
         if (parts == BenchParts.None)

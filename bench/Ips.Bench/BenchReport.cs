@@ -33,6 +33,9 @@ public sealed record BenchReport
     /// <summary>Part 6, the whole demo per seed.</summary>
     public DemoPart? Demo { get; init; }
 
+    /// <summary>Part 7, tiles per second of the slide readers.</summary>
+    public SlideReadPart? SlideRead { get; init; }
+
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,

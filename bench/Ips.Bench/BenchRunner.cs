@@ -42,6 +42,10 @@ public static class BenchRunner
         {
             report = report with { Demo = new DemoBench(options, log).Run() };
         }
+        if (options.Parts.HasFlag(BenchParts.SlideRead))
+        {
+            report = report with { SlideRead = new SlideReadBench(options, log).Run() };
+        }
         return report with { Machine = report.Machine with { LoadAtEnd = LoadAverage() } };
     }
 

@@ -86,6 +86,11 @@ public static class BenchTables
             text.AppendLine();
             text.Append(DemoBench.Format(demo));
         }
+        if (report.SlideRead is { } slideRead)
+        {
+            text.AppendLine();
+            text.Append(SlideReadBench.Format(slideRead));
+        }
         return text.ToString();
     }
 

@@ -84,7 +84,7 @@ internal sealed class SlidesBench(BenchOptions options, TextWriter log)
     private static readonly long[] QuickSides = [10_000, 20_000];
 
     /// <summary>Where generated slides are kept: <c>$IPS_CACHE</c> or <c>~/.cache/ips</c>, folder <c>bench-slides</c>.</summary>
-    private static string CacheFolder() => Path.Combine(
+    internal static string CacheFolder() => Path.Combine(
         Environment.GetEnvironmentVariable("IPS_CACHE") ?? Path.Combine(Environment.GetFolderPath(Environment.SpecialFolder.UserProfile), ".cache", "ips"),
         "bench-slides");
 

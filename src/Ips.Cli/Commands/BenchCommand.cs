@@ -23,7 +23,7 @@ public sealed class BenchSettings : PlainSettings
     public string? Out { get; init; }
 
     [CommandOption("--parts <PARTS>")]
-    [Description("Comma-separated: memory, time, efficiency (efficiency runs the time part too), vs-pytorch (the official implementation side by side), slides (generated 10k-100k whole slides), demo (the whole `ips demo` per --seeds seed); the last three are not in the default.")]
+    [Description("Comma-separated: memory, time, efficiency (efficiency runs the time part too), vs-pytorch (the official implementation side by side), slides (generated 10k-100k whole slides), demo (the whole `ips demo` per --seeds seed), slide-read (tiles/s of the slide readers and openslide-python); the last four are not in the default.")]
     [DefaultValue("memory,time,efficiency")]
     public string Parts { get; init; } = "memory,time,efficiency";
 

@@ -26,6 +26,24 @@ internal static class SlideOptionChecks
             Shard(shard),
             Reader(reader));
 
+    /// <summary>The resolution options of <c>ips slides tile</c>: a level or a resolution, positive values.</summary>
+    public static ValidationResult Resolution(int? level, double? mpp, double? magnification, double? mppLevel0)
+    {
+        try
+        {
+            new TilingOptions { TargetMpp = mpp, TargetMagnification = magnification, Level0Mpp = mppLevel0 }.CheckValues();
+        }
+        catch (ArgumentException error)
+        {
+            return ValidationResult.Error(error.Message);
+        }
+        return level is not null && (mpp is not null || magnification is not null)
+            ? ValidationResult.Error("--level cuts tiles at a pyramid level, --mpp and --magnification at a resolution; give one of them")
+            : mppLevel0 is not null && mpp is null && magnification is null
+            ? ValidationResult.Error("--mpp-level0 only serves --mpp or --magnification; tiles at a --level need no microns per pixel")
+            : ValidationResult.Success();
+    }
+
     /// <summary>The options of <c>ips slides features</c>.</summary>
     public static ValidationResult Features(int batchSize, int workers, string? shard, string? outFolder) =>
         First(Folder("--out", outFolder), AtLeast("--batch-size", batchSize, 1), AtLeast("--workers", workers, 1), Shard(shard));

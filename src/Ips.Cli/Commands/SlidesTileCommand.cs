@@ -22,21 +22,32 @@ public sealed class SlidesTileSettings : CohortSettings
     public string? Out { get; init; }
 
     [CommandOption("--level <L>")]
-    [Description("Pyramid level the tiles are cut from (0: full resolution).")]
-    [DefaultValue(0)]
-    public int Level { get; init; }
+    [Description("Pyramid level the tiles are cut from (default 0: full resolution). Not with --mpp or --magnification.")]
+    public int? Level { get; init; }
+
+    [CommandOption("--mpp <UM>")]
+    [Description("Cut tiles at this many microns per pixel instead of at a level (e.g. 0.5): read from the coarsest level at least as fine, resized with an antialiased filter.")]
+    public double? Mpp { get; init; }
+
+    [CommandOption("--magnification <X>")]
+    [Description("Cut tiles at this objective magnification instead of at a level (e.g. 20; level 0's is binned from its microns per pixel, as TRIDENT does).")]
+    public double? Magnification { get; init; }
+
+    [CommandOption("--mpp-level0 <UM>")]
+    [Description("Microns per pixel of level 0, for slides whose file does not record it (with --mpp or --magnification).")]
+    public double? MppLevel0 { get; init; }
 
     [CommandOption("--otsu-level <L>")]
-    [Description("Level whose histogram gives the Otsu threshold (default: --level). A coarser level is faster and close.")]
+    [Description("Level whose histogram gives the Otsu threshold (default: --level, or 0 with --mpp/--magnification). A coarser level is faster and close.")]
     public int? OtsuLevel { get; init; }
 
     [CommandOption("--tile-size <PX>")]
-    [Description("Tile side in pixels of --level.")]
+    [Description("Tile side in pixels of --level (or of the --mpp / --magnification resolution).")]
     [DefaultValue(256)]
     public int TileSize { get; init; } = 256;
 
     [CommandOption("--overlap <PX>")]
-    [Description("Pixels of --level shared by neighbouring tiles.")]
+    [Description("Pixels (of --level or the resolution) shared by neighbouring tiles.")]
     [DefaultValue(0)]
     public int Overlap { get; init; }
 
@@ -64,12 +75,16 @@ public sealed class SlidesTileSettings : CohortSettings
         : string.IsNullOrWhiteSpace(Out) ? ValidationResult.Error("--out DIR is required: the folder for the coordinates and QC pictures.")
         : CohortError() is { } error ? ValidationResult.Error(error)
         : GeoJson is not null && File.Exists(GeoJson) ? ValidationResult.Error($"--geojson {GeoJson} is a file; --geojson takes a folder (created when missing).")
-        : SlideOptionChecks.Tiling(Level, OtsuLevel, TileSize, Overlap, FgPercThresh, Shard, SlideReader, Out);
+        : SlideOptionChecks.Resolution(Level, Mpp, Magnification, MppLevel0) is { Successful: false } problem ? problem
+        : SlideOptionChecks.Tiling(Level ?? 0, OtsuLevel, TileSize, Overlap, FgPercThresh, Shard, SlideReader, Out);
 
     /// <summary>The tiling parameters given.</summary>
     public TilingOptions ToOptions() => new()
     {
-        Level = Level,
+        Level = Level ?? 0,
+        TargetMpp = Mpp,
+        TargetMagnification = Magnification,
+        Level0Mpp = MppLevel0,
         OtsuLevel = OtsuLevel,
         TileSize = TileSize,
         Overlap = Overlap,
@@ -95,8 +110,10 @@ public sealed class SlidesTileCommand : Command<SlidesTileSettings>
         }
         var (slides, _, mode) = settings.Slides(settings.Inputs);
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
-            "[bold]ips slides tile[/]: {0} slide(s){1}, level {2}, tile {3}, overlap {4}, fg_perc_thresh {5}, out [blue]{6}[/]",
-            slides.Count, Markup.Escape(mode), options.Level, options.TileSize, options.Overlap,
+            "[bold]ips slides tile[/]: {0} slide(s){1}, {2}, tile {3}, overlap {4}, fg_perc_thresh {5}, out [blue]{6}[/]",
+            slides.Count, Markup.Escape(mode),
+            options.TargetMpp is { } mpp ? $"{mpp} um/px" : options.TargetMagnification is { } power ? $"magnification {power}" : $"level {options.Level}",
+            options.TileSize, options.Overlap,
             options.FgPercThresh, Markup.Escape(settings.Out!));
         if (SlideInputs.TumourSlidesWithoutAnnotations(slides, settings.Annotations) is { } warning)
         {

@@ -132,6 +132,11 @@ public static class FeatureExtraction
             ["patch_size"] = coords.Info.PatchSize,
             ["encoder_normalisation"] = encoder.Normalisation,
         };
+        // TRIDENT's readers find the resolution of tiles cut at one on the coordinates.
+        foreach (var (attribute, value) in FeatureProvenance.ResolutionAttributes(coords.Info))
+        {
+            attributes[attribute] = value;
+        }
         var provenance = FeatureProvenance.Of(slidePath, coords.Info, encoder.Identity).Attributes();
         using var tiles = new SlideTiles(coordsPath, slidePath);
         // Tiles of the next batches are decoded on the loader threads while the encoder runs on the current one.

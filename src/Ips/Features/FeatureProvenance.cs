@@ -10,7 +10,8 @@ namespace Ips.Features;
 /// <summary>
 /// Where a per-slide feature file came from, stored as attributes of the file (beside the CLAM/TRIDENT datasets, which
 /// readers of that layout use unchanged): the slide (<c>slide</c>, <c>slide_bytes</c>), the tiling it was cut with
-/// (<c>patch_level</c>, <c>patch_size</c>, <c>overlap</c>, <c>fg_perc_thresh</c>, <c>otsu_level</c>), the encoder (see
+/// (<c>patch_level</c>, <c>patch_size</c>, <c>overlap</c>, <c>fg_perc_thresh</c>, <c>otsu_level</c>, and for tiles cut at
+/// a resolution <c>target_mpp</c> or <c>target_magnification</c>, <c>level0_mpp</c>, <c>level0_magnification</c>), the encoder (see
 /// <see cref="EncoderAttributes"/>) and the <c>ips_version</c> that wrote it. A rerun into the same folder compares
 /// what it would write with this record, so that features of another encoder or tiling are never reused.
 /// </summary>
@@ -56,7 +57,23 @@ public sealed record FeatureProvenance(string Slide, long SlideBytes, TileCoords
         attributes["overlap"] = Tiling.Overlap;
         attributes["fg_perc_thresh"] = Tiling.FgPercThresh;
         attributes["otsu_level"] = Tiling.OtsuLevel;
+        foreach (var (name, value) in ResolutionAttributes(Tiling))
+        {
+            attributes[name] = value;
+        }
         return attributes;
+    }
+
+    /// <summary>The resolution attributes of tiles cut at one (<c>target_mpp</c>, <c>target_magnification</c>, <c>level0_mpp</c>, <c>level0_magnification</c>), those known.</summary>
+    public static IEnumerable<(string Name, double Value)> ResolutionAttributes(TileCoordsInfo tiling)
+    {
+        ArgumentNullException.ThrowIfNull(tiling);
+        (string, double?)[] all =
+        [
+            ("target_mpp", tiling.TargetMpp), ("target_magnification", tiling.TargetMagnification),
+            ("level0_mpp", tiling.Level0Mpp), ("level0_magnification", tiling.Level0Magnification),
+        ];
+        return all.Where(a => a.Item2 is not null).Select(a => (a.Item1, a.Item2!.Value));
     }
 
     /// <summary>
@@ -106,11 +123,20 @@ public sealed record FeatureProvenance(string Slide, long SlideBytes, TileCoords
             }
             var tiling = new TileCoordsInfo(
                 file.Attribute("patch_level").Read<int>(), file.Attribute("patch_size").Read<int>(), file.Attribute("overlap").Read<int>(),
-                file.Attribute("fg_perc_thresh").Read<double>(), file.Attribute("otsu_level").Read<int>(), double.NaN);
+                file.Attribute("fg_perc_thresh").Read<double>(), file.Attribute("otsu_level").Read<int>(), double.NaN)
+            {
+                TargetMpp = OptionalDouble(file, "target_mpp"),
+                TargetMagnification = OptionalDouble(file, "target_magnification"),
+                Level0Mpp = OptionalDouble(file, "level0_mpp"),
+                Level0Magnification = OptionalDouble(file, "level0_magnification"),
+            };
             return new FeatureProvenance(
                 file.Attribute("slide").Read<string>(), file.Attribute("slide_bytes").Read<long>(), tiling, encoder, file.Attribute(Version).Read<string>());
         });
     }
+
+    private static double? OptionalDouble(IH5Object owner, string name) =>
+        owner.AttributeExists(name) ? owner.Attribute(name).Read<double>() : null;
 
     /// <summary>The encoder a packed split file records on itself, or null when it records none.</summary>
     /// <exception cref="InvalidDataException">The file is damaged or a recorded attribute has the wrong type.</exception>
@@ -142,7 +168,9 @@ public sealed record FeatureProvenance(string Slide, long SlideBytes, TileCoords
     {
         ArgumentNullException.ThrowIfNull(tiling);
         return Tiling.PatchLevel == tiling.PatchLevel && Tiling.PatchSize == tiling.PatchSize && Tiling.Overlap == tiling.Overlap
-            && Tiling.FgPercThresh.Equals(tiling.FgPercThresh) && Tiling.OtsuLevel == tiling.OtsuLevel;
+            && Tiling.FgPercThresh.Equals(tiling.FgPercThresh) && Tiling.OtsuLevel == tiling.OtsuLevel
+            && Nullable.Equals(Tiling.TargetMpp, tiling.TargetMpp) && Nullable.Equals(Tiling.TargetMagnification, tiling.TargetMagnification)
+            && Nullable.Equals(Tiling.Level0Mpp, tiling.Level0Mpp) && Nullable.Equals(Tiling.Level0Magnification, tiling.Level0Magnification);
     }
 
     /// <summary>Why the feature file <paramref name="path"/> cannot stand for features of <paramref name="expected"/>, or null when it can.</summary>

@@ -50,16 +50,17 @@ internal sealed class SlideInput : IPredictionInput
     {
         // Annotations are read before the slide is tiled, so that a wrong path fails first.
         (string? File, TumourRegions Regions)? tumour = options.Annotations is { } annotations ? ReadTumour(input, annotations) : null;
-        var (level, tileSize, coordinates) = Tiles(slide, input, config, options);
+        var (sampling, coordinates) = Tiles(slide, input, config, options);
+        int tileSize = sampling.TileSize;
         if (coordinates.Count == 0)
         {
-            throw new InvalidDataException($"{input}: no tissue tiles found (level {level}, tile size {tileSize}); nothing to predict on.");
+            throw new InvalidDataException($"{input}: no tissue tiles found (level {sampling.Level}, tile size {tileSize}); nothing to predict on.");
         }
         if (encoder is not null && tileSize < encoder.MinimumTileSize)
         {
             throw new ArgumentException($"{input}: tiles of {tileSize} pixels are smaller than the encoder's {encoder.Crop}-pixel centre crop; give --tile-size {DefaultEncoderTileSize} (or --coords of such tiles).");
         }
-        var tiles = new SlideTileSource(slide, level, tileSize, coordinates, ownsSlide: true);
+        var tiles = new SlideTileSource(slide, sampling, coordinates, ownsSlide: true);
         // A feature config sees the tiles through the encoder: features [k, D] computed chunk by chunk as IPS reads.
         IPatchSource patches = encoder is null ? tiles : new EncodedPatchSource(tiles, encoder, options.EncoderBatchSize);
         return new SlideInput(input, tiles, patches, tumour);
@@ -68,7 +69,7 @@ internal sealed class SlideInput : IPredictionInput
     /// <inheritdoc />
     public Prediction Describe(Prediction prediction)
     {
-        double downsample = _tiles.Slide.Levels[_tiles.Level].Downsample;
+        double downsample = _tiles.Sampling.Downsample(_tiles.Slide);
         int side0 = (int)(_tiles.TileSize * downsample + 0.5);
         var selected = prediction.Selected
             .Select(p => p with { Box = new PixelBox(checked((int)_tiles.Coordinates[(int)p.Index].X), checked((int)_tiles.Coordinates[(int)p.Index].Y), side0, side0) })
@@ -144,7 +145,7 @@ internal sealed class SlideInput : IPredictionInput
     }
 
     // The tiles to predict on: those of --coords, or the tissue tiles found now at --level.
-    private static (int Level, int TileSize, IReadOnlyList<(long X, long Y)> Coordinates) Tiles(ISlide slide, string input, IpsConfig config, SlideInputOptions options)
+    private static (TileSampling Sampling, IReadOnlyList<(long X, long Y)> Coordinates) Tiles(ISlide slide, string input, IpsConfig config, SlideInputOptions options)
     {
         if (options.Coords is { } path)
         {
@@ -154,8 +155,7 @@ internal sealed class SlideInput : IPredictionInput
                 throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
                     $"--coords {path}: tiles of {coords.Info.PatchSize} pixels, but --tile-size {size} was given."));
             }
-            LevelGeometry.Check(slide, coords.Info.PatchLevel);
-            return (coords.Info.PatchLevel, coords.Info.PatchSize,
+            return (coords.Info.Sampling(slide),
                 [.. Enumerable.Range(0, coords.Count).Select(i => ((long)coords.Coords[i, 0], (long)coords.Coords[i, 1]))]);
         }
 
@@ -163,6 +163,6 @@ internal sealed class SlideInput : IPredictionInput
             ?? throw new ArgumentException($"{input}: give --tile-size; config {Path.GetFileName(config.Source)} has no patch_size.");
         var tiling = new TilingOptions { Level = options.Level, OtsuLevel = options.OtsuLevel, TileSize = tileSize, FgPercThresh = options.FgPercThresh };
         var tiles = SlideTiler.Tile(slide, tiling, SlideTiler.Threshold(slide, tiling.EffectiveOtsuLevel));
-        return (tiling.Level, tileSize, [.. Enumerable.Range(0, tiles.Count).Select(i => ((long)tiles.X[i], (long)tiles.Y[i]))]);
+        return (tiles.Grid.Sampling, [.. Enumerable.Range(0, tiles.Count).Select(i => ((long)tiles.X[i], (long)tiles.Y[i]))]);
     }
 }

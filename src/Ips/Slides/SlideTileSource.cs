@@ -7,8 +7,9 @@ namespace Ips.Slides;
 
 /// <summary>
 /// The tiles of a slide as a patch source (docs/design.md section 6): tile <c>i</c> is the
-/// <see cref="TileSize"/> x <see cref="TileSize"/> region of <see cref="Level"/> whose top-left corner is
-/// <c>Coordinates[i]</c> in level-0 pixels (the CLAM/TRIDENT <c>coords</c> convention). <see cref="Read"/> and
+/// <see cref="TileSize"/> x <see cref="TileSize"/> tile whose top-left corner is <c>Coordinates[i]</c> in level-0 pixels
+/// (the CLAM/TRIDENT <c>coords</c> convention), read as <see cref="Sampling"/> says: a region of a level, resized when
+/// the tiles are at a resolution between levels. <see cref="Read"/> and
 /// <see cref="Gather"/> decode only the tiles asked for, several at once, straight into the returned tensor, so IPS
 /// over a slide needs memory for one chunk of tiles and the reader's bounded tile cache, whatever the slide's size.
 /// </summary>
@@ -23,30 +24,43 @@ public sealed class SlideTileSource : IPatchSource
     /// <paramref name="coordinates"/>. With <paramref name="ownsSlide"/> the source disposes the slide.
     /// </summary>
     public SlideTileSource(ISlide slide, int level, int tileSize, IReadOnlyList<(long X, long Y)> coordinates, bool ownsSlide = false)
+        : this(slide, TileSampling.AtLevel(level, tileSize), coordinates, ownsSlide)
+    {
+    }
+
+    /// <summary>
+    /// A source over the tiles of <paramref name="slide"/> read as <paramref name="sampling"/> says, with level-0
+    /// corners <paramref name="coordinates"/>. With <paramref name="ownsSlide"/> the source disposes the slide.
+    /// </summary>
+    public SlideTileSource(ISlide slide, TileSampling sampling, IReadOnlyList<(long X, long Y)> coordinates, bool ownsSlide = false)
     {
         ArgumentNullException.ThrowIfNull(slide);
+        ArgumentNullException.ThrowIfNull(sampling);
         ArgumentNullException.ThrowIfNull(coordinates);
-        if (level < 0 || level >= slide.Levels.Count)
+        if (sampling.Level < 0 || sampling.Level >= slide.Levels.Count)
         {
-            throw new ArgumentOutOfRangeException(nameof(level), $"{slide.Path}: level {level} is outside 0 .. {slide.Levels.Count - 1}");
+            throw new ArgumentOutOfRangeException(nameof(sampling), $"{slide.Path}: level {sampling.Level} is outside 0 .. {slide.Levels.Count - 1}");
         }
-        ArgumentOutOfRangeException.ThrowIfLessThan(tileSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sampling.TileSize, 1);
+        ArgumentOutOfRangeException.ThrowIfLessThan(sampling.RegionSize, 1);
         Slide = slide;
-        Level = level;
-        TileSize = tileSize;
+        Sampling = sampling;
         _coordinates = [.. coordinates];
         _ownsSlide = ownsSlide;
-        PatchShape = [3, tileSize, tileSize];
+        PatchShape = [3, sampling.TileSize, sampling.TileSize];
     }
 
     /// <summary>The slide read.</summary>
     public ISlide Slide { get; }
 
-    /// <summary>The level tiles are read at.</summary>
-    public int Level { get; }
+    /// <summary>How each tile is read.</summary>
+    public TileSampling Sampling { get; }
 
-    /// <summary>Tile width and height in pixels of <see cref="Level"/>.</summary>
-    public int TileSize { get; }
+    /// <summary>The level tiles are read at.</summary>
+    public int Level => Sampling.Level;
+
+    /// <summary>Tile width and height in pixels.</summary>
+    public int TileSize => Sampling.TileSize;
 
     /// <summary>Level-0 top-left corner of each tile.</summary>
     public IReadOnlyList<(long X, long Y)> Coordinates => _coordinates;
@@ -118,7 +132,7 @@ public sealed class SlideTileSource : IPatchSource
             Parallel.For(0, indices.Length, new ParallelOptions { MaxDegreeOfParallelism = Math.Max(1, Parallelism) }, k =>
             {
                 var (x, y) = _coordinates[indices[k]];
-                var rgb = Slide.ReadRegion(Level, x, y, size, size);
+                var rgb = Sampling.Read(Slide, x, y);
                 var tile = new Span<float>(data + (long)k * 3 * plane, 3 * plane);
                 for (int p = 0; p < plane; p++)
                 {

@@ -87,7 +87,23 @@ public sealed class BenchHarnessTests
     [InlineData("memory", BenchParts.Memory)]
     [InlineData("time, efficiency", BenchParts.Time | BenchParts.Efficiency)]
     [InlineData("all", BenchParts.All)]
+    [InlineData("slide-read,slides", BenchParts.SlideRead | BenchParts.Slides)]
     public void Parts_parse(string text, BenchParts expected) => Assert.Equal(expected, BenchOptions.ParseParts(text));
+
+    [Fact]
+    public void Slide_read_table_gives_tiles_per_second_and_why_python_is_missing()
+    {
+        var part = new SlideReadPart
+        {
+            Setup = "16384 x 16384 JPEG",
+            PythonSkipped = "python3-openslide is not installed (apt-get install python3-openslide)",
+            Rows = [new SlideReadRow { Reader = "tiff", Threads = 1, Tiles = 4096, Seconds = 8 }, new SlideReadRow { Reader = "openslide", Threads = 2, Tiles = 4096, Seconds = 3.2 }],
+        };
+        var text = SlideReadBench.Format(part).Replace("\r\n", "\n", StringComparison.Ordinal);
+        Assert.Contains("openslide-python rows skipped: python3-openslide is not installed", text, StringComparison.Ordinal);
+        Assert.Matches(@"\n  tiff +1 +4096 +8\.00 +512\n", text);
+        Assert.Matches(@"\n  openslide +2 +4096 +3\.20 +1280\n", text);
+    }
 
     [Fact]
     public void Unknown_part_is_named()

@@ -60,7 +60,7 @@ public sealed class SlidesTileCommandTests : IDisposable
     }
 
     // Runs the CLI with its console output captured.
-    private static (int Exit, string Output) Ips(params string[] args)
+    internal static (int Exit, string Output) Ips(params string[] args)
     {
         var writer = new StringWriter();
         var previous = AnsiConsole.Console;

@@ -91,7 +91,7 @@ public static class SlideTiler
                     for (int r = 0; r < rows; r++)
                     {
                         long y = grid.Y(first + r);
-                        var rgb = slide.ReadRegion(grid.Level, lefts[column], y, size, size);
+                        var rgb = grid.Sampling.Read(slide, lefts[column], y);
                         tissueBand[r][column] = overlay is null ? mask.Count(rgb, size, size) : mask.Count(rgb, size, size, pixels);
                         overlay?.AddTile(lefts[column], y, grid.Downsample, size, pixels, width0, height0);
                     }
@@ -131,7 +131,7 @@ public static class SlideTiler
         {
             return 1;
         }
-        double stepAtLevel = grid.Step0 / grid.Downsample;
+        double stepAtLevel = grid.Step0 / slide.Levels[grid.Level].Downsample;
         return Math.Clamp((int)(stored / stepAtLevel), 1, grid.Rows);
     }
 }

@@ -197,8 +197,7 @@ public static class SlideTilingJob
         return new SlideTilingReport(slidePath, SlideTilingStatus.Skipped, existing.Count, 0, existing.Info.OtsuThreshold, clock.Elapsed.TotalSeconds);
     }
 
-    private static string Describe(TilingOptions options) =>
-        new TileCoordsInfo(options.Level, options.TileSize, options.Overlap, options.FgPercThresh, options.EffectiveOtsuLevel, double.NaN).ToString();
+    private static string Describe(TilingOptions options) => TileCoordsInfo.Of(options).ToString();
 
     /// <summary>
     /// Deletes the temporary files that writes of the outputs of slide <paramref name="name"/> (<c>NAME.h5</c>,

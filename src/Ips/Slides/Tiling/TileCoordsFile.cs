@@ -13,17 +13,75 @@ namespace Ips.Slides.Tiling;
 /// <param name="OtsuThreshold">The Otsu threshold of the stain-aware grey level.</param>
 public sealed record TileCoordsInfo(int PatchLevel, int PatchSize, int Overlap, double FgPercThresh, int OtsuLevel, double OtsuThreshold)
 {
+    /// <summary>The microns per pixel the tiles were cut at (<c>target_mpp</c>), when cut at a resolution.</summary>
+    public double? TargetMpp { get; init; }
+
+    /// <summary>The magnification the tiles were cut at (<c>target_magnification</c>, TRIDENT's), when cut at a resolution.</summary>
+    public double? TargetMagnification { get; init; }
+
+    /// <summary>Microns per pixel of the slide's level 0 (<c>level0_mpp</c>), when tiles were cut at a resolution.</summary>
+    public double? Level0Mpp { get; init; }
+
+    /// <summary>Magnification of the slide's level 0 (<c>level0_magnification</c>, TRIDENT's), when tiles were cut at a resolution.</summary>
+    public double? Level0Magnification { get; init; }
+
+    /// <summary>
+    /// How a tile of these coordinates is read from <paramref name="slide"/>: at the resolution recorded
+    /// (<c>target_mpp</c> over <c>level0_mpp</c>, else <c>level0_magnification</c> over <c>target_magnification</c>,
+    /// as TRIDENT's files give it), else <see cref="PatchSize"/> pixels of <see cref="PatchLevel"/>.
+    /// </summary>
+    /// <exception cref="ArgumentException">The slide lacks the level or a level fine enough for the resolution.</exception>
+    public TileSampling Sampling(ISlide slide)
+    {
+        ArgumentNullException.ThrowIfNull(slide);
+        double? downsample = TargetMpp is { } mpp && Level0Mpp is { } mpp0 ? mpp / mpp0
+            : TargetMagnification is { } magnification && Level0Magnification is { } magnification0 ? magnification0 / magnification
+            : null;
+        if (downsample is { } d)
+        {
+            try
+            {
+                return TileSampling.ForDownsample(slide.Levels, d, PatchSize);
+            }
+            catch (ArgumentException error)
+            {
+                throw new ArgumentException($"{slide.Path}: tiles at {Resolution()}: {error.Message}", error);
+            }
+        }
+        LevelGeometry.Check(slide, PatchLevel);
+        return TileSampling.AtLevel(PatchLevel, PatchSize);
+    }
+
     /// <summary>Whether the tiles were cut with the parameters of <paramref name="options"/>.</summary>
     public bool Matches(TilingOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
-        return PatchLevel == options.Level && PatchSize == options.TileSize && Overlap == options.Overlap
+        bool sameResolution = options.AtResolution
+            ? Nullable.Equals(TargetMpp, options.TargetMpp) && Nullable.Equals(TargetMagnification, options.TargetMagnification)
+                && (options.Level0Mpp is null || Nullable.Equals(Level0Mpp, options.Level0Mpp))
+            : TargetMpp is null && TargetMagnification is null && PatchLevel == options.Level;
+        return sameResolution && PatchSize == options.TileSize && Overlap == options.Overlap
             && FgPercThresh.Equals(options.FgPercThresh) && OtsuLevel == options.EffectiveOtsuLevel;
+    }
+
+    /// <summary>The parameters of <paramref name="options"/> as a record of this kind (for messages; the Otsu threshold is unknown).</summary>
+    public static TileCoordsInfo Of(TilingOptions options)
+    {
+        ArgumentNullException.ThrowIfNull(options);
+        return new TileCoordsInfo(options.Level, options.TileSize, options.Overlap, options.FgPercThresh, options.EffectiveOtsuLevel, double.NaN)
+        {
+            TargetMpp = options.TargetMpp,
+            TargetMagnification = options.TargetMagnification,
+            Level0Mpp = options.Level0Mpp,
+        };
     }
 
     /// <inheritdoc />
     public override string ToString() => string.Create(CultureInfo.InvariantCulture,
-        $"level {PatchLevel}, tile size {PatchSize}, overlap {Overlap}, fg_perc_thresh {FgPercThresh}, otsu level {OtsuLevel}");
+        $"{(TargetMpp is null && TargetMagnification is null ? $"level {PatchLevel}" : Resolution())}, tile size {PatchSize}, overlap {Overlap}, fg_perc_thresh {FgPercThresh}, otsu level {OtsuLevel}");
+
+    private string Resolution() => string.Create(CultureInfo.InvariantCulture,
+        $"{(TargetMpp is { } mpp ? $"{mpp} um/px" : $"magnification {TargetMagnification}")}{(Level0Mpp is { } mpp0 ? $" (level 0: {mpp0} um/px)" : "")}");
 }
 
 /// <summary>The kept tiles of one slide as read back from a tile coordinates file.</summary>
@@ -42,7 +100,9 @@ public sealed record TileCoords(TileCoordsInfo Info, int[,] Coords, float[] Tumo
 /// <c>[n, 2]</c> int32 of level-0 (x, y) top-left corners with attributes <c>patch_level</c> and <c>patch_size</c>
 /// (plus <c>patch_size_level0</c>, <c>overlap</c>, <c>level_dim</c>, <c>downsample</c>, <c>name</c>), beside
 /// datasets <c>tumor_fraction</c> and <c>tissue_fraction</c> <c>[n]</c> float32 and the Otsu threshold as attribute
-/// <c>otsu_threshold</c> of <c>coords</c> and of the file. Written whole to a temporary file and renamed, since
+/// <c>otsu_threshold</c> of <c>coords</c> and of the file. Tiles cut at a resolution also record <c>target_mpp</c> or
+/// <c>target_magnification</c>, <c>level0_mpp</c> and <c>level0_magnification</c> (TRIDENT's names where it has them);
+/// <c>patch_level</c> is then the level read and <c>patch_size</c> the tile side at the resolution. Written whole to a temporary file and renamed, since
 /// PureHDF only creates files.
 /// </summary>
 public static class TileCoordsFile
@@ -80,6 +140,11 @@ public static class TileCoordsFile
             ["tumor_fraction"] = new H5Dataset(tiles.TumourFraction, fileDims: [(ulong)tiles.Count]),
             ["tissue_fraction"] = new H5Dataset(tiles.TissueFraction, fileDims: [(ulong)tiles.Count]),
         };
+        var attributes = ((H5Dataset)file["coords"]).Attributes;
+        AddIfKnown(attributes, "target_mpp", options.TargetMpp);
+        AddIfKnown(attributes, "target_magnification", options.TargetMagnification);
+        AddIfKnown(attributes, "level0_mpp", tiles.Grid.Level0Mpp);
+        AddIfKnown(attributes, "level0_magnification", tiles.Grid.Level0Magnification);
         file.Attributes["otsu_threshold"] = tiles.Threshold;
         file.Attributes["slide"] = Path.GetFileName(slide.Path);
         AtomicFile.Write(path, temporary => file.Write(temporary));
@@ -115,7 +180,13 @@ public static class TileCoordsFile
                 IntAttribute(dataset, "overlap") ?? 0,
                 DoubleAttribute(dataset, "fg_perc_thresh") ?? double.NaN,
                 IntAttribute(dataset, "otsu_level") ?? IntAttribute(dataset, "patch_level") ?? 0,
-                DoubleAttribute(dataset, "otsu_threshold") ?? double.NaN);
+                DoubleAttribute(dataset, "otsu_threshold") ?? double.NaN)
+            {
+                TargetMpp = DoubleAttribute(dataset, "target_mpp"),
+                TargetMagnification = DoubleAttribute(dataset, "target_magnification"),
+                Level0Mpp = DoubleAttribute(dataset, "level0_mpp"),
+                Level0Magnification = DoubleAttribute(dataset, "level0_magnification"),
+            };
             return new TileCoords(info, coords, Floats(file, "tumor_fraction", n, path), Floats(file, "tissue_fraction", n, path));
         }
         catch (Exception error) when (error is not InvalidDataException and not FileNotFoundException)
@@ -168,6 +239,23 @@ public static class TileCoordsFile
         return attribute.Type.Size == 8 ? checked((int)attribute.Read<long>()) : attribute.Read<int>();
     }
 
-    private static double? DoubleAttribute(IH5Dataset dataset, string name) =>
-        dataset.AttributeExists(name) ? dataset.Attribute(name).Read<double>() : null;
+    // TRIDENT writes its magnifications as integers, this class as doubles; read either.
+    private static double? DoubleAttribute(IH5Dataset dataset, string name)
+    {
+        if (!dataset.AttributeExists(name))
+        {
+            return null;
+        }
+        var attribute = dataset.Attribute(name);
+        return attribute.Type.Class == H5DataTypeClass.FloatingPoint ? attribute.Read<double>()
+            : attribute.Type.Size == 8 ? attribute.Read<long>() : attribute.Read<int>();
+    }
+
+    private static void AddIfKnown(IDictionary<string, object> attributes, string name, double? value)
+    {
+        if (value is { } known)
+        {
+            attributes[name] = known;
+        }
+    }
 }

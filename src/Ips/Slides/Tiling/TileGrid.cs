@@ -4,7 +4,9 @@ namespace Ips.Slides.Tiling;
 /// Where the tiles of a slide start, as the official <c>split_slide</c> places them: on level-0 coordinates
 /// <c>0, step, 2 step, ...</c> below the level-0 width and height, where a tile spans
 /// <c>tile_size0 = int(tile_size * downsample + 0.5)</c> level-0 pixels and <c>step = tile_size0 - overlap0</c>. The
-/// last tile of a row or column may reach past the slide; its outside reads as white glass.
+/// last tile of a row or column may reach past the slide; its outside reads as white glass. Tiles at a resolution
+/// (<see cref="TilingOptions.TargetMpp"/>, <see cref="TilingOptions.TargetMagnification"/>) are placed the same way,
+/// with the downsample of the resolution asked for rather than of a level.
 /// </summary>
 public sealed class TileGrid
 {
@@ -14,9 +16,24 @@ public sealed class TileGrid
         ArgumentNullException.ThrowIfNull(slide);
         ArgumentNullException.ThrowIfNull(options);
         options.Check(slide);
-        var level = slide.Levels[options.Level];
-        Level = options.Level;
-        Downsample = level.Downsample;
+        if (options.AtResolution)
+        {
+            (Downsample, Level0Mpp, Level0Magnification) = options.Resolution(slide);
+            try
+            {
+                Sampling = TileSampling.ForDownsample(slide.Levels, Downsample, options.TileSize);
+            }
+            catch (ArgumentException error)
+            {
+                throw new ArgumentException($"{slide.Path}: {Describe(options)}: {error.Message}", error);
+            }
+        }
+        else
+        {
+            Downsample = slide.Levels[options.Level].Downsample;
+            Sampling = TileSampling.AtLevel(options.Level, options.TileSize);
+        }
+        Level = Sampling.Level;
         TileSize = options.TileSize;
         TileSize0 = (int)(options.TileSize * Downsample + 0.5);
         Step0 = TileSize0 - (int)(options.Overlap * Downsample + 0.5);
@@ -24,13 +41,22 @@ public sealed class TileGrid
         Rows = checked((int)((slide.Levels[0].Height + Step0 - 1) / Step0));
     }
 
+    /// <summary>How each tile is read: the level, the region read there and whether it is resized.</summary>
+    public TileSampling Sampling { get; }
+
     /// <summary>The level tiles are read from.</summary>
     public int Level { get; }
 
-    /// <summary>Downsample of <see cref="Level"/>.</summary>
+    /// <summary>Level-0 pixels per tile pixel: the downsample of <see cref="Level"/>, or of the resolution asked for.</summary>
     public double Downsample { get; }
 
-    /// <summary>Tile side in pixels of <see cref="Level"/>.</summary>
+    /// <summary>Microns per pixel of level 0 (the file's, or <c>--mpp-level0</c>), when tiles are cut at a resolution and it is known.</summary>
+    public double? Level0Mpp { get; }
+
+    /// <summary>Objective magnification of level 0 (binned from its microns per pixel, as TRIDENT does), when tiles are cut at a resolution.</summary>
+    public double? Level0Magnification { get; }
+
+    /// <summary>Tile side in pixels (of <see cref="Level"/>, or of the resolution asked for).</summary>
     public int TileSize { get; }
 
     /// <summary>Tile side in level-0 pixels.</summary>
@@ -53,4 +79,8 @@ public sealed class TileGrid
 
     /// <summary>Level-0 y of the tiles of row <paramref name="row"/>.</summary>
     public long Y(int row) => (long)row * Step0;
+
+    private static string Describe(TilingOptions options) => options.TargetMpp is { } mpp
+        ? string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--mpp {mpp}")
+        : string.Create(System.Globalization.CultureInfo.InvariantCulture, $"--magnification {options.TargetMagnification}");
 }

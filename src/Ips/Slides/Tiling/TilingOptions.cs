@@ -23,7 +23,22 @@ public sealed record TilingOptions
     /// <summary>The level whose histogram gives the Otsu threshold (<c>otsu_lvl</c>); null: <see cref="Level"/>.</summary>
     public int? OtsuLevel { get; init; }
 
-    /// <summary>The Otsu level in effect.</summary>
+    /// <summary>
+    /// Tiles at this many microns per pixel instead of at <see cref="Level"/> (<c>--mpp</c>): <see cref="TileSize"/> is
+    /// then in pixels of that resolution, read from the coarsest level at least as fine (<see cref="TileSampling"/>).
+    /// </summary>
+    public double? TargetMpp { get; init; }
+
+    /// <summary>Tiles at this objective magnification instead of at <see cref="Level"/> (<c>--magnification</c>), as TRIDENT's <c>--mag</c>.</summary>
+    public double? TargetMagnification { get; init; }
+
+    /// <summary>Microns per pixel of level 0 for slides whose file does not record it, or records it wrongly (<c>--mpp-level0</c>).</summary>
+    public double? Level0Mpp { get; init; }
+
+    /// <summary>Whether tiles are cut at a resolution (<see cref="TargetMpp"/> or <see cref="TargetMagnification"/>) rather than a level.</summary>
+    public bool AtResolution => TargetMpp is not null || TargetMagnification is not null;
+
+    /// <summary>The Otsu level in effect: <see cref="OtsuLevel"/>, else the level tiles are read from.</summary>
     public int EffectiveOtsuLevel => OtsuLevel ?? Level;
 
     /// <summary>
@@ -45,10 +60,75 @@ public sealed record TilingOptions
         {
             throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"--fg-perc-thresh must be within 0 .. 1, got {FgPercThresh}"));
         }
+        CheckValues();
         CheckLevel(slide, "--level", Level);
         if (OtsuLevel is { } otsu)
         {
             CheckLevel(slide, "--otsu-level", otsu);
+        }
+    }
+
+    /// <summary>
+    /// Throws <see cref="ArgumentException"/> naming the option when a value is out of range or the options contradict
+    /// each other; needs no slide, so a command can check its options before opening any.
+    /// </summary>
+    public void CheckValues()
+    {
+        if (TargetMpp is not null && TargetMagnification is not null)
+        {
+            throw new ArgumentException("--mpp and --magnification both ask for the tiles' resolution; give one of them");
+        }
+        if (AtResolution && Level != 0)
+        {
+            throw new ArgumentException("--level cuts tiles at a pyramid level, --mpp and --magnification at a resolution; give one of them");
+        }
+        CheckPositive("--mpp", TargetMpp);
+        CheckPositive("--magnification", TargetMagnification);
+        CheckPositive("--mpp-level0", Level0Mpp);
+    }
+
+    /// <summary>
+    /// Level-0 pixels per tile pixel for tiles at <see cref="TargetMpp"/> or <see cref="TargetMagnification"/> of
+    /// <paramref name="slide"/>, with the level-0 microns per pixel and magnification it was computed from (null where
+    /// unknown and not needed).
+    /// </summary>
+    /// <exception cref="ArgumentException">The slide lacks the resolution needed; the message names it and <c>--mpp-level0</c>.</exception>
+    public (double Downsample, double? Level0Mpp, double? Level0Magnification) Resolution(ISlide slide)
+    {
+        ArgumentNullException.ThrowIfNull(slide);
+        double? mpp = Level0Mpp ?? slide.MicronsPerPixel?.X;
+        if (TargetMpp is { } target)
+        {
+            double level0 = mpp ?? throw NoMpp(slide, "--mpp");
+            return (target / level0, level0, Magnification(mpp, slide));
+        }
+        double magnification = TargetMagnification ?? throw new InvalidOperationException("tiles are cut at a level, not at a resolution");
+        double power = Magnification(mpp, slide) ?? throw NoMpp(slide, "--magnification");
+        return (power / magnification, mpp, power);
+    }
+
+    // The level-0 magnification as TRIDENT estimates it: binned from the microns per pixel (the scanner's recorded
+    // objective power can disagree with its pixel size), else the recorded objective power.
+    private static double? Magnification(double? mpp, ISlide slide) => mpp switch
+    {
+        null => slide.ObjectivePower,
+        < 0.16 => 80,
+        < 0.2 => 60,
+        < 0.3 => 40,
+        < 0.6 => 20,
+        < 1.2 => 10,
+        < 2.4 => 5,
+        _ => slide.ObjectivePower,
+    };
+
+    private static ArgumentException NoMpp(ISlide slide, string option) => new(
+        $"{slide.Path}: {option} needs the slide's microns per pixel, which the file does not record (no openslide.mpp-x, Aperio MPP or TIFF resolution in cm or inch); give it with --mpp-level0 X");
+
+    private static void CheckPositive(string option, double? value)
+    {
+        if (value is { } v && !(v > 0 && double.IsFinite(v)))
+        {
+            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture, $"{option} must be a positive number, got {v}"));
         }
     }
 
