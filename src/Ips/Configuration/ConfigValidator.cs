@@ -99,7 +99,7 @@ internal static class ConfigValidator
     private static void ValidateImageEncoder(IpsConfig c, YamlValues v)
     {
         if (!PatchEncoders.StageCounts.Contains(c.NResBlocks))
-            throw v.Error($"n_res_blocks ({c.NResBlocks}) must be 2 (cut after layer2) or 4 (after layer4), as the official code builds, or 1 (after layer1, a lighter encoder of this implementation)");
+            throw v.Error($"n_res_blocks ({c.NResBlocks}) must be 2 (cut after layer2) or 4 (after layer4)");
         var width = PatchEncoders.ConvOutputWidth(c.EncType, c.NResBlocks);
         if (c.D != width)
             throw v.Error($"D ({c.D}) must equal the encoder's output width {width} ({c.EncType} with n_res_blocks {c.NResBlocks})");

@@ -191,7 +191,7 @@ public sealed record IpsConfig
     /// <summary><c>n_chan_in</c>: image channels, or feature width for pre-extracted features.</summary>
     public int NChanIn { get; init; } = 1;
 
-    /// <summary><c>n_res_blocks</c>: ResNet stages kept, 2 or 4 (the official choices) or 1 (a lighter encoder).</summary>
+    /// <summary><c>n_res_blocks</c>: ResNet stages kept, 2 or 4.</summary>
     public int NResBlocks { get; init; } = 4;
 
     // ---- IPS ----

@@ -7,7 +7,7 @@ namespace Ips.Encoders;
 
 /// <summary>What the image patch encoder of an IPS network is: the config keys it is built from.</summary>
 /// <param name="EncType">The architecture (<c>enc_type</c>), a name of <see cref="EncoderRegistry"/>.</param>
-/// <param name="NResBlocks">Residual stages kept (<c>n_res_blocks</c>): 2 (cut after <c>layer2</c>) or 4, as the official code builds, or 1.</param>
+/// <param name="NResBlocks">Residual stages kept (<c>n_res_blocks</c>): 2 (cut after <c>layer2</c>) or 4.</param>
 /// <param name="NChanIn">Input channels (<c>n_chan_in</c>): 1 (grey, a fresh first convolution) or 3.</param>
 /// <param name="D">The model width (<c>D</c>), which must equal the encoder's output width.</param>
 /// <param name="Pretrained">Start from ImageNet weights (<c>pretrained</c>).</param>
@@ -22,11 +22,8 @@ public sealed record PatchEncoderSpec(
 /// </summary>
 public static class PatchEncoders
 {
-    /// <summary>
-    /// The residual stages an image encoder may keep (<c>n_res_blocks</c>): 2 and 4 as the official code allows, and 1,
-    /// this implementation's lighter encoder (half the multiply-adds of 2 on a 28-pixel patch), which the demo uses.
-    /// </summary>
-    public static IReadOnlyList<int> StageCounts { get; } = [1, 2, 4];
+    /// <summary>The residual stages an image encoder may keep (<c>n_res_blocks</c>), as the official code allows.</summary>
+    public static IReadOnlyList<int> StageCounts { get; } = [2, 4];
 
     /// <summary>Width of the image encoder's output for <paramref name="encType"/> cut after <paramref name="nResBlocks"/> stages.</summary>
     /// <exception cref="ArgumentException">Unknown encoder type or block count.</exception>
@@ -34,7 +31,7 @@ public static class PatchEncoders
     {
         if (!StageCounts.Contains(nResBlocks))
         {
-            throw new ArgumentException($"n_res_blocks {nResBlocks} is not supported; expected 1, 2 or 4.", nameof(nResBlocks));
+            throw new ArgumentException($"n_res_blocks {nResBlocks} is not supported; expected 2 or 4.", nameof(nResBlocks));
         }
         return EncoderRegistry.ResNet(encType).WidthAfter(nResBlocks);
     }
@@ -79,9 +76,11 @@ public static class PatchEncoders
             throw new ArgumentException($"config {spec.Source}: n_chan_in must be 1 or 3 for an image encoder (got {spec.NChanIn}).");
         }
 
-        // The official indices: encoder.0 conv1 .. encoder.4 layer1, encoder.5 layer2, ...; a shorter cut ends sooner.
-        var names = new List<string> { "conv1", "bn1", "relu", "maxpool" };
-        names.AddRange(new[] { "layer1", "layer2", "layer3", "layer4" }.Take(spec.NResBlocks));
+        var names = new List<string> { "conv1", "bn1", "relu", "maxpool", "layer1", "layer2" };
+        if (spec.NResBlocks == 4)
+        {
+            names.AddRange(new[] { "layer3", "layer4" });
+        }
         names.Add("avgpool");
         return Sequential(names.Select(name => parts[name]));
     }

@@ -208,7 +208,7 @@ public sealed class ConfigLoaderTests
     [InlineData("track_epoch=150", "track_epoch (150) must be in [0, n_epoch)")]
     [InlineData("N=~", "use_pos is True but N is not set")]
     [InlineData("enc_type=vgg16", "enc_type 'vgg16' must be one of resnet18, resnet50")]
-    [InlineData("n_res_blocks=3", "n_res_blocks (3) must be 2 (cut after layer2) or 4 (after layer4), as the official code builds, or 1 (after layer1, a lighter encoder of this implementation)")]
+    [InlineData("n_res_blocks=3", "n_res_blocks (3) must be 2 (cut after layer2) or 4 (after layer4)")]
     [InlineData("n_res_blocks=4", "D (128) must equal the encoder's output width 512 (resnet18 with n_res_blocks 4)")]
     [InlineData("enc_type=resnet50", "D (128) must equal the encoder's output width 512 (resnet50 with n_res_blocks 2)")]
     [InlineData("shuffle_style=random", "shuffle_style 'random' must be one of batch, instance")]
