@@ -24,11 +24,13 @@ public sealed class ExitCodeTests
         ["slides features"] = ["nowhere", "--coords", "nowhere-coords", "--encoder", "nowhere.pth", "--out", "nowhere-out"],
         ["slides pack"] = ["nowhere", "--labels", "nowhere.csv", "--out", "nowhere.hdf5"],
         ["view"] = ["nowhere", "--no-browser"],
+        ["config init"] = ["nowhere", "--out", "nowhere.yml"],
+        ["slides status"] = ["nowhere"],
     };
 
     // The commands that read no input of the user's: they fetch, generate or measure.
     private static readonly HashSet<string> NoInput =
-        ["doctor", "demo", "bench", "data mnist", "data traffic", "data megapixel-mnist", "data camelyon16 synthetic"];
+        ["doctor", "demo", "bench", "encoders", "data mnist", "data traffic", "data megapixel-mnist", "data inspection", "data camelyon16 synthetic"];
 
     public static TheoryData<string> Commands() =>
         [.. CommandTree.Read().Where(c => !c.IsBranch).Select(c => string.Join(' ', c.Path))];
