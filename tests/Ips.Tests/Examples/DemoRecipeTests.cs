@@ -36,7 +36,7 @@ public sealed class DemoRecipeTests : IDisposable
         Assert.Equal(1, summary.Seed);
         Assert.True(summary.TestMetrics["majority"] > 0.25, $"majority accuracy {summary.TestMetrics["majority"]:P1} is not above 25 %:\n{text}");
         Assert.Equal(["majority", "max", "top", "multi"], summary.TestMetrics.Keys);
-        Assert.Equal(2, Directory.GetFiles(summary.Pictures, "*.png").Length);
+        Assert.Equal(2, Directory.GetFiles(summary.Pictures, "*.attention.png").Length);
         Assert.Contains($"attention pictures in {summary.Pictures}", text, StringComparison.Ordinal);
     }
 }
