@@ -224,6 +224,8 @@ public static class ImageFile
     /// </summary>
     private static Tensor? Tiff16(string path, int channels)
     {
+        // As DecodeTiff: the structure is checked before LibTiff.NET allocates from its numbers.
+        TiffStructure.Check(path);
         TiffErrorLog.Reset();
         using var tiff = Tiff.Open(path, "r")
             ?? throw new InvalidDataException($"{path}: cannot decode the file as a TIFF ({TiffErrorLog.Last ?? "unreadable"}); supported are {Supported}");
@@ -231,8 +233,9 @@ public static class ImageFile
         {
             return null;
         }
-        int width = tiff.GetField(TiffTag.IMAGEWIDTH)[0].ToInt();
-        int height = tiff.GetField(TiffTag.IMAGELENGTH)[0].ToInt();
+        int width = tiff.GetField(TiffTag.IMAGEWIDTH)?[0].ToInt() ?? 0;
+        int height = tiff.GetField(TiffTag.IMAGELENGTH)?[0].ToInt() ?? 0;
+        CheckSize(path, "TIFF", width, height);
         int samples = tiff.GetField(TiffTag.SAMPLESPERPIXEL)?[0].ToInt() ?? 1;
         var planar = tiff.GetField(TiffTag.PLANARCONFIG)?[0].ToInt() ?? (int)PlanarConfig.CONTIG;
         if (samples is not (1 or 3 or 4) || planar != (int)PlanarConfig.CONTIG)
@@ -244,7 +247,12 @@ public static class ImageFile
         void Fail() => throw new InvalidDataException($"{path}: the TIFF file is truncated or damaged: its {width} x {height} pixels could not all be decoded ({TiffErrorLog.Last ?? "unknown error"})");
         if (tiff.IsTiled())
         {
-            int tileWidth = tiff.GetField(TiffTag.TILEWIDTH)[0].ToInt(), tileHeight = tiff.GetField(TiffTag.TILELENGTH)[0].ToInt();
+            int tileWidth = tiff.GetField(TiffTag.TILEWIDTH)?[0].ToInt() ?? 0, tileHeight = tiff.GetField(TiffTag.TILELENGTH)?[0].ToInt() ?? 0;
+            // A tile never needs to be larger than the image, whose size is checked above.
+            if (tileWidth <= 0 || tileHeight <= 0 || (long)tileWidth * tileHeight > MaxPixels)
+            {
+                throw new InvalidDataException($"{path}: the TIFF header gives tiles of {tileWidth} x {tileHeight} pixels; tiles must have between 1 and {MaxPixels} pixels");
+            }
             var tile = new byte[tiff.TileSize()];
             for (int y0 = 0; y0 < height; y0 += tileHeight)
             {

@@ -31,7 +31,7 @@ public sealed class EndToEndTests : IDisposable
         Assert.Equal(0, Ips("data", "megapixel-mnist", data, "--n-train", "12", "--n-test", "6", "--width", "100", "--height", "100", "--n-noise", "2", "--mnist", mnist, "--plain"));
 
         var config = RepositoryFiles.Path("configs/mnist-small.yml");
-        string[] overrides = ["--set", $"data_dir={data}", "--set", "N=4", "--set", "M=2", "--set", "I=1", "--set", "B=4", "--set", "B_seq=4",
+        string[] overrides = ["--set", $"data_dir={data}", "--set", "N=4", "--set", "patch_size=[50,50]", "--set", "patch_stride=[50,50]", "--set", "M=2", "--set", "I=1", "--set", "B=4", "--set", "B_seq=4",
             "--set", "n_epoch=1", "--set", "n_epoch_warmup=0", "--set", "shuffle=false"];
         var run = Path.Combine(_dir.Path, "run");
         Assert.Equal(0, Ips(["train", "-c", config, .. overrides, "--run-dir", run, "--plain"]));

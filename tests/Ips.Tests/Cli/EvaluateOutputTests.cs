@@ -23,10 +23,10 @@ public sealed class EvaluateOutputTests : IDisposable
         var data = Path.Combine(_dir.Path, "mpm");
         Assert.Equal(0, CommandLineTests.Ips("data", "megapixel-mnist", data, "--n-train", "4", "--n-test", "3", "--width", "100", "--height", "100", "--n-noise", "1", "--mnist", mnist, "--plain").Code);
         var config = CommandLineTests.RepoConfig("mnist-small.yml");
-        string[] overrides = ["--set", $"data_dir={data}", "--set", "N=4", "--set", "M=2", "--set", "I=2", "--set", "B=3", "--set", "B_seq=3"];
+        string[] overrides = ["--set", $"data_dir={data}", "--set", "N=4", "--set", "patch_size=[50,50]", "--set", "patch_stride=[50,50]", "--set", "M=2", "--set", "I=2", "--set", "B=3", "--set", "B_seq=3"];
         var weights = Path.Combine(_dir.Path, "model.pt");
         manual_seed(1);
-        using (var net = new IpsNet(ConfigLoader.Load(config, [$"data_dir={data}", "N=4", "M=2", "I=2"])))
+        using (var net = new IpsNet(ConfigLoader.Load(config, [$"data_dir={data}", "N=4", "patch_size=[50,50]", "patch_stride=[50,50]", "M=2", "I=2"])))
         {
             StateDictIO.Save(net, weights);
         }

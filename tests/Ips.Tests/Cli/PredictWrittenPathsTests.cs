@@ -20,7 +20,7 @@ public sealed class PredictWrittenPathsTests : IDisposable
         var config = CommandLineTests.RepoConfig("mnist-small.yml");
         var weights = Path.Combine(_dir.Path, "image-model.pt");
         manual_seed(2);
-        using (var net = new IpsNet(ConfigLoader.Load(config, ["N=4", "M=2", "I=2"])))
+        using (var net = new IpsNet(ConfigLoader.Load(config, ["N=4", "patch_size=[50,50]", "patch_stride=[50,50]", "M=2", "I=2"])))
         {
             StateDictIO.Save(net, weights);
         }
@@ -32,7 +32,7 @@ public sealed class PredictWrittenPathsTests : IDisposable
         var json = Path.Combine(_dir.Path, "p.json");
         var maps = Path.Combine(_dir.Path, "maps");
 
-        using var child = CliProcess.Start(_dir.Path, "predict", "-c", config, "--set", "N=4", "--set", "M=2", "--set", "I=2",
+        using var child = CliProcess.Start(_dir.Path, "predict", "-c", config, "--set", "N=4", "--set", "patch_size=[50,50]", "--set", "patch_stride=[50,50]", "--set", "M=2", "--set", "I=2",
             "-w", weights, image, "--out", json, "--attention-dir", maps);
 
         Assert.True(child.WaitForExit() == 0, child.Output);

@@ -30,7 +30,7 @@ public sealed class ModelEvaluationTests : IDisposable
     public void Dispose() => _files.Dispose();
 
     private IpsConfig Config(params string[] more) =>
-        ConfigLoader.Load(RepositoryFiles.Path("configs/mnist-small.yml"), [$"data_dir={_data}", "N=4", "M=2", "I=2", "B=2", "B_seq=2", .. more]);
+        ConfigLoader.Load(RepositoryFiles.Path("configs/mnist-small.yml"), [$"data_dir={_data}", "N=4", "patch_size=[50,50]", "patch_stride=[50,50]", "M=2", "I=2", "B=2", "B_seq=2", .. more]);
 
     [Fact]
     public void The_scores_are_the_trainers_evaluation_of_the_same_weights()

@@ -110,7 +110,7 @@ public sealed class TestPreprocessingTests : IDisposable
         Assert.DoesNotContain("test_preprocessing", ConfigLoader.ToYaml(ConfigLoader.Load(mnist)), StringComparison.Ordinal);
 
         var unknown = Assert.Throws<ConfigException>(() => ConfigLoader.Load(mnist, ["test_preprocessing=resize"]));
-        Assert.Contains("test_preprocessing 'resize' must be one of traffic, none", unknown.Message, StringComparison.Ordinal);
+        Assert.Contains("test_preprocessing 'resize' must be one of traffic, images, none", unknown.Message, StringComparison.Ordinal);
         var features = Assert.Throws<ConfigException>(() => ConfigLoader.Load(RepositoryFiles.Path("configs/camelyon.yml"), ["test_preprocessing=traffic"]));
         Assert.Contains("test_preprocessing traffic resizes and normalises photos; it needs is_image: True", features.Message, StringComparison.Ordinal);
     }
