@@ -178,7 +178,7 @@ public sealed class TerminalRunTests(TerminalRunInputs inputs) : IClassFixture<T
     /// <summary>
     /// The same files, byte for byte, except what records when, where and by whom it was written: a run's lock (pid,
     /// host, start time) and TensorBoard event files (named by time and pid) only exist in both; the bench's figures
-    /// are measurements, so its JSON holds the same keys; a file that names its run's working directory (a config
+    /// are measurements, so its JSON holds the same keys, and the demo's summary the same results; a file that names its run's working directory (a config
     /// with its data_dir resolved) compares with that directory's path taken out; zip archives (checkpoints, whose
     /// entry headers hold the write time) hold the same entries with contents the same by these rules.
     /// </summary>
@@ -200,6 +200,14 @@ public sealed class TerminalRunTests(TerminalRunInputs inputs) : IClassFixture<T
             if (expectedName == "bench.json")
             {
                 Assert.Equal(JsonKeys(expectedBytes), JsonKeys(actualBytes));
+                continue;
+            }
+            if (Path.GetFileName(expectedName) == Ips.Bench.DemoSummary.FileName)
+            {
+                // The wall time is a measurement and the pictures' path names the run's folder: the results must agree.
+                var (plain, terminal) = (Ips.Bench.DemoSummary.Read(Path.Combine(expectedDirectory, Path.GetDirectoryName(expectedName)!)),
+                    Ips.Bench.DemoSummary.Read(Path.Combine(actualDirectory, Path.GetDirectoryName(actualName)!)));
+                Assert.Equal((plain.Seed, plain.TestMetrics.ToList()), (terminal.Seed, terminal.TestMetrics.ToList()));
                 continue;
             }
             Assert.True(SameContent(expectedBytes, actualBytes, expectedDirectory, actualDirectory), $"{actualName} differs from the plain run's");
