@@ -107,7 +107,7 @@ public sealed class PredictOutputTests : IDisposable
         Assert.Equal(3, entries.Count);
         Assert.Equal($"{empty}: the feature matrix has 0 rows; IPS needs at least one patch (one row of features)", entries[0].GetProperty("error").GetString());
         Assert.True(entries[1].TryGetProperty("classes", out _));
-        Assert.StartsWith($"{nans}: the input holds NaN or infinite values (first in patch 0)", entries[2].GetProperty("error").GetString());
+        Assert.StartsWith($"{nans}: row 0 holds NaN (column 0); features must be finite numbers", entries[2].GetProperty("error").GetString());
     }
 
     [Fact]
@@ -116,7 +116,7 @@ public sealed class PredictOutputTests : IDisposable
         var nans = Features("nans.npy", [.. Enumerable.Range(0, 60).Select(i => i >= 36 ? float.NaN : 0.5f)], 10);
         var (code, output) = Predict("-w", _weights, nans);
         Assert.Equal(1, code);
-        Assert.Contains($"error: {nans}: the input holds NaN or infinite values (first in patch 6)", output);
+        Assert.Contains($"error: {nans}: row 6 holds NaN (column 0); features must be finite numbers", output);
         Assert.DoesNotContain("JsonSerializer", output);
     }
 
@@ -174,9 +174,9 @@ public sealed class PredictOutputTests : IDisposable
     public void An_image_of_the_wrong_size_is_named_with_width_x_height()
     {
         var config = CommandLineTests.RepoConfig("mnist-small.yml");
-        string[] overrides = ["--set", "N=4", "--set", "M=2", "--set", "I=2"];
+        string[] overrides = ["--set", "N=4", "--set", "patch_size=[50,50]", "--set", "patch_stride=[50,50]", "--set", "M=2", "--set", "I=2"];
         var weights = File("image-model.pt");
-        using (var net = new IpsNet(ConfigLoader.Load(config, ["N=4", "M=2", "I=2"])))
+        using (var net = new IpsNet(ConfigLoader.Load(config, ["N=4", "patch_size=[50,50]", "patch_stride=[50,50]", "M=2", "I=2"])))
         {
             StateDictIO.Save(net, weights);
         }
@@ -196,9 +196,9 @@ public sealed class PredictOutputTests : IDisposable
     public void A_model_that_does_not_record_its_preprocessing_gets_one_note_for_all_its_inputs()
     {
         var config = CommandLineTests.RepoConfig("mnist-small.yml");
-        string[] overrides = ["--set", "N=4", "--set", "M=2", "--set", "I=2"];
+        string[] overrides = ["--set", "N=4", "--set", "patch_size=[50,50]", "--set", "patch_stride=[50,50]", "--set", "M=2", "--set", "I=2"];
         var weights = File("image-model.pt");
-        using (var net = new IpsNet(ConfigLoader.Load(config, ["N=4", "M=2", "I=2"])))
+        using (var net = new IpsNet(ConfigLoader.Load(config, ["N=4", "patch_size=[50,50]", "patch_stride=[50,50]", "M=2", "I=2"])))
         {
             StateDictIO.Save(net, weights);
         }
