@@ -8,6 +8,7 @@ using Ips.Data.MegapixelMnist;
 using Ips.Data.Mnist;
 using Ips.Imaging;
 using Ips.Inference;
+using Ips.Native;
 using Ips.Training;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -70,6 +71,9 @@ public sealed class DemoCommand : Command<DemoSettings>
         }
         var plain = settings.UsePlainOutput;
 
+        // The allocator decides much of a CPU step's time (docs/performance.md, "The demo"): the first command on a fresh
+        // machine runs before ./run-tests installs libjemalloc2, so it says which one it got.
+        AnsiConsole.MarkupLine($"[grey]memory allocator: {Markup.Escape(ProcessAllocator.State.ToString())}[/]");
         Step(1, "MNIST digits");
         var mnist = MnistFetcher.EnsureAvailable(MnistFetcher.DefaultCacheDir(), userDir: null);
         AnsiConsole.MarkupLine($"  IDX files in [blue]{Markup.Escape(mnist)}[/]");
