@@ -39,7 +39,7 @@ internal sealed class TimeBench(BenchOptions options, TextWriter log)
         try
         {
             var probe = ConfigLoader.Load(configPath, overrides);
-            var side = CanvasSide(probe);
+            var side = MegapixelMnistOptions.CanvasSideFor(probe);
             var batches = options.Quick ? QuickBatches : Batches;
             var digits = WriteData(directory.FullName, probe.B * batches, side, log);
             var config = ConfigLoader.Load(configPath, [.. overrides, "data_dir=" + directory.FullName]);
@@ -233,16 +233,6 @@ internal sealed class TimeBench(BenchOptions options, TextWriter log)
         }
         var labels = Enumerable.Range(0, count).Select(i => (byte)(i % 10)).ToArray();
         return new MnistSplit(images, labels, "synthetic");
-    }
-
-    private static int CanvasSide(IpsConfig config)
-    {
-        var perSide = (int)Math.Round(Math.Sqrt(config.N ?? 0));
-        if (config.PatchSize is not [var ph, var pw] || ph != pw || perSide * perSide != config.N)
-        {
-            throw new ArgumentException($"config {config.Source}: the time benchmark needs square patches and a square N (got N {config.N}).");
-        }
-        return perSide * ph;
     }
 
     /// <summary>configs/mnist.yml in the working directory or above it, or above the harness's own folder.</summary>

@@ -79,7 +79,7 @@ public sealed class DemoCommand : Command<DemoSettings>
         AnsiConsole.MarkupLine($"  IDX files in [blue]{Markup.Escape(mnist)}[/]");
 
         Step(2, "Megapixel MNIST");
-        var canvas = CanvasSide(config);
+        var canvas = MegapixelMnistOptions.CanvasSideFor(config);
         var options = new MegapixelMnistOptions
         {
             NTrain = settings.NTrain, NTest = settings.NTest, Width = canvas, Height = canvas,
@@ -149,21 +149,6 @@ public sealed class DemoCommand : Command<DemoSettings>
     }
 
     private const string PicturesFolder = "predictions";
-
-    /// <summary>
-    /// The side of the square canvases the config's patch grid covers: <c>sqrt(N)</c> patches a side, each
-    /// <c>patch_stride</c> from the last (overlapping where the stride is smaller than the patch).
-    /// </summary>
-    private static int CanvasSide(IpsConfig config)
-    {
-        var grid = (int)Math.Round(Math.Sqrt(config.N ?? 0));
-        if (grid < 1 || grid * grid != config.N || config.PatchSize is not [var size, _] || config.PatchStride is not [var stride, _])
-        {
-            throw new ArgumentException(string.Create(CultureInfo.InvariantCulture,
-                $"config {config.Source}: the demo's canvases are square, so N must be a square number of patches (got {config.N}) with patch_size and patch_stride set."));
-        }
-        return ((grid - 1) * stride) + size;
-    }
 
     private static void Step(int number, string title) =>
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture, "[bold]{0}/5[/] {1}", number, Markup.Escape(title));

@@ -1,3 +1,5 @@
+using Ips.Configuration;
+
 namespace Ips.Data.MegapixelMnist;
 
 /// <summary>
@@ -49,5 +51,23 @@ public sealed record MegapixelMnistOptions
         {
             throw new ArgumentException($"seed ({Seed}) must be < {int.MaxValue}: the training split uses seed + 1.");
         }
+    }
+
+    /// <summary>
+    /// The side of the square canvases whose patch grid is the one <paramref name="config"/> describes: <c>sqrt(N)</c>
+    /// patches a side, each <c>patch_stride</c> from the last (overlapping where the stride is smaller than the patch).
+    /// </summary>
+    /// <exception cref="ArgumentException">N is not a square number, or the patches or their stride are not square.</exception>
+    public static int CanvasSideFor(IpsConfig config)
+    {
+        ArgumentNullException.ThrowIfNull(config);
+        var grid = (int)Math.Round(Math.Sqrt(config.N ?? 0));
+        if (grid < 1 || grid * grid != config.N || config.PatchSize is not [var size, var width] || size != width
+            || config.PatchStride is not [var stride, var across] || stride != across)
+        {
+            throw new ArgumentException(
+                $"config {config.Source}: square canvases need a square number of patches N (got {config.N}) with square patch_size and patch_stride.");
+        }
+        return ((grid - 1) * stride) + size;
     }
 }
