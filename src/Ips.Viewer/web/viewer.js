@@ -108,8 +108,11 @@ function selectedAt(position) {
   return detail.prediction.selected.find(t => p.x >= t.x && p.x < t.x + t.width && p.y >= t.y && p.y < t.y + t.height) || null;
 }
 
+// A quarter-tile margin on every side: the tile's neighbourhood stays in sight, and the tile's edges are not at the
+// mercy of the viewport's float rounding when it fills the view exactly.
 function zoomTo(tile) {
-  viewer.viewport.fitBounds(viewer.viewport.imageToViewportRectangle(tile.x, tile.y, tile.width, tile.height));
+  const mx = tile.width / 4, my = tile.height / 4;
+  viewer.viewport.fitBounds(viewer.viewport.imageToViewportRectangle(tile.x - mx, tile.y - my, tile.width + 2 * mx, tile.height + 2 * my));
 }
 
 viewer.addHandler('update-viewport', draw);
