@@ -4,6 +4,7 @@ using Ips.Configuration;
 using Ips.Data;
 using Ips.Data.MegapixelMnist;
 using Ips.Data.Mnist;
+using Ips.IO;
 using Ips.Modeling;
 using Ips.Patches;
 using Ips.Selection;
@@ -235,20 +236,6 @@ internal sealed class TimeBench(BenchOptions options, TextWriter log)
         return new MnistSplit(images, labels, "synthetic");
     }
 
-    /// <summary>configs/mnist.yml in the working directory or above it, or above the harness's own folder.</summary>
-    internal static string FindConfig()
-    {
-        foreach (var start in new[] { Directory.GetCurrentDirectory(), AppContext.BaseDirectory })
-        {
-            for (var directory = new DirectoryInfo(start); directory is not null; directory = directory.Parent)
-            {
-                var candidate = Path.Combine(directory.FullName, "configs", "mnist.yml");
-                if (File.Exists(candidate))
-                {
-                    return candidate;
-                }
-            }
-        }
-        throw new FileNotFoundException("configs/mnist.yml not found in the working directory or above it; run ips bench from the repository.");
-    }
+    /// <summary>The repository's configs/mnist.yml (<see cref="ShippedFiles.Find"/>).</summary>
+    internal static string FindConfig() => ShippedFiles.Find(Path.Combine("configs", "mnist.yml"));
 }

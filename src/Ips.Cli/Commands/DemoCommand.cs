@@ -8,6 +8,7 @@ using Ips.Data.MegapixelMnist;
 using Ips.Data.Mnist;
 using Ips.Imaging;
 using Ips.Inference;
+using Ips.IO;
 using Ips.Native;
 using Ips.Training;
 using Spectre.Console;
@@ -16,7 +17,7 @@ using Spectre.Console.Cli;
 namespace Ips.Cli.Commands;
 
 /// <summary>Options of <c>ips demo</c>.</summary>
-/// <remarks><c>--config</c> defaults to <c>configs/mnist-small.yml</c>.</remarks>
+/// <remarks><c>--config</c> defaults to <c>configs/mnist-small.yml</c>, found from any working directory (<see cref="ShippedFiles"/>).</remarks>
 public sealed class DemoSettings : ModelSettings
 {
     /// <summary>The config used when --config is not given.</summary>
@@ -64,16 +65,18 @@ public sealed class DemoCommand : Command<DemoSettings>
     {
         var clock = Stopwatch.StartNew();
         var device = settings.ResolveDevice();
-        var config = ConfigLoader.Load(settings.Config ?? DemoSettings.DefaultConfig, settings.Set);
+        var config = ConfigLoader.Load(settings.Config ?? ShippedFiles.Find(DemoSettings.DefaultConfig), settings.Set);
         if (settings.Seed is { } seed)
         {
             config = config with { Seed = seed };
         }
         var plain = settings.UsePlainOutput;
 
-        // The allocator decides much of a CPU step's time (docs/performance.md, "The demo"): the first command on a fresh
-        // machine runs before ./run-tests installs libjemalloc2, so it says which one it got.
+        // The allocator and how OpenMP threads wait decide much of a CPU step's time (docs/performance.md, "The demo"):
+        // the first command on a fresh machine runs before ./run-tests installs libjemalloc2, and the wait follows the
+        // machine's load, so it says which it got.
         AnsiConsole.MarkupLine($"[grey]memory allocator: {Markup.Escape(ProcessAllocator.State.ToString())}[/]");
+        AnsiConsole.MarkupLine($"[grey]OpenMP threads ({TorchSharp.torch.get_num_threads()}) wait: {Markup.Escape(OpenMpWaitPolicy.State.ToString())}[/]");
         Step(1, "MNIST digits");
         var mnist = MnistFetcher.EnsureAvailable(MnistFetcher.DefaultCacheDir(), userDir: null);
         AnsiConsole.MarkupLine($"  IDX files in [blue]{Markup.Escape(mnist)}[/]");

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Runtime.InteropServices;
 
 namespace Ips.Native;
@@ -13,13 +14,15 @@ public sealed record OpenMpWaitState(string Policy, string SetBy, string Detail)
 }
 
 /// <summary>
-/// Makes libtorch's OpenMP worker threads sleep when they wait instead of spinning. libgomp's default keeps a thread
-/// that finished its share of a parallel region spinning on the CPU for a while; where other processes share the
-/// cores (or the main thread does serial work between regions) that spinning takes the time the other threads need,
-/// and every region then waits for a thread that is not running. On the 2-core VM of docs/performance.md, shared with
-/// other jobs, a training iteration of the Megapixel MNIST config ran 1.2 to 3.5 times faster with sleeping threads,
-/// on 34 to 45% less CPU time (four interleaved pairs). Call <see cref="Configure"/> first thing in <c>Main</c>, before libtorch is loaded:
-/// libgomp reads its settings once, when it is loaded. The <c>ips</c> command does.
+/// Chooses how libtorch's OpenMP worker threads wait between parallel regions, from how busy the machine is when
+/// <c>ips</c> starts. libgomp's default keeps a thread that finished its share of a region spinning for a while: on
+/// free cores that saves the wake-up of every small region, but where other processes share the cores the spinning
+/// takes the time the other threads need, and every region then waits for a thread that is not running. Measured on
+/// the 2-core VM of docs/performance.md ("OpenMP threads: spin on free cores, sleep on busy ones"): shared with other
+/// jobs, a Megapixel MNIST iteration ran 1.2 to 3.5 times faster with sleeping threads; quiet, the demo's steps ran
+/// about 1.3 times faster spinning. So: spin (libgomp's default) where the 1-minute load average is below the core
+/// count, sleep (<c>OMP_WAIT_POLICY=PASSIVE</c>) otherwise. Call <see cref="Configure"/> first thing in <c>Main</c>,
+/// before libtorch is loaded: libgomp reads its settings once, when it is loaded. The <c>ips</c> command does.
 /// </summary>
 public static partial class OpenMpWaitPolicy
 {
@@ -33,11 +36,11 @@ public static partial class OpenMpWaitPolicy
     private static OpenMpWaitState? _configured;
 
     /// <summary>
-    /// Sets <c>OMP_WAIT_POLICY=PASSIVE</c> in the process's native environment, unless the user set
-    /// <c>OMP_WAIT_POLICY</c> or <c>GOMP_SPINCOUNT</c> already. Idempotent; takes effect only when called before
-    /// libtorch (and with it libgomp) is loaded.
+    /// Chooses the policy from the machine's load (<see cref="ShouldSleep"/>) and, for sleeping, sets
+    /// <c>OMP_WAIT_POLICY=PASSIVE</c> in the process's native environment; leaves everything alone where the user set
+    /// <c>OMP_WAIT_POLICY</c> or <c>GOMP_SPINCOUNT</c>. Idempotent; takes effect only when called before libtorch (and
+    /// with it libgomp) is loaded.
     /// </summary>
-    /// <returns>The policy afterwards, as <see cref="State"/> reports it.</returns>
     public static OpenMpWaitState Configure()
     {
         lock (Gate)
@@ -61,14 +64,21 @@ public static partial class OpenMpWaitPolicy
 
     /// <summary>
     /// The variable that gives a child process that is not .NET (a Python benchmark, say) the policy
-    /// <see cref="Configure"/> set here; empty when it set none (the child inherits the user's environment).
+    /// <see cref="Configure"/> set here; empty when it set none (the child then waits as libgomp's default, or as the
+    /// user's environment says).
     /// </summary>
-    public static IReadOnlyDictionary<string, string> EquivalentEnvironment() => State.SetBy == "ips"
+    public static IReadOnlyDictionary<string, string> EquivalentEnvironment() => State is { SetBy: "ips", Policy: Passive }
         ? new Dictionary<string, string> { [Variable] = Passive }
         : new Dictionary<string, string>();
 
     /// <summary>The value of <paramref name="name"/> in the C library's environment, which libgomp reads (null when unset).</summary>
     internal static string? NativeVariable(string name) => Marshal.PtrToStringUTF8(GetEnv(name));
+
+    /// <summary>
+    /// Sleep (<c>PASSIVE</c>) when the 1-minute load average <paramref name="loadAverage"/> is at least the number of
+    /// cores, spin otherwise; an unknown load (null) counts as busy, the choice that is never much slower.
+    /// </summary>
+    internal static bool ShouldSleep(double? loadAverage, int cores) => loadAverage is not { } load || load >= cores;
 
     private static OpenMpWaitState Apply()
     {
@@ -77,16 +87,43 @@ public static partial class OpenMpWaitPolicy
         {
             return found;
         }
+        var load = LoadAverage();
+        var cores = Environment.ProcessorCount;
+        var why = load is { } value
+            ? string.Create(CultureInfo.InvariantCulture, $"load average {value:F2} on {cores} cores")
+            : "load average unknown";
+        if (!ShouldSleep(load, cores))
+        {
+            return new OpenMpWaitState(found.Policy, "ips", why + ": libgomp's default");
+        }
         try
         {
             // .NET's Environment.SetEnvironmentVariable changes only the runtime's own copy; libgomp reads the C one.
             return SetEnv(Variable, Passive, overwrite: 1) == 0
-                ? new OpenMpWaitState(Passive, "ips", Variable + "=" + Passive)
+                ? new OpenMpWaitState(Passive, "ips", $"{why}: {Variable}={Passive}")
                 : found with { Detail = "setenv failed; libgomp's default" };
         }
         catch (Exception error) when (error is DllNotFoundException or EntryPointNotFoundException)
         {
             return found with { Detail = "setenv unavailable; libgomp's default" };
+        }
+    }
+
+    /// <summary>The first field of <c>/proc/loadavg</c>; null where it cannot be read.</summary>
+    private static double? LoadAverage()
+    {
+        try
+        {
+            var fields = File.ReadAllText("/proc/loadavg").Split(' ');
+            return double.TryParse(fields[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var load) ? load : null;
+        }
+        catch (IOException)
+        {
+            return null;
+        }
+        catch (UnauthorizedAccessException)
+        {
+            return null;
         }
     }
 
