@@ -11,7 +11,10 @@ namespace Ips.Bench;
 /// <param name="WallSeconds">From the command's start to its result, data generation and prediction included.</param>
 /// <param name="TestMetrics">Each task's test metric after the last epoch (accuracy, or multi-label accuracy).</param>
 /// <param name="Pictures">The folder of the attention pictures.</param>
-public sealed record DemoSummary(int Seed, double WallSeconds, IReadOnlyDictionary<string, double> TestMetrics, string Pictures)
+/// <param name="Threads">libtorch's threads and how they wait (<c>OpenMpWaitPolicy.State</c>), chosen per process from the load.</param>
+/// <param name="Allocator">The memory allocator the process ran on (<c>ProcessAllocator.State</c>).</param>
+public sealed record DemoSummary(int Seed, double WallSeconds, IReadOnlyDictionary<string, double> TestMetrics, string Pictures,
+    string Threads, string Allocator)
 {
     /// <summary>The summary's file name in the demo's run folder.</summary>
     public const string FileName = "demo-summary.json";
@@ -60,6 +63,9 @@ public sealed record DemoRow
 
     /// <summary>The test metric of each task, from the demo's summary.</summary>
     public Dictionary<string, double> TestMetrics { get; init; } = [];
+
+    /// <summary>The run's threads and how they waited, from the demo's summary: each process chooses from the load.</summary>
+    public string Threads { get; init; } = "";
 }
 
 /// <summary>
@@ -113,7 +119,7 @@ internal sealed class DemoBench(BenchOptions options, TextWriter log)
             throw new InvalidOperationException($"ips demo --seed {seed} failed (exit code {child.ExitCode}): {errors.Result.Trim()} {output.Result.Trim()}");
         }
         var summary = DemoSummary.Read(run);
-        return new DemoRow { Seed = seed, WallSeconds = seconds, TestMetrics = summary.TestMetrics.ToDictionary() };
+        return new DemoRow { Seed = seed, WallSeconds = seconds, TestMetrics = summary.TestMetrics.ToDictionary(), Threads = summary.Threads };
     }
 
     /// <summary>The part as a table, with the targets.</summary>
@@ -132,6 +138,10 @@ internal sealed class DemoBench(BenchOptions options, TextWriter log)
             var met = part.Rows.All(r => r.TestMetrics[tasks[0]] >= TargetAccuracy && r.WallSeconds <= TargetSeconds);
             text.AppendLine(string.Create(CultureInfo.InvariantCulture,
                 $"target: {tasks[0]} >= {TargetAccuracy:P0} in <= {TargetSeconds:F0} s for every seed: {(met ? "met" : "MISSED")}"));
+        }
+        foreach (var row in part.Rows)
+        {
+            text.AppendLine(string.Create(CultureInfo.InvariantCulture, $"seed {row.Seed}: OpenMP threads {row.Threads}"));
         }
         return text.ToString();
     }

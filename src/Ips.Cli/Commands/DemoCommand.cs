@@ -76,7 +76,8 @@ public sealed class DemoCommand : Command<DemoSettings>
         // the first command on a fresh machine runs before ./run-tests installs libjemalloc2, and the wait follows the
         // machine's load, so it says which it got.
         AnsiConsole.MarkupLine($"[grey]memory allocator: {Markup.Escape(ProcessAllocator.State.ToString())}[/]");
-        AnsiConsole.MarkupLine($"[grey]OpenMP threads ({TorchSharp.torch.get_num_threads()}) wait: {Markup.Escape(OpenMpWaitPolicy.State.ToString())}[/]");
+        var threads = $"({TorchSharp.torch.get_num_threads()}) wait: {OpenMpWaitPolicy.State}";
+        AnsiConsole.MarkupLine($"[grey]OpenMP threads {Markup.Escape(threads)}[/]");
         Step(1, "MNIST digits");
         var mnist = MnistFetcher.EnsureAvailable(MnistFetcher.DefaultCacheDir(), userDir: null);
         AnsiConsole.MarkupLine($"  IDX files in [blue]{Markup.Escape(mnist)}[/]");
@@ -142,7 +143,7 @@ public sealed class DemoCommand : Command<DemoSettings>
         var accuracy = finalScores![config.Tasks[0].Name].Metric;
         var pictures = Path.Combine(settings.RunDir, PicturesFolder);
         new DemoSummary(config.Seed, clock.Elapsed.TotalSeconds, config.Tasks.ToDictionary(t => t.Name, t => finalScores[t.Name].Metric),
-            Path.GetFullPath(pictures)).Write(settings.RunDir);
+            Path.GetFullPath(pictures), threads, ProcessAllocator.State.ToString()).Write(settings.RunDir);
         AnsiConsole.MarkupLine(CultureInfo.InvariantCulture,
             "[bold]demo done:[/] {0} test accuracy {1:P1} (chance is about 10%; {2}) in {3:F0} s wall time; attention pictures in [blue]{4}[/], run in [blue]{5}[/]",
             Markup.Escape(config.Tasks[0].Name), accuracy,
