@@ -20,8 +20,8 @@ public sealed record OpenMpWaitState(string Policy, string SetBy, string Detail)
 /// takes the time the other threads need, and every region then waits for a thread that is not running. Measured on
 /// the 2-core VM of docs/performance.md ("OpenMP threads: spin on free cores, sleep on busy ones"): shared with other
 /// jobs, a Megapixel MNIST iteration ran 1.2 to 3.5 times faster with sleeping threads; quiet, the demo's steps ran
-/// about 1.3 times faster spinning. So: spin (libgomp's default) where the 1-minute load average is below the core
-/// count, sleep (<c>OMP_WAIT_POLICY=PASSIVE</c>) otherwise. Call <see cref="Configure"/> first thing in <c>Main</c>,
+/// about 1.3 times faster spinning. So: spin (libgomp's default) where other processes leave the cores free, sleep
+/// (<c>OMP_WAIT_POLICY=PASSIVE</c>) otherwise (<see cref="ShouldSleep"/>). Call <see cref="Configure"/> first thing in <c>Main</c>,
 /// before libtorch is loaded: libgomp reads its settings once, when it is loaded. The <c>ips</c> command does.
 /// </summary>
 public static partial class OpenMpWaitPolicy
@@ -75,10 +75,30 @@ public static partial class OpenMpWaitPolicy
     internal static string? NativeVariable(string name) => Marshal.PtrToStringUTF8(GetEnv(name));
 
     /// <summary>
-    /// Sleep (<c>PASSIVE</c>) when the 1-minute load average <paramref name="loadAverage"/> is at least the number of
-    /// cores, spin otherwise; an unknown load (null) counts as busy, the choice that is never much slower.
+    /// Whether threads should sleep (<c>PASSIVE</c>) rather than spin. Clear cases go by the 1-minute load average:
+    /// below <paramref name="cores"/> - 0.5 spin, at <paramref name="cores"/> + 2 or above sleep. Between, the average
+    /// may still hold a run that just ended (a spinning run of ours keeps it near the core count for a minute after), so
+    /// <paramref name="othersBusyCores"/> measures what other processes use now: spin where they keep less than half a
+    /// core busy. An unknown load counts as busy, the choice that is never much slower.
     /// </summary>
-    internal static bool ShouldSleep(double? loadAverage, int cores) => loadAverage is not { } load || load >= cores;
+    /// <returns>The choice and the figures it rests on, for the state's detail.</returns>
+    internal static (bool Sleep, string Why) ShouldSleep(double? loadAverage, int cores, Func<double?> othersBusyCores)
+    {
+        if (loadAverage is not { } load)
+        {
+            return (true, "load average unknown");
+        }
+        var why = string.Create(CultureInfo.InvariantCulture, $"load average {load:F2} on {cores} cores");
+        if (load < cores - 0.5 || load >= cores + 2)
+        {
+            return (load >= cores, why);
+        }
+        if (othersBusyCores() is not { } others)
+        {
+            return (true, why);
+        }
+        return (others >= 0.5, string.Create(CultureInfo.InvariantCulture, $"{why}, other processes busy on {others:F1} cores now"));
+    }
 
     private static OpenMpWaitState Apply()
     {
@@ -87,12 +107,8 @@ public static partial class OpenMpWaitPolicy
         {
             return found;
         }
-        var load = LoadAverage();
-        var cores = Environment.ProcessorCount;
-        var why = load is { } value
-            ? string.Create(CultureInfo.InvariantCulture, $"load average {value:F2} on {cores} cores")
-            : "load average unknown";
-        if (!ShouldSleep(load, cores))
+        var (sleep, why) = ShouldSleep(LoadAverage(), Environment.ProcessorCount, () => OthersBusyCores(TimeSpan.FromMilliseconds(150)));
+        if (!sleep)
         {
             return new OpenMpWaitState(found.Policy, "ips", why + ": libgomp's default");
         }
@@ -110,18 +126,54 @@ public static partial class OpenMpWaitPolicy
     }
 
     /// <summary>The first field of <c>/proc/loadavg</c>; null where it cannot be read.</summary>
-    private static double? LoadAverage()
+    private static double? LoadAverage() =>
+        ReadProc("/proc/loadavg") is { } text
+        && double.TryParse(text.Split(' ')[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var load) ? load : null;
+
+    /// <summary>
+    /// How many cores' worth of CPU time processes other than this one used over <paramref name="window"/>: the busy
+    /// time of all cores (<c>/proc/stat</c>, everything but idle and I/O wait) less this process's own
+    /// (<c>/proc/self/stat</c>), both in clock ticks; null where either cannot be read.
+    /// </summary>
+    private static double? OthersBusyCores(TimeSpan window)
     {
-        try
-        {
-            var fields = File.ReadAllText("/proc/loadavg").Split(' ');
-            return double.TryParse(fields[0], NumberStyles.Float, CultureInfo.InvariantCulture, out var load) ? load : null;
-        }
-        catch (IOException)
+        if (Ticks() is not { } before)
         {
             return null;
         }
-        catch (UnauthorizedAccessException)
+        Thread.Sleep(window);
+        if (Ticks() is not { } after || after.Total <= before.Total)
+        {
+            return null;
+        }
+        var perCore = (double)(after.Total - before.Total) / Environment.ProcessorCount;
+        return Math.Max(0, (after.Busy - before.Busy) - (after.Self - before.Self)) / perCore;
+    }
+
+    /// <summary>All cores' ticks, their busy ticks, and this process's user + system ticks.</summary>
+    private static (long Total, long Busy, long Self)? Ticks()
+    {
+        if (ReadProc("/proc/stat") is not { } stat || ReadProc("/proc/self/stat") is not { } self)
+        {
+            return null;
+        }
+        // "cpu  user nice system idle iowait irq softirq steal guest guest_nice": guest time is already in user.
+        var cpu = stat[..stat.IndexOf('\n', StringComparison.Ordinal)].Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..9]
+            .Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
+        var total = cpu.Sum();
+        // After the command name in parentheses (which may hold spaces): state is field 3, utime and stime 14 and 15.
+        var fields = self[(self.LastIndexOf(')') + 2)..].Split(' ');
+        var own = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
+        return (total, total - cpu[3] - cpu[4], own);
+    }
+
+    private static string? ReadProc(string path)
+    {
+        try
+        {
+            return File.ReadAllText(path);
+        }
+        catch (Exception error) when (error is IOException or UnauthorizedAccessException)
         {
             return null;
         }

@@ -17,14 +17,14 @@ public sealed class OpenMpWaitPolicyTests
             // In the C library's environment, not only .NET's copy of it: libgomp reads getenv when it is loaded.
             Assert.Equal("PASSIVE", OpenMpWaitPolicy.NativeVariable("OMP_WAIT_POLICY"));
             Assert.Equal(new Dictionary<string, string> { ["OMP_WAIT_POLICY"] = "PASSIVE" }, OpenMpWaitPolicy.EquivalentEnvironment());
-            Assert.Matches(@"^PASSIVE \(load average \d+\.\d\d on \d+ cores: OMP_WAIT_POLICY=PASSIVE; set by ips\)$", state.ToString());
+            Assert.Matches(@"^PASSIVE \(load average \d+\.\d\d on \d+ cores(, other processes busy on \d+\.\d cores now)?: OMP_WAIT_POLICY=PASSIVE; set by ips\)$", state.ToString());
         }
         else if (state.SetBy == "ips")
         {
             // Free cores: libgomp's own spinning, nothing set and nothing handed on.
             Assert.Null(OpenMpWaitPolicy.NativeVariable("OMP_WAIT_POLICY"));
             Assert.Empty(OpenMpWaitPolicy.EquivalentEnvironment());
-            Assert.Matches(@"^spin, then sleep \(load average \d+\.\d\d on \d+ cores: libgomp's default; set by ips\)$", state.ToString());
+            Assert.Matches(@"^spin, then sleep \(load average \d+\.\d\d on \d+ cores(, other processes busy on \d+\.\d cores now)?: libgomp's default; set by ips\)$", state.ToString());
         }
         else
         {
@@ -37,11 +37,33 @@ public sealed class OpenMpWaitPolicyTests
 
     [Theory]
     [InlineData(0.3, 2, false)]
-    [InlineData(1.99, 2, false)]
-    [InlineData(2.0, 2, true)]
+    [InlineData(1.49, 2, false)]
+    [InlineData(4.0, 2, true)]
     [InlineData(17.5, 2, true)]
     [InlineData(7.0, 16, false)]
-    [InlineData(null, 16, true)]
-    public void Threads_spin_only_while_the_load_leaves_cores_free(double? load, int cores, bool sleep) =>
-        Assert.Equal(sleep, OpenMpWaitPolicy.ShouldSleep(load, cores));
+    public void Clear_loads_decide_without_measuring(double load, int cores, bool sleep)
+    {
+        var (chosen, why) = OpenMpWaitPolicy.ShouldSleep(load, cores, () => throw new InvalidOperationException("measured"));
+        Assert.Equal(sleep, chosen);
+        Assert.Equal(FormattableString.Invariant($"load average {load:F2} on {cores} cores"), why);
+    }
+
+    [Theory]
+    [InlineData(1.6, 0.1, false)]
+    [InlineData(2.0, 0.4, false)]
+    [InlineData(2.0, 0.5, true)]
+    [InlineData(3.9, 1.7, true)]
+    public void A_load_near_the_core_count_is_decided_by_what_others_use_now(double load, double others, bool sleep)
+    {
+        var (chosen, why) = OpenMpWaitPolicy.ShouldSleep(load, 2, () => others);
+        Assert.Equal(sleep, chosen);
+        Assert.EndsWith(FormattableString.Invariant($"other processes busy on {others:F1} cores now"), why);
+    }
+
+    [Fact]
+    public void An_unknown_load_or_measurement_sleeps()
+    {
+        Assert.True(OpenMpWaitPolicy.ShouldSleep(null, 2, () => 0).Sleep);
+        Assert.True(OpenMpWaitPolicy.ShouldSleep(2.0, 2, () => null).Sleep);
+    }
 }
