@@ -82,14 +82,16 @@ public sealed class PictureFrame
         {
             throw new ArgumentException($"a picture's title has room for {MaxTitleLines} lines, got {Title.Count}", nameof(body));
         }
+        using var font = new SKFont(Typeface, TextSize);
         int footer = Margin + 2 * LineHeight + BarHeight + Margin + (Legend.Count > 0 ? LineHeight + Margin : 0);
-        int width = Math.Max(body.Width + 2 * Margin, MinimumWidth);
+        // Wide enough for the longest title line too: a title cut at the edge hides the last task's prediction.
+        int titleWidth = Title.Count == 0 ? 0 : (int)MathF.Ceiling(Title.Max(line => font.MeasureText(line)));
+        int width = Math.Max(Math.Max(body.Width, titleWidth) + 2 * Margin, MinimumWidth);
         int height = BodyTop + body.Height + footer;
         var framed = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         using var canvas = new SKCanvas(framed);
         canvas.Clear(SKColors.White);
         canvas.DrawBitmap(body, BodyLeft, BodyTop);
-        using var font = new SKFont(Typeface, TextSize);
         using var ink = new SKPaint { Color = SKColors.Black, IsAntialias = true };
         for (int i = 0; i < Title.Count; i++)
         {

@@ -22,12 +22,14 @@ public static class AttentionMap
     /// Writes the picture as a PNG to <paramref name="pngPath"/>. <paramref name="image"/> is grey or RGB
     /// <c>[C, H, W]</c> in <c>[0, 1]</c> laid out by <paramref name="grid"/>; <paramref name="selectedScores"/> holds the
     /// score of each of <paramref name="selectedIndices"/>. <paramref name="maxSide"/> scales big images down so that
-    /// the longer side of the picture is at most that many pixels. <paramref name="labels"/> give the title and the
-    /// top of the colour scale (by default the highest score).
+    /// the longer side of the picture is at most that many pixels; <paramref name="minSide"/> enlarges small images by
+    /// a whole factor (each pixel a sharp square) until the longer side is at least that many, so a 98-pixel canvas
+    /// and its outlines can be read. <paramref name="labels"/> give the title and the top of the colour scale (by
+    /// default the highest score).
     /// </summary>
     public static void Render(
         Tensor image, PatchGrid grid, IReadOnlyList<long> selectedIndices, IReadOnlyList<float> selectedScores,
-        string pngPath, int? maxSide = null, AttentionLabels? labels = null)
+        string pngPath, int? maxSide = null, AttentionLabels? labels = null, int? minSide = null)
     {
         ArgumentNullException.ThrowIfNull(image);
         ArgumentNullException.ThrowIfNull(grid);
@@ -55,14 +57,21 @@ public static class AttentionMap
             throw new ArgumentOutOfRangeException(nameof(maxSide), $"{pngPath}: maxSide must be positive, got {maxSide}");
         }
 
+        if (minSide is <= 0 || minSide > maxSide)
+        {
+            throw new ArgumentOutOfRangeException(nameof(minSide), $"{pngPath}: minSide must be positive and at most maxSide, got {minSide}");
+        }
+
         int longest = Math.Max(grid.ImageHeight, grid.ImageWidth);
-        float scale = maxSide is { } side && longest > side ? (float)side / longest : 1f;
+        float scale = maxSide is { } side && longest > side ? (float)side / longest
+            : minSide is { } least && longest < least ? (least + longest - 1) / longest
+            : 1f;
         int outWidth = Math.Max(1, (int)Math.Round(grid.ImageWidth * scale));
         int outHeight = Math.Max(1, (int)Math.Round(grid.ImageHeight * scale));
 
         labels ??= new AttentionLabels();
         float top = labels.ScaleMax ?? (selectedScores.Count == 0 ? 0 : selectedScores.Max());
-        using var picture = Scaled(image, outWidth, outHeight);
+        using var picture = Scaled(image, outWidth, outHeight, scale > 1 ? SKFilterMode.Nearest : SKFilterMode.Linear);
         float[] heat = Heat(grid, selectedIndices, selectedScores, outWidth, outHeight, top);
         BlendHeat(picture, heat);
         DrawOutlines(picture, grid, selectedIndices, selectedScores, scale);
@@ -89,13 +98,13 @@ public static class AttentionMap
             : [new LegendEntry(OutlineColor, "selected patch", Outline: true)],
     };
 
-    private static SKBitmap Scaled(Tensor image, int width, int height)
+    private static SKBitmap Scaled(Tensor image, int width, int height, SKFilterMode filter)
     {
         using var full = ImageFile.ToBitmap(image);
         using var fullImage = SKImage.FromBitmap(full);
         var picture = new SKBitmap(new SKImageInfo(width, height, SKColorType.Rgba8888, SKAlphaType.Opaque));
         using var canvas = new SKCanvas(picture);
-        canvas.DrawImage(fullImage, new SKRect(0, 0, width, height), new SKSamplingOptions(SKFilterMode.Linear, SKMipmapMode.Linear));
+        canvas.DrawImage(fullImage, new SKRect(0, 0, width, height), new SKSamplingOptions(filter, SKMipmapMode.Linear));
         return picture;
     }
 

@@ -61,7 +61,7 @@ internal sealed class ImageInput : IPredictionInput
     public Prediction DrawAttention(Prediction described, string directory, AttentionLabels labels)
     {
         string picture = AttentionMap.PathFor(directory, _input);
-        AttentionMap.Render(_prepared.Picture, _grid, [.. described.Selected.Select(p => p.Index)], [.. described.Selected.Select(p => p.Score)], picture, maxSide: 1024, labels);
+        AttentionMap.Render(_prepared.Picture, _grid, [.. described.Selected.Select(p => p.Index)], [.. described.Selected.Select(p => p.Score)], picture, maxSide: 1024, labels, minSide: 384);
         return described with { AttentionMap = picture };
     }
 

@@ -45,6 +45,50 @@ public sealed class AttentionMapTests : IDisposable
     }
 
     [Fact]
+    public void Small_images_grow_by_a_whole_factor_to_minSide_with_sharp_pixels()
+    {
+        // 60 x 40 with minSide 200: factor 4 (3 would give 180), so 240 x 160, each source pixel a 4 x 4 square.
+        var grid = new PatchGrid(40, 60, 10, 10, 10, 10);
+        using var image = zeros(1, 40, 60);
+        image[0, 25, 5] = tensor(1f);
+        string path = _files.File("grown.png");
+
+        AttentionMap.Render(image, grid, [7], [1f], path, minSide: 200);
+
+        using var framed = SKBitmap.Decode(path);
+        using var picture = Body(path, 240, 160);
+        var best = grid.Box(7);
+        Assert.Equal(new SKColor(255, 0, 255), picture.GetPixel(best.X * 4, best.Y * 4));
+        Assert.Equal(new SKColor(255, 0, 255), picture.GetPixel(best.X * 4 + 39, best.Y * 4 + 20));
+        // Patch 12 (row 2, column 0) holds the one white pixel at (5, 25): its square is uniform and brighter than
+        // the pixels around it, with no blur into them.
+        var inside = Enumerable.Range(0, 4).SelectMany(dy => Enumerable.Range(0, 4).Select(dx => picture.GetPixel(20 + dx, 100 + dy))).Distinct().ToList();
+        Assert.Single(inside);
+        Assert.Equal(picture.GetPixel(19, 101), picture.GetPixel(24, 101));
+        Assert.True(inside[0].Red > picture.GetPixel(19, 101).Red + 60, $"{inside[0]} against {picture.GetPixel(19, 101)}");
+        Assert.True(framed.Height > PictureFrame.BodyTop + 160);
+    }
+
+    [Fact]
+    public void The_frame_is_as_wide_as_the_longest_title_line()
+    {
+        var grid = new PatchGrid(40, 60, 10, 10, 10, 10);
+        using var image = full(1, 40, 60, 0.5f);
+        string shortTitle = _files.File("short.png"), longTitle = _files.File("long.png");
+        var line = string.Join("; ", Enumerable.Range(0, 12).Select(t => $"task{t}: class {t}, p = 0.{t:D3}"));
+
+        AttentionMap.Render(image, grid, [7], [1f], shortTitle, labels: new AttentionLabels { Title = ["a.png"] });
+        AttentionMap.Render(image, grid, [7], [1f], longTitle, labels: new AttentionLabels { Title = ["a.png", line] });
+
+        using var narrow = SKBitmap.Decode(shortTitle);
+        using var wide = SKBitmap.Decode(longTitle);
+        Assert.True(wide.Width > narrow.Width + 400, $"{wide.Width} against {narrow.Width}");
+        // Ink in the last 40 pixels before the right margin on the title's second line: the line ends inside the picture.
+        bool inked = Enumerable.Range(wide.Width - 48, 40).Any(x => Enumerable.Range(28, 16).Any(y => wide.GetPixel(x, y).Red < 128));
+        Assert.True(inked, "the long title line does not reach the frame's right part");
+    }
+
+    [Fact]
     public void Overlapping_patches_average_their_scores_per_pixel()
     {
         // Two patches across, overlapping in x 10..19; only the left one is selected. Per pixel the mean score is
