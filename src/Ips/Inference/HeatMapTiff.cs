@@ -22,9 +22,19 @@ public sealed record HeatMapFile(string Path, int CellSize, float ScaleMax)
 /// 1 + round(254 x attention / scale top), the mean attention where selected tiles overlap (see
 /// <see cref="HeatMapFile.Attention"/>; the image description repeats the rule and the top). Lossless (LZW), so values
 /// read back exactly; the file is a few hundred pixels wide even for a 100k-pixel slide.
+/// <para>
+/// Every level is at least one tile in each direction, because OpenSlide 3.4.1 reads lossless tiles through libtiff's
+/// <c>TIFFRGBAImageGet</c> into a buffer laid out as one tile, which libtiff 4.5 lays out otherwise for an image smaller
+/// than the tile: such a level comes back scrambled and partly uninitialised (docs/slides.md). So the tiles are
+/// the smallest TIFF allows (16 x 16), the pyramid stops before a level shorter than a tile, and a slide fewer than
+/// 16 tiles wide or high gets empty cells (0) beyond its edge to fill level 0 up to 16.
+/// </para>
 /// </summary>
 public static class HeatMapTiff
 {
+    // Tile side and smallest level side of the TIFF: the smallest multiple of 16 (TIFF's rule for tiles).
+    private const int TileSide = 16;
+
     /// <summary>Where the heat map of <paramref name="input"/> goes in <paramref name="directory"/>: <c>NAME.heatmap.tif</c>.</summary>
     public static string PathFor(string directory, string input) =>
         System.IO.Path.Combine(directory, System.IO.Path.GetFileNameWithoutExtension(input) + ".heatmap.tif");
@@ -49,12 +59,13 @@ public static class HeatMapTiff
         {
             throw new ArgumentException($"{path}: the tiles are not all {cell} x {cell} level-0 pixels", nameof(boxes));
         }
-        var content = new HeatMapContent(Cells(boxes, scores, cell, scaleMax), (slideWidth + cell - 1) / cell, (slideHeight + cell - 1) / cell);
+        var content = new HeatMapContent(
+            Cells(boxes, scores, cell, scaleMax), Math.Max(TileSide, (slideWidth + cell - 1) / cell), Math.Max(TileSide, (slideHeight + cell - 1) / cell));
         string description = string.Create(CultureInfo.InvariantCulture,
             $"IPS attention heat map: one pixel per {cell} x {cell} level-0 slide pixels; value 0 = no selected tile, v in 1..255 = attention (v - 1) / 254 * {scaleMax:R}");
         PyramidalTiffWriter.Write(path, content, new SlideWriteOptions
         {
-            Compression = SlideCompression.Lzw, TileSize = 256, SmallestLevelSize = 16,
+            Compression = SlideCompression.Lzw, TileSize = TileSide, SmallestLevelSize = TileSide, SmallestLevelSide = TileSide,
             MicronsPerPixel = micronsPerPixel * cell, Description = description,
         });
         return new HeatMapFile(path, cell, scaleMax);

@@ -36,6 +36,12 @@ public sealed record SlideWriteOptions
     /// <summary>Levels are added while the previous level's longer side exceeds this many pixels.</summary>
     public int SmallestLevelSize { get; init; } = 1024;
 
+    /// <summary>
+    /// A level is added only when both its sides are at least this many pixels (1: no limit). OpenSlide 3.4.1 on
+    /// libtiff 4.5 misreads a lossless level smaller than one tile (docs/slides.md), so files meant for it set the tile size.
+    /// </summary>
+    public int SmallestLevelSide { get; init; } = 1;
+
     /// <summary>Microns per level-0 pixel, written as resolution tags (and <c>MPP</c> in an Aperio description); null for none.</summary>
     public double? MicronsPerPixel { get; init; } = 0.25;
 
@@ -68,14 +74,16 @@ public static class PyramidalTiffWriter
     /// <summary>
     /// The size of each level (level 0 first) that <see cref="Write"/> produces for a
     /// <paramref name="width"/> x <paramref name="height"/> slide: each level divides the previous one's size by
-    /// the level factor, rounding up, until the longer side is at most <see cref="SlideWriteOptions.SmallestLevelSize"/>.
+    /// the level factor, rounding up, until the longer side is at most <see cref="SlideWriteOptions.SmallestLevelSize"/>
+    /// or the next level would have a side shorter than <see cref="SlideWriteOptions.SmallestLevelSide"/>.
     /// </summary>
     public static IReadOnlyList<(long Width, long Height, long Downsample)> LevelSizes(long width, long height, SlideWriteOptions options)
     {
         ArgumentNullException.ThrowIfNull(options);
         var levels = new List<(long, long, long)> { (width, height, 1) };
         long downsample = 1;
-        while (Math.Max(width, height) > options.SmallestLevelSize)
+        while (Math.Max(width, height) > options.SmallestLevelSize
+            && Math.Min(CeilDiv(width, options.LevelFactor), CeilDiv(height, options.LevelFactor)) >= options.SmallestLevelSide)
         {
             downsample *= options.LevelFactor;
             width = CeilDiv(width, options.LevelFactor);
@@ -141,6 +149,10 @@ public static class PyramidalTiffWriter
         if (options.SmallestLevelSize < 1)
         {
             throw new ArgumentException($"smallest level size must be positive, got {options.SmallestLevelSize}", nameof(options));
+        }
+        if (options.SmallestLevelSide < 1)
+        {
+            throw new ArgumentException($"smallest level side must be positive, got {options.SmallestLevelSide}", nameof(options));
         }
         if (options.MicronsPerPixel is <= 0)
         {
