@@ -10,7 +10,7 @@ namespace Ips.Cli.Commands;
 public sealed class ConfigInitSettings : PlainSettings
 {
     [CommandArgument(0, "<DATA>")]
-    [Description("Your images: class folders (train/<class>/*, test/<class>/*) or a labels.csv (path,label,split); docs/own-data.md.")]
+    [Description("Your images or slides: class folders (train/<class>/*, test/<class>/*) or a labels.csv (path,label,split); docs/own-data.md.")]
     public string Data { get; init; } = "";
 
     [CommandOption("-o|--out <FILE>")]
@@ -23,8 +23,12 @@ public sealed class ConfigInitSettings : PlainSettings
     public string Encoder { get; init; } = "resnet18";
 
     [CommandOption("--patch-size <P>")]
-    [Description("Patch side in pixels (default: about an eighth of the typical shorter image side).")]
+    [Description("Patch side in pixels (default: about an eighth of the typical shorter image side; for slides the tile size of --coords-dir, else 256).")]
     public int? PatchSize { get; init; }
+
+    [CommandOption("--coords-dir <DIR>")]
+    [Description("For slides: the folder where `ips slides tile` wrote NAME.h5 per slide; their tissue tiles become the patches (default: every tile of level 0's grid).")]
+    public string? CoordsDir { get; init; }
 
     /// <inheritdoc />
     public override ValidationResult Validate() =>
@@ -45,7 +49,7 @@ public sealed class ConfigInitCommand : Command<ConfigInitSettings>
         {
             throw new ArgumentException($"--out {path}: the file exists; choose another name, or delete it to draft it again.");
         }
-        var draft = StartingConfig.Draft(settings.Data, settings.Encoder, settings.PatchSize);
+        var draft = StartingConfig.Draft(settings.Data, settings.Encoder, settings.PatchSize, settings.CoordsDir);
         AtomicFile.Write(path, temporary => File.WriteAllText(temporary, draft.Yaml));
         foreach (var line in draft.Summary)
         {

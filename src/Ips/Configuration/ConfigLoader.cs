@@ -23,7 +23,7 @@ namespace Ips.Configuration;
 /// <c>n_res_blocks</c> 4 when <c>is_image: False</c> (unused then); <c>test_preprocessing</c> (this implementation's
 /// addition: <c>traffic</c>, <c>images</c> or <c>none</c>, how prediction prepares a photo) absent, recorded by training;
 /// <c>image_size</c> absent, <c>normalize</c> none, <c>aug_flip</c>/<c>aug_rot90</c> False, <c>aug_color_jitter</c>/<c>aug_translate</c>
-/// 0, a task's <c>classes</c> absent (your own images, docs/own-data.md).</para>
+/// 0, <c>coords_dir</c> absent, a task's <c>classes</c> absent (your own images, docs/own-data.md).</para>
 /// <para><b>Types</b> follow PyYAML: booleans True/False/true/false (and yes/no/on/off), numbers 0.000001 or 1e-3,
 /// <c>~</c>/<c>null</c> for an absent optional value.</para>
 /// <para><b>pretrained</b>: with <c>pretrained: True</c>, <c>pretrained_weights</c> names torchvision's state_dict
@@ -37,7 +37,7 @@ public static class ConfigLoader
     [
         "n_epoch", "B", "B_seq", "n_epoch_warmup", "lr", "wd",
         "n_class", "data_dir", "train_fname", "test_fname", "labels_csv", "test_preprocessing", "feature_encoder", "feature_encoder_sha256",
-        "image_size", "normalize", "aug_flip", "aug_rot90", "aug_color_jitter", "aug_translate", "n_worker", "pin_memory", "eager",
+        "image_size", "normalize", "aug_flip", "aug_rot90", "aug_color_jitter", "aug_translate", "coords_dir", "n_worker", "pin_memory", "eager",
         "eps", "seed", "track_efficiency", "track_epoch",
         "is_image", "enc_type", "pretrained", "pretrained_weights", "n_chan_in", "n_res_blocks",
         "shuffle", "shuffle_style", "selection_dtype", "n_token", "N", "M", "I", "patch_size", "patch_stride",
@@ -240,6 +240,7 @@ public static class ConfigLoader
             AugRot90 = Bool("aug_rot90", false),
             AugColorJitter = Double("aug_color_jitter", 0),
             AugTranslate = Double("aug_translate", 0),
+            CoordsDir = NullableString("coords_dir"),
             NWorker = Int("n_worker", 2),
             PinMemory = Bool("pin_memory", false),
             Eager = Bool("eager", true),
@@ -346,6 +347,7 @@ public static class ConfigLoader
         Optional("aug_rot90", config.AugRot90 ? Bool(true) : null);
         Optional("aug_color_jitter", config.AugColorJitter == 0 ? null : Float(config.AugColorJitter));
         Optional("aug_translate", config.AugTranslate == 0 ? null : Float(config.AugTranslate));
+        Optional("coords_dir", config.CoordsDir is null ? null : Quote(config.CoordsDir));
         Line("n_worker", Int(config.NWorker));
         Line("pin_memory", Bool(config.PinMemory));
         Line("eager", Bool(config.Eager));

@@ -147,6 +147,13 @@ public sealed record IpsConfig
     /// </summary>
     public double AugTranslate { get; init; }
 
+    /// <summary>
+    /// <c>coords_dir</c> (this implementation's addition): for whole slides in your own data set (docs/own-data.md),
+    /// the folder of tile coordinates files that <c>ips slides tile</c> wrote, <c>NAME.h5</c> per slide, whose tissue
+    /// tiles are the slide's patches; relative to <see cref="DataDir"/>. Null: every tile of the slide's level-0 grid.
+    /// </summary>
+    public string? CoordsDir { get; init; }
+
     /// <summary><c>n_worker</c>: background data-preparation workers.</summary>
     public int NWorker { get; init; } = 2;
 

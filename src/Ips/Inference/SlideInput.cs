@@ -1,5 +1,6 @@
 using System.Globalization;
 using Ips.Configuration;
+using Ips.Data.OwnImages;
 using Ips.Encoders;
 using Ips.Features;
 using Ips.Patches;
@@ -61,8 +62,11 @@ internal sealed class SlideInput : IPredictionInput
             throw new ArgumentException($"{input}: tiles of {tileSize} pixels are smaller than the encoder's {encoder.Crop}-pixel centre crop; give --tile-size {DefaultEncoderTileSize} (or --coords of such tiles).");
         }
         var tiles = new SlideTileSource(slide, sampling, coordinates, ownsSlide: true);
-        // A feature config sees the tiles through the encoder: features [k, D] computed chunk by chunk as IPS reads.
-        IPatchSource patches = encoder is null ? tiles : new EncodedPatchSource(tiles, encoder, options.EncoderBatchSize);
+        // A feature config sees the tiles through the encoder: features [k, D] computed chunk by chunk as IPS reads;
+        // an image config trained on slides with normalize: imagenet sees them normalised, as training did.
+        IPatchSource patches = encoder is not null ? new EncodedPatchSource(tiles, encoder, options.EncoderBatchSize)
+            : config.Normalize == "imagenet" ? new NormalisedPatchSource(tiles)
+            : tiles;
         return new SlideInput(input, tiles, patches, tumour);
     }
 

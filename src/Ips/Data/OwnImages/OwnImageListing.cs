@@ -1,6 +1,7 @@
 using System.Globalization;
 using Ips.Configuration;
 using Ips.Imaging;
+using Ips.Slides;
 
 namespace Ips.Data.OwnImages;
 
@@ -228,9 +229,9 @@ public sealed class OwnImageListing
             return null;
         }
         var extension = Path.GetExtension(file).ToLowerInvariant();
-        if (!ImageFile.Extensions.Contains(extension))
+        if (!ImageFile.Extensions.Contains(extension) && !SlideOpener.IsSlidePath(file))
         {
-            problems.Add(new DataProblem(relative, $"not an image this version reads (extension '{extension}'; it reads {string.Join(", ", ImageFile.Extensions)})", train));
+            problems.Add(new DataProblem(relative, $"not an image or slide this version reads (extension '{extension}'; it reads {string.Join(", ", ImageFile.Extensions.Union(SlideOpener.SlideExtensions))})", train));
             return null;
         }
         return relative;

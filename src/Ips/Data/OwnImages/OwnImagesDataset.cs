@@ -3,6 +3,7 @@ using System.Globalization;
 using Ips.Configuration;
 using Ips.Imaging;
 using Ips.Patches;
+using Ips.Slides;
 using TorchSharp;
 using static TorchSharp.torch;
 
@@ -11,7 +12,9 @@ namespace Ips.Data.OwnImages;
 /// <summary>
 /// Your own labelled images (docs/own-data.md): the split of <see cref="OwnImageListing"/>, every image decoded once
 /// when the split opens so that a broken file is found before training rather than halfway through it, then loaded
-/// on demand with <see cref="OwnImagePreprocessing"/>; each image gets its own patch grid. Labels are int64 class
+/// on demand with <see cref="OwnImagePreprocessing"/>; each image gets its own patch grid. Whole slides
+/// (<see cref="OwnSlides"/>) are opened and their tiles counted instead, and load as a <see cref="SlideTileSource"/>
+/// that reads tiles from disk as selection asks for them. Labels are int64 class
 /// indices for softmax tasks and 0/1 float32 vectors for sigmoid tasks, in the order of the task's class names.
 /// </summary>
 public sealed class OwnImagesDataset : ICheckedDataset
@@ -19,6 +22,7 @@ public sealed class OwnImagesDataset : ICheckedDataset
     private readonly IpsConfig _config;
     private readonly OwnImagePreprocessing _preprocessing;
     private readonly List<OwnImageEntry> _entries;
+    private readonly HashSet<string> _slides;
     private readonly Random _random;
     private readonly string _name;
 
@@ -42,11 +46,18 @@ public sealed class OwnImagesDataset : ICheckedDataset
         Listing = OwnImageListing.Read(config);
         var problems = Listing.Problems.Where(p => p.Train == train).ToList();
         var sizes = new ConcurrentDictionary<string, (int Height, int Width)>();
+        var slides = new ConcurrentDictionary<string, bool>();
         var decodeProblems = new ConcurrentBag<DataProblem>();
         var candidates = Listing.Entries.Where(e => e.Train == train).ToList();
         Parallel.ForEach(candidates, new ParallelOptions { MaxDegreeOfParallelism = Math.Min(Environment.ProcessorCount, 4) }, entry =>
         {
-            var (problem, size) = Check(entry);
+            var path = Path.Combine(config.DataDir, entry.Path);
+            var isSlide = OwnSlides.IsSlide(config, path);
+            if (isSlide)
+            {
+                slides[entry.Path] = true;
+            }
+            var (problem, size) = isSlide ? CheckSlide(entry, path) : Check(entry);
             if (problem is not null)
             {
                 decodeProblems.Add(problem);
@@ -57,12 +68,21 @@ public sealed class OwnImagesDataset : ICheckedDataset
             }
         });
         problems.AddRange(decodeProblems.OrderBy(p => p.Where, StringComparer.Ordinal));
+        if (config.CoordsDir is not null)
+        {
+            problems.AddRange(SharedSlideNames(candidates.Where(e => sizes.ContainsKey(e.Path)), sizes));
+        }
+        if (!slides.IsEmpty)
+        {
+            CheckSlideConfig();
+        }
         Problems = problems;
         if (problems.Count > 0 && !skipBad)
         {
             throw new DataProblemsException(config.DataDir, problems);
         }
         _entries = candidates.Where(e => sizes.ContainsKey(e.Path)).ToList();
+        _slides = [.. slides.Keys];
         Sizes = _entries.Select(e => sizes[e.Path]).ToList();
         var shapes = Sizes.Select(s => _preprocessing.ResizedSize(s.Height, s.Width)).Distinct().Count();
         if (config.BSeq > 1 && (shapes > 1 || (config.AugRot90 && Sizes.Any(s => s.Height != s.Width))))
@@ -80,7 +100,7 @@ public sealed class OwnImagesDataset : ICheckedDataset
     /// <summary>The images of this split that are used, relative to <c>data_dir</c>, in order.</summary>
     public IReadOnlyList<OwnImageEntry> Entries => _entries;
 
-    /// <summary>The decoded size of each image of <see cref="Entries"/>, before any resize.</summary>
+    /// <summary>The decoded size of each image of <see cref="Entries"/>, before any resize; a slide's level-0 size.</summary>
     public IReadOnlyList<(int Height, int Width)> Sizes { get; }
 
     /// <inheritdoc />
@@ -88,6 +108,9 @@ public sealed class OwnImagesDataset : ICheckedDataset
 
     /// <inheritdoc />
     public int Count => _entries.Count;
+
+    /// <summary>Whether entry <paramref name="index"/> is a whole slide, loaded tile by tile (<see cref="OwnSlides"/>).</summary>
+    public bool IsSlide(int index) => _slides.Contains(_entries[index].Path);
 
     /// <summary>
     /// <paramref name="config"/> with each task's class names recorded from the data in its <c>data_dir</c> where the
@@ -112,6 +135,11 @@ public sealed class OwnImagesDataset : ICheckedDataset
         ArgumentOutOfRangeException.ThrowIfNegative(index);
         ArgumentOutOfRangeException.ThrowIfGreaterThanOrEqual(index, Count);
         var entry = _entries[index];
+        var labels = _config.Tasks.ToDictionary(task => task.Name, task => Label(task, entry.Labels[task.Name]));
+        if (_slides.Contains(entry.Path))
+        {
+            return new IpsSample(entry.Path, LoadSlide(Path.Combine(_config.DataDir, entry.Path)), labels);
+        }
         Random? random = null;
         if (train)
         {
@@ -127,7 +155,6 @@ public sealed class OwnImagesDataset : ICheckedDataset
             image = _preprocessing.Transform(photo, random); // [C, H, W], padded to its grid
         }
         var grid = PatchExtraction.GridFor((int)image.shape[1], (int)image.shape[2], _config.PatchSize!, _config.PatchStride!, _config.N, _name);
-        var labels = _config.Tasks.ToDictionary(task => task.Name, task => Label(task, entry.Labels[task.Name]));
         return new IpsSample(entry.Path, TensorPatchSource.FromImage(image, grid), labels, grid);
     }
 
@@ -135,6 +162,79 @@ public sealed class OwnImagesDataset : ICheckedDataset
     public IReadOnlyDictionary<string, int[]> CountPerClass() => _config.Tasks.ToDictionary(
         task => task.Name,
         task => Listing.Classes[task.Name].Select(name => _entries.Count(e => e.Labels[task.Name].Contains(name))).ToArray());
+
+    // coords_dir holds one NAME.h5 per slide name, so of two slides named alike (in any split) only the first listed
+    // is used: the other would be read with its tiles. Each one left out is a problem, and no longer counts as checked.
+    private List<DataProblem> SharedSlideNames(IEnumerable<OwnImageEntry> usable, ConcurrentDictionary<string, (int Height, int Width)> sizes)
+    {
+        var first = new Dictionary<string, string>(StringComparer.Ordinal);
+        foreach (var entry in Listing.Entries)
+        {
+            first.TryAdd(Path.GetFileNameWithoutExtension(entry.Path), entry.Path);
+        }
+        var problems = new List<DataProblem>();
+        foreach (var entry in usable.ToList())
+        {
+            var name = Path.GetFileNameWithoutExtension(entry.Path);
+            if (first[name] != entry.Path)
+            {
+                problems.Add(new DataProblem(entry.Path, $"shares its name with {first[name]}, and coords_dir holds one {name}.h5 per name; rename one of them and tile it again", entry.Train));
+                sizes.TryRemove(entry.Path, out _);
+            }
+        }
+        return problems;
+    }
+
+    // The slide's tiles, read from disk as selection asks for them; the source owns the open slide.
+    private IPatchSource LoadSlide(string path)
+    {
+        var slide = SlideOpener.Open(path);
+        IPatchSource tiles;
+        try
+        {
+            var plan = OwnSlides.Plan(_config, slide, path);
+            tiles = new SlideTileSource(slide, plan.Sampling, plan.Coordinates, ownsSlide: true);
+        }
+        catch
+        {
+            slide.Dispose();
+            throw;
+        }
+        return _config.Normalize == "imagenet" ? new NormalisedPatchSource(tiles) : tiles;
+    }
+
+    // What images allow and slides do not, each refused naming the key: slides are RGB tiles streamed from disk, one
+    // slide selected at a time, read as they are.
+    private void CheckSlideConfig()
+    {
+        string? wrong =
+            _config.NChanIn != 3 ? $"n_chan_in ({_config.NChanIn}) must be 3: slides are RGB"
+            : _config.PatchSize![0] != _config.PatchSize[1] || _config.PatchStride![0] != _config.PatchStride[1] ? "patch_size and patch_stride must be square ([P, P]): slide tiles are square"
+            : _config.ImageSize is not null ? "image_size resizes whole images, and slides are read tile by tile; remove it"
+            : _config.AugFlip || _config.AugRot90 || _config.AugColorJitter > 0 || _config.AugTranslate > 0 ? "the aug_* keys transform whole images, and slide tiles are read as they are; remove them"
+            : _config.Eager ? "slides are streamed tile by tile from disk, never held whole; set eager: False"
+            : _config.BSeq != 1 ? $"B_seq ({_config.BSeq}) must be 1: slides differ in their number of tiles, so IPS selects from one slide at a time"
+            : null;
+        if (wrong is not null)
+        {
+            throw new ArgumentException($"config {_name}: '{_config.DataDir}' holds whole slides; {wrong} (docs/own-data.md, \"Slides\").");
+        }
+    }
+
+    // Opens the slide (its header, not its pixels) and counts its tiles: at least M, and N where the config fixes N.
+    private (DataProblem? Problem, (int Height, int Width) Size) CheckSlide(OwnImageEntry entry, string path)
+    {
+        var survey = OwnSlides.Survey(_config, path);
+        var problem = survey.Problem
+            ?? (survey.Tiles < _config.M ? string.Create(CultureInfo.InvariantCulture,
+                $"the slide has {survey.Tiles} tiles, fewer than M ({_config.M}); lower M{(_config.CoordsDir is null ? " or patch_size" : ", or tile it with a lower --fg-perc-thresh")}")
+            : _config.N is { } n && survey.Tiles != n ? string.Create(CultureInfo.InvariantCulture,
+                $"the slide has {survey.Tiles} tiles, but the config fixes N at {n}; leave N out (and use_pos: False) for slides")
+            : null);
+        return problem is null
+            ? (null, (checked((int)survey.Height), checked((int)survey.Width)))
+            : (new DataProblem(entry.Path, problem, entry.Train), default);
+    }
 
     private Tensor Label(TaskConfig task, string[] names)
     {
@@ -184,8 +284,7 @@ public sealed class OwnImagesDataset : ICheckedDataset
         }
         catch (Exception error) when (error is InvalidDataException or IOException or ArgumentException or UnauthorizedAccessException)
         {
-            var message = error.Message.StartsWith(path + ": ", StringComparison.Ordinal) ? error.Message[(path.Length + 2)..] : error.Message;
-            return (new DataProblem(entry.Path, $"unreadable image: {message}", entry.Train), default);
+            return (new DataProblem(entry.Path, $"unreadable image: {OwnSlides.WithoutPath(error.Message, path)}", entry.Train), default);
         }
     }
 }

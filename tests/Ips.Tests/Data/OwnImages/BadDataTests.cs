@@ -70,7 +70,7 @@ public sealed class BadDataTests : IDisposable
         var train = (OwnImagesDataset)DatasetCatalog.Open(config, train: true, skipBad: true);
 
         Assert.Equal(
-            ["train/ok/notes.txt: not an image this version reads (extension '.txt'; it reads .png, .jpg, .jpeg, .bmp, .tif, .tiff)",
+            ["train/ok/notes.txt: not an image or slide this version reads (extension '.txt'; it reads .png, .jpg, .jpeg, .bmp, .tif, .tiff, .svs, .ndpi, .mrxs, .scn, .bif, .vms, .vmu, .svslide)",
              "train/defect: class 'defect' of task 'label' has no training images (an empty class)"],
             train.Problems.Select(p => p.ToString()));
         Assert.Equal(["train/ok/a.png"], train.Entries.Select(e => e.Path));
