@@ -8,8 +8,11 @@ using System.Text.RegularExpressions;
 
 namespace Ips.Tests.Examples;
 
-/// <summary>One task of a finished Slurm array job, as <c>scontrol show job</c> reports it.</summary>
-internal sealed record ArrayTask(int TaskId, string JobId, string State, DateTime Start, DateTime End);
+/// <summary>
+/// One task of a finished Slurm job, as <c>scontrol show job</c> reports it: an element of an array job, or a job that
+/// is not an array (<paramref name="TaskId"/> null). <paramref name="ExitCode"/> is Slurm's <c>code:signal</c>.
+/// </summary>
+internal sealed record SlurmTask(int? TaskId, string JobId, string State, string ExitCode, DateTime Start, DateTime End);
 
 /// <summary>
 /// A real one-node Slurm cluster for the tests of examples/slurm: munged with a private key, slurmctld and slurmd from
@@ -136,15 +139,15 @@ internal sealed partial class SingleNodeSlurm : IDisposable
     public void WaitForJobs(TimeSpan patience, params string[] jobIds) =>
         WaitFor(() => Run("squeue", "-h", "-j", string.Join(',', jobIds), "-o", "%i").Trim().Length == 0, $"jobs {string.Join(", ", jobIds)} to end", patience);
 
-    /// <summary>The tasks of array job <paramref name="arrayJobId"/>, by task id.</summary>
-    public List<ArrayTask> Tasks(string arrayJobId)
+    /// <summary>The tasks of array job <paramref name="jobId"/>, by task id; the job itself when it is not an array.</summary>
+    public List<SlurmTask> Tasks(string jobId)
     {
-        var tasks = new List<ArrayTask>();
-        foreach (var line in Run("scontrol", "-o", "show", "job", arrayJobId).Split('\n', StringSplitOptions.RemoveEmptyEntries))
+        var tasks = new List<SlurmTask>();
+        foreach (var line in Run("scontrol", "-o", "show", "job", jobId).Split('\n', StringSplitOptions.RemoveEmptyEntries))
         {
             var fields = Field().Matches(line).ToDictionary(m => m.Groups[1].Value, m => m.Groups[2].Value, StringComparer.Ordinal);
-            tasks.Add(new ArrayTask(int.Parse(fields["ArrayTaskId"], CultureInfo.InvariantCulture), fields["JobId"], fields["JobState"],
-                Time(fields["StartTime"]), Time(fields["EndTime"])));
+            int? taskId = fields.TryGetValue("ArrayTaskId", out var id) ? int.Parse(id, CultureInfo.InvariantCulture) : null;
+            tasks.Add(new SlurmTask(taskId, fields["JobId"], fields["JobState"], fields["ExitCode"], Time(fields["StartTime"]), Time(fields["EndTime"])));
         }
         return [.. tasks.OrderBy(t => t.TaskId)];
     }

@@ -13,15 +13,19 @@ namespace Ips.Tests.Examples;
 /// The array-job scripts of examples/slurm, submitted unchanged to a real Slurm (<see cref="SingleNodeSlurm"/>) over a
 /// generated cohort of twelve slides, one of them large: three tasks that claim slides tile the cohort and then embed
 /// it, each slide once, into folders byte-identical to one process's; the tasks end within one slide's time of each
-/// other; a task cancelled in the middle of the large slide leaves exactly that slide to a resubmission.
+/// other; a task cancelled in the middle of the large slide leaves exactly that slide to a resubmission. And
+/// examples/slurm/submit.sh itself runs the whole chain (tiling, features, pack + train, prediction) on a generated
+/// CAMELYON16, each step after the last. Both tests share one cluster (<see cref="SlurmCluster"/>).
 /// Needs root and slurm-wlm + munge (installed by ./run-tests when root); fails with the reason otherwise.
 /// </summary>
 [SupportedOSPlatform("linux")]
 [Collection(nameof(TrainProcesses))]
-public sealed partial class SlurmExampleTests(ITestOutputHelper output) : IDisposable
+public sealed partial class SlurmExampleTests(SlurmCluster cluster, ITestOutputHelper output) : IClassFixture<SlurmCluster>, IDisposable
 {
     private const string Large = "big";
     private readonly TempFiles _files = new();
+    private readonly SlurmCluster _cluster = cluster;
+    private readonly ITestOutputHelper _output = output;
 
     public void Dispose() => _files.Dispose();
 
@@ -47,7 +51,7 @@ public sealed partial class SlurmExampleTests(ITestOutputHelper output) : IDispo
             "--out", Path.Combine(single, "features"), "--workers", "8", "--plain", .. featureOptions]);
         Assert.True(code == 0, text);
 
-        using var slurm = new SingleNodeSlurm(_files.File("slurm"));
+        var slurm = _cluster.Slurm;
         var environment = JobEnvironment();
         var logs = _files.File("logs");
         Directory.CreateDirectory(logs);
@@ -67,7 +71,7 @@ public sealed partial class SlurmExampleTests(ITestOutputHelper output) : IDispo
         Assert.Equal(names.Order(StringComparer.Ordinal), EmbeddedSlides(featureLogs).Select(s => s.Name).Order(StringComparer.Ordinal));
         OutputFolders.AssertSameFiles(Path.Combine(single, "tiles"), Path.Combine(shared, "tiles"), "one-process");
         OutputFolders.AssertSameFiles(Path.Combine(single, "features"), Path.Combine(shared, "features"), "one-process");
-        AssertAllDone(cohort, Path.Combine(shared, "tiles"), Path.Combine(shared, "features"));
+        AssertAllDone(cohort, names.Length, Path.Combine(shared, "tiles"), Path.Combine(shared, "features"));
         // Claiming largest first: once the first task ends every slide is taken, so the last ends at most one slide later
         // (Slurm's times are whole seconds).
         AssertBalanced(slurm.Tasks(tile), TiledSlides(tileLogs), tileLogs);
@@ -95,7 +99,7 @@ public sealed partial class SlurmExampleTests(ITestOutputHelper output) : IDispo
         // Each of the three tasks went through the cohort and found the others finished.
         Assert.Equal(3 * (names.Length - 1), Regex.Matches(rerunLogs, @"skipped \w+\.tif: finished before").Count);
         OutputFolders.AssertSameFiles(Path.Combine(single, "tiles"), Path.Combine(cut, "tiles"), "one-process");
-        AssertAllDone(cohort, Path.Combine(cut, "tiles"));
+        AssertAllDone(cohort, names.Length, Path.Combine(cut, "tiles"));
     }
 
     // Twelve generated slides: one of 4096 x 4096 pixels and eleven of 768 .. 1536 x 512 .. 1024.
@@ -144,23 +148,23 @@ public sealed partial class SlurmExampleTests(ITestOutputHelper output) : IDispo
     private static List<(string Name, double Seconds)> EmbeddedSlides(string logs) =>
         [.. FeaturesDone().Matches(logs).Select(m => (m.Groups[1].Value, double.Parse(m.Groups[2].Value, CultureInfo.InvariantCulture)))];
 
-    private void AssertBalanced(List<ArrayTask> tasks, List<(string Name, double Seconds)> slides, string logs)
+    private void AssertBalanced(List<SlurmTask> tasks, List<(string Name, double Seconds)> slides, string logs)
     {
         var spread = (tasks.Max(t => t.End) - tasks.Min(t => t.End)).TotalSeconds;
         var longest = slides.Max(s => s.Seconds);
-        output.WriteLine(string.Create(CultureInfo.InvariantCulture,
+        _output.WriteLine(string.Create(CultureInfo.InvariantCulture,
             $"tasks' end times {spread} s apart; longest slide {longest:F1} s; tasks {string.Join(", ", tasks.Select(t => $"{t.TaskId}: {t.Start:HH:mm:ss}-{t.End:HH:mm:ss}"))}"));
         Assert.True(spread <= longest + 2, string.Create(CultureInfo.InvariantCulture,
             $"the tasks ended {spread} s apart, more than the longest slide ({longest:F1} s) + 2 s:\n{string.Join('\n', tasks)}\n{logs}"));
     }
 
-    private void AssertAllDone(string cohort, params string[] folders)
+    private void AssertAllDone(string cohort, int slides, params string[] folders)
     {
         var (code, text) = CliProcess.Run(_files.Root, ["slides", "status", .. folders, "--slides", cohort]);
         Assert.True(code == 0, text);
         foreach (var folder in folders)
         {
-            Assert.Contains($"{folder}: 12 done, 0 in progress, 0 failed, 0 to do, of 12", text, StringComparison.Ordinal);
+            Assert.Contains($"{folder}: {slides} done, 0 in progress, 0 failed, 0 to do, of {slides}", text, StringComparison.Ordinal);
         }
         Assert.EndsWith("all done", text.Trim(), StringComparison.Ordinal);
     }
