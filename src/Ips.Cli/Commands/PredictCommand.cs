@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.ComponentModel;
+using Ips.Cli.Hosting;
 using Ips.Inference;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -118,6 +119,11 @@ public sealed class PredictCommand : Command<PredictSettings>
         }
         var config = settings.LoadConfig();
         using var predictor = new Predictor(config, settings.Weights!, settings.ResolveDevice()) { SlideOptions = settings.SlideOptions() };
+        // A --pool the model was not trained on is wrong for every input: a usage error, before any input is opened.
+        if (predictor.PoolOptionConflict(settings.Pool) is { } conflict)
+        {
+            throw new UsageException(conflict);
+        }
         // Standard error: standard output may be the JSON itself.
         foreach (var note in predictor.Notes)
         {
