@@ -1,5 +1,6 @@
 using System.Globalization;
 using System.ComponentModel;
+using Ips.Cli.Hosting;
 using Ips.Inference;
 using Spectre.Console;
 using Spectre.Console.Cli;
@@ -51,16 +52,27 @@ public sealed class PredictSettings : ModelSettings
     public string? Coords { get; init; }
 
     [CommandOption("--level <L>")]
-    [Description("Slides: the level tiles are read from when the tissue is found now.")]
-    [DefaultValue(0)]
-    public int Level { get; init; }
+    [Description("Slides: the level tiles are read from when the tissue is found now (default 0). Not with --mpp or --magnification.")]
+    public int? Level { get; init; }
+
+    [CommandOption("--mpp <UM>")]
+    [Description("Slides: cut tiles at this many microns per pixel instead of at a level (e.g. 0.5), as `ips slides tile --mpp`.")]
+    public double? Mpp { get; init; }
+
+    [CommandOption("--magnification <X>")]
+    [Description("Slides: cut tiles at this objective magnification instead of at a level (e.g. 20), as `ips slides tile --magnification`.")]
+    public double? Magnification { get; init; }
+
+    [CommandOption("--mpp-level0 <UM>")]
+    [Description("Slides: microns per pixel of level 0, for slides whose file does not record it (with --mpp or --magnification).")]
+    public double? MppLevel0 { get; init; }
 
     [CommandOption("--otsu-level <L>")]
-    [Description("Slides: the level of the Otsu threshold (default: --level).")]
+    [Description("Slides: the level of the Otsu threshold (default: --level, or 0 with --mpp/--magnification).")]
     public int? OtsuLevel { get; init; }
 
     [CommandOption("--tile-size <PX>")]
-    [Description("Slides: tile side in pixels (default: the config's patch_size).")]
+    [Description("Slides: tile side in pixels of --level or of the --mpp / --magnification resolution (default: the config's patch_size).")]
     public int? TileSize { get; init; }
 
     [CommandOption("--slide-reader <READER>")]
@@ -92,7 +104,8 @@ public sealed class PredictSettings : ModelSettings
     /// <summary>How slide inputs are recognised and tiled.</summary>
     public SlideInputOptions SlideOptions() => new()
     {
-        ForceSlide = Slide, Coords = Coords, Level = Level, OtsuLevel = OtsuLevel, TileSize = TileSize,
+        ForceSlide = Slide, Coords = Coords, Level = Level ?? 0, OtsuLevel = OtsuLevel, TileSize = TileSize,
+        TargetMpp = Mpp, TargetMagnification = Magnification, Level0Mpp = MppLevel0,
         Reader = Slides.SlideOpener.ParseReader(SlideReader), Encoder = Encoder, EncoderWeights = EncoderWeights, Pool = Pool, Normalisation = Normalisation, Annotations = Annotations,
     };
 
@@ -102,7 +115,10 @@ public sealed class PredictSettings : ModelSettings
         : AttentionScale is not ("shared" or "slide") ? ValidationResult.Error($"--attention-scale must be shared or slide, got '{AttentionScale}'.")
         : GeoJson is not null && File.Exists(GeoJson) ? ValidationResult.Error($"--geojson {GeoJson} is a file; --geojson takes a folder (created when missing).")
         : Asap is not null && File.Exists(Asap) ? ValidationResult.Error($"--asap {Asap} is a file; --asap takes a folder (created when missing).")
-        : SlideOptionChecks.Predict(Level, OtsuLevel, TileSize, SlideReader, AttentionDir);
+        : Coords is not null && (Mpp is not null || Magnification is not null)
+            ? ValidationResult.Error($"--coords {Coords} says how its tiles were cut; --mpp and --magnification are for slides tiled now, without --coords.")
+        : SlideOptionChecks.Resolution(Level, Mpp, Magnification, MppLevel0) is { Successful: false } problem ? problem
+        : SlideOptionChecks.Predict(Level ?? 0, OtsuLevel, TileSize, SlideReader, AttentionDir);
 }
 
 /// <summary><c>ips predict</c>: per-task probabilities and the selected patches of each input, as JSON.</summary>
@@ -118,6 +134,11 @@ public sealed class PredictCommand : Command<PredictSettings>
         }
         var config = settings.LoadConfig();
         using var predictor = new Predictor(config, settings.Weights!, settings.ResolveDevice()) { SlideOptions = settings.SlideOptions() };
+        // A --pool the model was not trained on is wrong for every input: a usage error, before any input is opened.
+        if (predictor.PoolOptionConflict(settings.Pool) is { } conflict)
+        {
+            throw new UsageException(conflict);
+        }
         // Standard error: standard output may be the JSON itself.
         foreach (var note in predictor.Notes)
         {

@@ -26,7 +26,7 @@ internal static class SlideOptionChecks
             Shard(shard),
             Reader(reader));
 
-    /// <summary>The resolution options of <c>ips slides tile</c>: a level or a resolution, positive values.</summary>
+    /// <summary>The resolution options of <c>ips slides tile</c> and <c>ips predict</c>: a level or a resolution, positive values.</summary>
     public static ValidationResult Resolution(int? level, double? mpp, double? magnification, double? mppLevel0)
     {
         try

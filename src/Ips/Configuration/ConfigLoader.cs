@@ -32,11 +32,12 @@ namespace Ips.Configuration;
 /// </remarks>
 public static class ConfigLoader
 {
-    /// <summary>The official top-level keys plus <c>labels_csv</c>, <c>test_preprocessing</c>, <c>feature_encoder</c>, <c>feature_encoder_sha256</c>, <c>pretrained_weights</c> and <c>selection_dtype</c>, in the order <see cref="ToYaml"/> writes them.</summary>
+    /// <summary>The official top-level keys plus the ones this project adds (feature provenance, own-data keys such as <c>image_size</c>, <c>aug_*</c> and <c>coords_dir</c>, <c>pretrained_weights</c>, <c>selection_dtype</c>), in the order <see cref="ToYaml"/> writes them.</summary>
     internal static readonly string[] Keys =
     [
         "n_epoch", "B", "B_seq", "n_epoch_warmup", "lr", "wd",
         "n_class", "data_dir", "train_fname", "test_fname", "labels_csv", "test_preprocessing", "feature_encoder", "feature_encoder_sha256",
+        "feature_encoder_pool",
         "image_size", "normalize", "aug_flip", "aug_rot90", "aug_color_jitter", "aug_translate", "coords_dir", "n_worker", "pin_memory", "eager",
         "eps", "seed", "track_efficiency", "track_epoch",
         "is_image", "enc_type", "pretrained", "pretrained_weights", "n_chan_in", "n_res_blocks",
@@ -234,6 +235,7 @@ public static class ConfigLoader
             TestPreprocessing = NullableString("test_preprocessing"),
             FeatureEncoder = NullableString("feature_encoder"),
             FeatureEncoderSha256 = NullableString("feature_encoder_sha256"),
+            FeatureEncoderPool = NullableString("feature_encoder_pool"),
             ImageSize = e.TryGetValue("image_size", out var imageSize) ? v.IntPair("image_size", imageSize) : null,
             Normalize = String("normalize", "none"),
             AugFlip = Bool("aug_flip", false),
@@ -340,6 +342,7 @@ public static class ConfigLoader
         Optional("test_preprocessing", config.TestPreprocessing is null ? null : Quote(config.TestPreprocessing));
         Optional("feature_encoder", config.FeatureEncoder is null ? null : Quote(config.FeatureEncoder));
         Optional("feature_encoder_sha256", config.FeatureEncoderSha256 is null ? null : Quote(config.FeatureEncoderSha256));
+        Optional("feature_encoder_pool", config.FeatureEncoderPool is null ? null : Quote(config.FeatureEncoderPool));
         // Not official keys: written only when they differ from the defaults, so other configs keep the official key set.
         Optional("image_size", Pair(config.ImageSize));
         Optional("normalize", config.Normalize == "none" ? null : Quote(config.Normalize));

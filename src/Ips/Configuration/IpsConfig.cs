@@ -117,6 +117,13 @@ public sealed record IpsConfig
     public string? FeatureEncoderSha256 { get; init; }
 
     /// <summary>
+    /// <c>feature_encoder_pool</c>: how that encoder pooled a vision transformer's tokens (<c>token</c>, <c>avg</c>,
+    /// <c>token+avg</c>), as the features record it; prediction refuses features or an <c>--encoder</c> pooled
+    /// otherwise, since the same weights pooled another way give other numbers. Null for a ResNet or BYOL encoder.
+    /// </summary>
+    public string? FeatureEncoderPool { get; init; }
+
+    /// <summary>
     /// <c>image_size</c> (this implementation's addition): <c>[height, width]</c> every image of your own data set
     /// (docs/own-data.md) is resized to, with the traffic set's antialiased resize; null keeps each image's own size,
     /// and each image gets its own patch grid.

@@ -124,17 +124,21 @@ internal sealed class PredictionInputs(IpsConfig config, IImagePreprocessing pre
         if (_tileEncoder is null)
         {
             var encoder = TileEncoder.Open(new EncoderChoice(path, options.EncoderWeights, options.Pool, options.Normalisation), device);
+            // The weights and pooling first: another pooling changes the width too, and is the cause to name.
+            try
+            {
+                TrainedEncoder.RequireTileEncoder(config, encoder.Identity, path, options.Pool);
+            }
+            catch
+            {
+                encoder.Dispose();
+                throw;
+            }
             if (encoder.OutputDim != config.NChanIn)
             {
                 encoder.Dispose();
                 throw new ArgumentException(
                     $"--encoder {path}: gives {encoder.OutputDim}-d features but config {name} has n_chan_in {config.NChanIn}; use the encoder whose features the model was trained on.");
-            }
-            if (config.FeatureEncoderSha256 is { } trained && trained != encoder.Identity.Sha256)
-            {
-                encoder.Dispose();
-                throw new ArgumentException(
-                    $"--encoder {path}: is {encoder.Identity.Name} (sha256 {encoder.Identity.Sha256[..12]}), but the model was trained on features of {config.FeatureEncoder} (sha256 {trained[..Math.Min(12, trained.Length)]}); use that encoder.");
             }
             _tileEncoder = encoder;
         }

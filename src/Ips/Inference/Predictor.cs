@@ -54,6 +54,12 @@ public sealed class Predictor : IDisposable
     /// <summary>How slide inputs are recognised and tiled.</summary>
     public SlideInputOptions SlideOptions { get; init; } = new();
 
+    /// <summary>
+    /// Why <c>--pool</c> <paramref name="poolOption"/> cannot give the features this model was trained on (the pooling
+    /// its config or checkpoint records), or null when it can.
+    /// </summary>
+    public string? PoolOptionConflict(string? poolOption) => TrainedEncoder.PoolOptionConflict(_config, poolOption);
+
     /// <summary>What to tell the user once before the predictions: how the test-time preprocessing was chosen when the model does not record it.</summary>
     public IReadOnlyList<string> Notes => _preprocessing.Note is { } note ? [note] : [];
 

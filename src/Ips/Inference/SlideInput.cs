@@ -148,7 +148,8 @@ internal sealed class SlideInput : IPredictionInput
         return (measured, new TumourOverlap(file, measured.Count, measured.Count(p => p.TumourFraction >= TumourTileFraction), TumourTileFraction));
     }
 
-    // The tiles to predict on: those of --coords, or the tissue tiles found now at --level.
+    // The tiles to predict on: those of --coords, or the tissue tiles found now at --level or at --mpp / --magnification
+    // (the tiler of `ips slides tile`, so the tiles are those that command would cut).
     private static (TileSampling Sampling, IReadOnlyList<(long X, long Y)> Coordinates) Tiles(ISlide slide, string input, IpsConfig config, SlideInputOptions options)
     {
         if (options.Coords is { } path)
@@ -165,7 +166,11 @@ internal sealed class SlideInput : IPredictionInput
 
         int tileSize = options.TileSize ?? config.PatchSize?[0] ?? (config.IsImage ? (int?)null : DefaultEncoderTileSize)
             ?? throw new ArgumentException($"{input}: give --tile-size; config {Path.GetFileName(config.Source)} has no patch_size.");
-        var tiling = new TilingOptions { Level = options.Level, OtsuLevel = options.OtsuLevel, TileSize = tileSize, FgPercThresh = options.FgPercThresh };
+        var tiling = new TilingOptions
+        {
+            Level = options.Level, OtsuLevel = options.OtsuLevel, TileSize = tileSize, FgPercThresh = options.FgPercThresh,
+            TargetMpp = options.TargetMpp, TargetMagnification = options.TargetMagnification, Level0Mpp = options.Level0Mpp,
+        };
         var tiles = SlideTiler.Tile(slide, tiling, SlideTiler.Threshold(slide, tiling.EffectiveOtsuLevel));
         return (tiles.Grid.Sampling, [.. Enumerable.Range(0, tiles.Count).Select(i => ((long)tiles.X[i], (long)tiles.Y[i]))]);
     }

@@ -14,6 +14,19 @@ public sealed record SlideInputOptions
     /// <summary>The level tiles are read from when the tissue is found here.</summary>
     public int Level { get; init; }
 
+    /// <summary>
+    /// Tiles at this many microns per pixel instead of at <see cref="Level"/> (<c>--mpp</c>), cut as <c>ips slides
+    /// tile --mpp</c> cuts them (<see cref="Slides.Tiling.TilingOptions.TargetMpp"/>); <see cref="TileSize"/> is then in
+    /// pixels of that resolution.
+    /// </summary>
+    public double? TargetMpp { get; init; }
+
+    /// <summary>Tiles at this objective magnification instead of at <see cref="Level"/> (<c>--magnification</c>).</summary>
+    public double? TargetMagnification { get; init; }
+
+    /// <summary>Microns per pixel of level 0 for slides whose file does not record it (<c>--mpp-level0</c>).</summary>
+    public double? Level0Mpp { get; init; }
+
     /// <summary>The level of the Otsu threshold; null: <see cref="Level"/>.</summary>
     public int? OtsuLevel { get; init; }
 

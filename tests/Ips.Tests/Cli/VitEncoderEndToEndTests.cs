@@ -1,4 +1,6 @@
 using System.Text.Json;
+using System.Text.Json.Nodes;
+using Ips.Configuration;
 using Ips.Features;
 using Ips.Tests.Encoders;
 using Ips.Tests.Slides;
@@ -8,7 +10,9 @@ namespace Ips.Tests.Cli;
 /// <summary>
 /// A vision transformer folder (timm layout, registers, SwiGLUPacked, mean/std 0.5 in pretrained_cfg, pooling given by
 /// --pool) through the whole slide pipeline: <c>slides tile</c>, <c>slides features</c>, <c>slides pack</c>,
-/// <c>train</c>, and <c>predict --encoder</c> on a slide, which must equal predicting its extracted features.
+/// <c>train</c>, and <c>predict --encoder</c> on a slide, which must equal predicting its extracted features; the
+/// model records the pooling, and predict refuses another (exit 64 for <c>--pool</c>, 1 for an encoder folder or
+/// features pooled otherwise).
 /// </summary>
 [Collection(nameof(ConsoleOutput))]
 public sealed class VitEncoderEndToEndTests : IDisposable
@@ -65,5 +69,39 @@ public sealed class VitEncoderEndToEndTests : IDisposable
         Ok("predict", "-c", config, "-w", checkpoint, tumour, "-o", extracted, "--plain");
 
         Assert.Equal(Probability(extracted), Probability(onTheFly), 5);
+
+        Assert.Equal("token+avg", ConfigLoader.Load(config).FeatureEncoderPool);
+        Assert.Equal("token+avg", ConfigLoader.Parse(Ips.Training.Checkpoint.ReadConfigYaml(checkpoint), checkpoint).FeatureEncoderPool);
+        var slide = Path.Combine(slides, "tumor", "tumor_001.tif");
+
+        // --pool other than the model's is a usage error, found before the slide is opened.
+        var (code, output) = CommandLineTests.Ips("predict", "-c", config, "-w", checkpoint, "--encoder", encoder, "--pool", "avg", slide, "--plain");
+        Assert.Equal(64, code);
+        Assert.Equal("error: --pool avg: the model was trained on features pooled token+avg (feature_encoder_pool); give --pool token+avg or leave it out.",
+            Assert.Single(output.Split('\n'), line => line.StartsWith("error:", StringComparison.Ordinal)));
+
+        // The same weights in a folder whose config pools by the class token: same SHA-256, other features.
+        var tokenFolder = _files.File("token-folder");
+        Directory.CreateDirectory(tokenFolder);
+        foreach (var file in Directory.GetFiles(encoder))
+        {
+            File.Copy(file, Path.Combine(tokenFolder, Path.GetFileName(file)));
+        }
+        var configJson = JsonNode.Parse(File.ReadAllText(Path.Combine(encoder, "config.json")))!;
+        configJson["model_args"]!["global_pool"] = "token";
+        File.WriteAllText(Path.Combine(tokenFolder, "config.json"), configJson.ToJsonString());
+        (code, output) = CommandLineTests.Ips("predict", "-c", config, "-w", checkpoint, "--encoder", tokenFolder, slide, "--plain");
+        Assert.Equal(1, code);
+        Assert.Contains($"error: --encoder {tokenFolder}: pools token (as its config says), but the model was trained on its features pooled token+avg; give --pool token+avg.",
+            output, StringComparison.Ordinal);
+
+        // Features of the same weights pooled by the class token.
+        var tokenFeatures = _files.File("token-features");
+        Ok("slides", "features", slide, "--coords", coords, "--encoder", encoder, "--pool", "token", "--out", tokenFeatures, "--plain");
+        var tokenFile = Path.Combine(tokenFeatures, "tumor_001.h5");
+        (code, output) = CommandLineTests.Ips("predict", "-c", config, "-w", checkpoint, tokenFile, "--plain");
+        Assert.Equal(1, code);
+        Assert.Contains($"error: {tokenFile} holds features of registers_swiglu/pytorch_model.bin pooled token, but the model was trained on its features pooled token+avg; extract them again with --pool token+avg.",
+            output, StringComparison.Ordinal);
     }
 }

@@ -1,7 +1,6 @@
 using System.Security.Cryptography;
 using System.Text.Json;
 using Ips.Cli;
-using Ips.Data.Camelyon16;
 using Ips.Encoders;
 using Ips.Features;
 using Ips.Imaging;
@@ -40,8 +39,7 @@ public sealed class MagnificationTilingTests : IDisposable
     {
         var path = _files.File(Path.Combine(folder, Name + ".tif"));
         Directory.CreateDirectory(Path.GetDirectoryName(path)!);
-        var content = new SyntheticTissue(896, 896, seed: 11, tissueFraction: 0.5, blobRadius: 200);
-        PyramidalTiffWriter.Write(path, content, new SlideWriteOptions { Compression = SlideCompression.Lzw, TileSize = 128, SmallestLevelSize = 300, MicronsPerPixel = mpp });
+        SlideTestFiles.WriteMppSlide(path, mpp);
         return path;
     }
 

@@ -79,7 +79,7 @@ public sealed class Camelyon16Dataset : IIpsDataset
     }
 
     /// <summary>
-    /// <paramref name="config"/> with <c>feature_encoder</c> and <c>feature_encoder_sha256</c> recorded from its training
+    /// <paramref name="config"/> with <c>feature_encoder</c>, <c>feature_encoder_sha256</c> and <c>feature_encoder_pool</c> recorded from its training
     /// features (<see cref="RecordedEncoder"/>), as a training run starts. Unchanged when the features record none, or
     /// for other data sets.
     /// </summary>
@@ -97,7 +97,12 @@ public sealed class Camelyon16Dataset : IIpsDataset
             throw new ArgumentException(
                 $"config {Path.GetFileName(config.Source)}: feature_encoder_sha256 is {given}, but the training features record encoder {encoder}; drop the key (training records it) or correct it.");
         }
-        return config with { FeatureEncoder = encoder.Name, FeatureEncoderSha256 = encoder.Sha256 };
+        if (config.FeatureEncoderPool is { } pool && pool != encoder.Pool)
+        {
+            throw new ArgumentException(
+                $"config {Path.GetFileName(config.Source)}: feature_encoder_pool is {pool}, but the training features record pool {encoder.Pool ?? "none (a ResNet encoder)"}; drop the key (training records it) or correct it.");
+        }
+        return config with { FeatureEncoder = encoder.Name, FeatureEncoderSha256 = encoder.Sha256, FeatureEncoderPool = encoder.Pool };
     }
 
     /// <summary>
