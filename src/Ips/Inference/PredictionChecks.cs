@@ -59,9 +59,10 @@ internal static class PredictionChecks
 
     /// <summary>
     /// One task's prediction in words, for a picture's title: a sigmoid task's decision and probability (from
-    /// <paramref name="decisions"/>), else the softmax class and its probability.
+    /// <paramref name="decisions"/>), else the softmax class, by its name where <paramref name="config"/> records the
+    /// task's class names (as <c>ips predict</c> prints it), and its probability.
     /// </summary>
-    public static string Describe(string task, float[] probabilities, IReadOnlyDictionary<string, SigmoidDecision>? decisions)
+    public static string Describe(IpsConfig config, string task, float[] probabilities, IReadOnlyDictionary<string, SigmoidDecision>? decisions)
     {
         string Number(float p) => p.ToString("0.000", CultureInfo.InvariantCulture);
         if (decisions is not null && decisions.TryGetValue(task, out var decision))
@@ -71,7 +72,8 @@ internal static class PredictionChecks
                 : $"{task}: p = {string.Join(", ", probabilities.Select(Number))}";
         }
         int best = Array.IndexOf(probabilities, probabilities.Max());
-        return $"{task}: class {best}, p = {Number(probabilities[best])}";
+        var named = config.Tasks.FirstOrDefault(t => t.Name == task) is { Classes: not null } withNames ? withNames.ClassName(best) : null;
+        return $"{task}: {named ?? $"class {best}"}, p = {Number(probabilities[best])}";
     }
 
     /// <summary>

@@ -95,7 +95,7 @@ public sealed class Predictor : IDisposable
         Title =
         [
             Path.GetFileName(prediction.Input),
-            string.Join("; ", prediction.Probabilities.Select(task => PredictionChecks.Describe(task.Key, task.Value, prediction.Decisions))),
+            string.Join("; ", prediction.Probabilities.Select(task => PredictionChecks.Describe(_config, task.Key, task.Value, prediction.Decisions))),
             $"model {Path.GetFileName(_weights)}",
         ],
         ScaleMax = scaleMax,

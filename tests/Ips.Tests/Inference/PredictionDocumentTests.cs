@@ -122,4 +122,16 @@ public sealed class PredictionDocumentTests
         var json = new PredictionDocument([prediction]).ToJson().ReplaceLineEndings("\n");
         Assert.Contains("\"metastases\": {\n        \"positive\": true,\n        \"threshold\": 0.5\n      }", json, StringComparison.Ordinal);
     }
+
+    [Fact]
+    public void A_pictures_title_names_the_class_where_the_config_records_names()
+    {
+        var config = ModelFixtures.SmallImageConfig() with
+        {
+            Tasks = [ModelFixtures.Task("label", 0, "softmax", 2) with { Classes = ["defect", "ok"] }, ModelFixtures.Task("majority", 1, "softmax", 3)],
+        };
+
+        Assert.Equal("label: defect, p = 0.877", PredictionChecks.Describe(config, "label", [0.877f, 0.123f], decisions: null));
+        Assert.Equal("majority: class 1, p = 0.700", PredictionChecks.Describe(config, "majority", [0.2f, 0.7f, 0.1f], decisions: null));
+    }
 }
