@@ -1,11 +1,13 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+using Ips.Features;
 using Ips.Fuzz;
 using Ips.Imaging;
 using Ips.IO;
 using Ips.Slides;
 using Ips.Slides.Annotations;
+using TorchSharp;
 
 namespace Ips.Tests.Fuzz;
 
@@ -49,6 +51,31 @@ public sealed class HostileInputTests : IDisposable
 
         Assert.Equal(ReaderOutcome.Refused, outcome);
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < ReaderProperty.MemoryCapBytes);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void FeatureFileClaimingABillionRowsIsRefusedBeforeAnyRead(bool gzip)
+    {
+        // A real 6 x 4 feature file (contiguous, or chunked and compressed) whose dataspace is patched to claim 10^9
+        // rows: 16 GB of float32 that a file of a few KB cannot hold, uncompressed or in one byte per chunk.
+        var path = Path.Combine(_folder, gzip ? "gzip.h5" : "plain.h5");
+        using (var features = torch.ones(6, 4))
+        {
+            Hdf5FeatureWriter.WriteSlideFile(path, features, new long[6, 2], gzip);
+        }
+        var bytes = File.ReadAllBytes(path);
+        var claimed = ReplaceAll(bytes, Dims(6, 4), Dims(1_000_000_000, 4));
+        Assert.True(claimed > 0);
+        File.WriteAllBytes(path, bytes);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        var error = Assert.Throws<InvalidDataException>(() => Hdf5FeatureSource.OpenSlideFile(path).Dispose());
+
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < ReaderProperty.MemoryCapBytes);
+        Assert.StartsWith($"{path}: the file is damaged: dataset 'features' ", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"more than the file's {bytes.Length} bytes", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -130,6 +157,27 @@ public sealed class HostileInputTests : IDisposable
         Assert.IsType<InvalidDataException>(error);
         Assert.StartsWith(path, error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("TOP-SECRET", error.Message, StringComparison.Ordinal);
+    }
+
+    // Two HDF5 dimension sizes as the dataspace message stores them: 8-byte little-endian lengths.
+    private static byte[] Dims(ulong rows, ulong columns)
+    {
+        var bytes = new byte[16];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, rows);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(8), columns);
+        return bytes;
+    }
+
+    // Replaces every occurrence of pattern (the dataspace's sizes and maximum sizes) and returns how many there were.
+    private static int ReplaceAll(byte[] bytes, byte[] pattern, byte[] replacement)
+    {
+        var count = 0;
+        for (var at = bytes.AsSpan().IndexOf(pattern); at >= 0; at = bytes.AsSpan().IndexOf(pattern))
+        {
+            replacement.CopyTo(bytes, at);
+            count++;
+        }
+        return count;
     }
 
     private string Write(string name, byte[] bytes)
