@@ -138,6 +138,42 @@ public sealed class HostileInputTests : IDisposable
     }
 
     [Fact]
+    public void StateDictWhoseStorageClaimsABillionElementsIsRefusedWithMemoryBelowTheCap()
+    {
+        // torch.save's pickle gives each storage its element count (BININT1 24 for a 6 x 4 float tensor); claimed as
+        // 10^9, PyBridge would allocate 4 GB for an entry of 96 bytes.
+        var path = TamperedStateDict("storage.pt", [0x4B, 24, (byte)'t'], [0x4A, .. BitConverter.GetBytes(1_000_000_000), (byte)'t']);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        var error = Assert.Throws<InvalidDataException>(() => StateDictIO.ReadStateDict(path));
+
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < ReaderProperty.MemoryCapBytes);
+        Assert.Equal($"{path}: storage '0' claims 1000000000 elements of torch.FloatStorage, more than its 96-byte entry holds", error.Message);
+    }
+
+    [Fact]
+    public void StateDictWhoseTensorShapeExceedsItsStorageIsRefused()
+    {
+        // The shape (6, 4) of _rebuild_tensor_v2 claimed as (10^6, 4): PyBridge allocates the shape whole, natively.
+        var path = TamperedStateDict("shape.pt", [0x4B, 6, 0x4B, 4, 0x86], [0x4A, .. BitConverter.GetBytes(1_000_000), 0x4B, 4, 0x86]);
+
+        var error = Assert.Throws<InvalidDataException>(() => StateDictIO.ReadStateDict(path));
+
+        Assert.Equal($"{path}: a tensor claims shape [1000000, 4], more than its 96-byte storage holds", error.Message);
+    }
+
+    [Fact]
+    public void StateDictWhosePickleClaimsMoreBytesThanItHoldsIsRefused()
+    {
+        // BINUNICODE's 4-byte length of the key 'layer.weight' (12) claimed as 2^31 - 1.
+        var path = TamperedStateDict("string.pt", [(byte)'X', 12, 0, 0, 0], [(byte)'X', 0xFF, 0xFF, 0xFF, 0x7F]);
+
+        var error = Assert.Throws<InvalidDataException>(() => StateDictIO.ReadStateDict(path));
+
+        Assert.Matches($"^{System.Text.RegularExpressions.Regex.Escape(path)}: the pickle claims 2147483647 bytes at byte \\d+ but has \\d+ left: the file is damaged$", error.Message);
+    }
+
+    [Fact]
     public void AnnotationWithAnExternalEntityNeverReadsTheEntity()
     {
         var secret = Write("secret.txt", Encoding.ASCII.GetBytes("TOP-SECRET"));
@@ -157,6 +193,38 @@ public sealed class HostileInputTests : IDisposable
         Assert.IsType<InvalidDataException>(error);
         Assert.StartsWith(path, error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("TOP-SECRET", error.Message, StringComparison.Ordinal);
+    }
+
+    // A state_dict of one 6 x 4 float tensor as ips writes it (torch.save's layout), its data.pkl with the first
+    // occurrence of pattern replaced, in a new zip archive (entries are checksummed, so they are rewritten, not patched).
+    private string TamperedStateDict(string name, byte[] pattern, byte[] replacement)
+    {
+        var original = Path.Combine(_folder, "original-" + name);
+        using (var weight = torch.ones(6, 4))
+        {
+            StateDictIO.Save([new("layer.weight", weight)], original);
+        }
+        var path = Path.Combine(_folder, name);
+        using (var source = ZipFile.OpenRead(original))
+        using (var target = ZipFile.Open(path, ZipArchiveMode.Create))
+        {
+            foreach (var entry in source.Entries)
+            {
+                using var input = entry.Open();
+                using var buffer = new MemoryStream();
+                input.CopyTo(buffer);
+                var bytes = buffer.ToArray();
+                if (entry.Name == "data.pkl")
+                {
+                    var at = bytes.AsSpan().IndexOf(pattern);
+                    Assert.True(at >= 0, "the pickle holds the pattern to replace");
+                    bytes = [.. bytes[..at], .. replacement, .. bytes[(at + pattern.Length)..]];
+                }
+                using var output = target.CreateEntry(entry.FullName, CompressionLevel.NoCompression).Open();
+                output.Write(bytes);
+            }
+        }
+        return path;
     }
 
     // Two HDF5 dimension sizes as the dataspace message stores them: 8-byte little-endian lengths.
