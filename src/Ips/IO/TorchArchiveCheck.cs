@@ -46,7 +46,8 @@ internal static class TorchArchiveCheck
         {
             using var archive = Zip(path, () => new ZipArchive(stream, ZipArchiveMode.Read, leaveOpen: true));
             // The entry PyBridge reads: the first whose name ends in data.pkl.
-            var pickle = archive.Entries.FirstOrDefault(entry => entry.Name.EndsWith("data.pkl", StringComparison.Ordinal))
+            // The central directory is read on the first look at the entries.
+            var pickle = Zip(path, () => archive.Entries).FirstOrDefault(entry => entry.Name.EndsWith("data.pkl", StringComparison.Ordinal))
                 ?? throw new InvalidDataException($"{path}: not a PyTorch state_dict: the archive has no data.pkl");
             if (pickle.Length > MaxPickleBytes)
             {
