@@ -21,7 +21,12 @@ namespace Ips.Fuzz;
 /// <param name="Name">The name <c>fuzz/run</c> and the corpus folders use.</param>
 /// <param name="FileName">The name the input is written under (readers choose their format by extension).</param>
 /// <param name="Read">Opens the file and reads what a command would read from it.</param>
-public sealed record FuzzTarget(string Name, string FileName, Action<string> Read);
+public sealed record FuzzTarget(string Name, string FileName, Action<string> Read)
+{
+    /// <summary>What an error message must contain to name the input: the file's name, or for a target that reads a
+    /// folder (<see cref="FileName"/> under it), the folder's.</summary>
+    public string Names => Path.GetDirectoryName(FileName) is { Length: > 0 } folder ? folder : FileName;
+}
 
 /// <summary>Every format ips parses, one target each (docs/reliability.md lists them with their results).</summary>
 public static class FuzzTargets
@@ -39,6 +44,7 @@ public static class FuzzTargets
         new("checkpoint", "last.ckpt", ReadCheckpoint),
         new("byol-ckpt", "byol.ckpt", ReadByolCheckpoint),
         new("onnx", "model.onnx", path => OnnxModel.Read(path)),
+        new("hub-folder", Path.Combine("hub-model", "input.bin"), ReadHubFolder),
         new("yaml", "config.yml", path => ConfigLoader.Load(path)),
         new("asap-xml", "annotation.xml", path => AsapAnnotations.Read(path)),
         new("sts", "annotations.txt", path => StsAnnotations.Read(path)),
@@ -135,4 +141,17 @@ public static class FuzzTargets
     }
 
     private static void ReadImage(string path) => ImageFile.Load(path, 3).Dispose();
+
+    // What `ips extract --encoder FOLDER` reads before it builds the network: config.json, then the weights with their
+    // names mapped to timm's (HubFolder.ReadWeights). The input is one file (HubFolderInput) split into the folder.
+    private static void ReadHubFolder(string path)
+    {
+        var folder = Path.GetDirectoryName(path)!;
+        HubFolderInput.Unpack(File.ReadAllBytes(path), folder);
+        File.Delete(path);
+        foreach (var tensor in HubFolder.Read(folder).ReadWeights().Values)
+        {
+            tensor.Dispose();
+        }
+    }
 }

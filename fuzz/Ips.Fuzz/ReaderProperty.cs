@@ -18,7 +18,8 @@ public sealed class ReaderPropertyException(string message, Exception inner) : E
 /// <summary>
 /// The property every target must keep (docs/reliability.md): an input is accepted, or refused with the typed user
 /// error the CLI turns into one line (<see cref="InvalidDataException"/>, another <see cref="IOException"/> such as
-/// <c>SlideFormatException</c>, or <see cref="ConfigException"/>) whose message names the file. Any other exception is
+/// <c>SlideFormatException</c>, <see cref="ConfigException"/>, or a plain <see cref="ArgumentException"/> thrown by ips
+/// itself for a value out of range) whose message names the file. Any other exception is
 /// a bug in the reader. Hangs and memory beyond the cap are caught outside: by AFL++'s time limit and the GC heap
 /// limit under <c>fuzz/run</c>, by the allocation measure in the replay tests.
 /// </summary>
@@ -39,6 +40,7 @@ public static class ReaderProperty
         try
         {
             var path = Path.Combine(folder.FullName, target.FileName);
+            Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             File.WriteAllBytes(path, input.ToArray());
             return Check(target, path);
         }
@@ -55,12 +57,12 @@ public static class ReaderProperty
             target.Read(path);
             return ReaderOutcome.Accepted;
         }
-        catch (Exception error) when (error is InvalidDataException or IOException or ConfigException)
+        catch (Exception error) when (error is InvalidDataException or IOException or ConfigException || IsIpsArgumentError(error))
         {
-            if (!error.Message.Contains(target.FileName, StringComparison.Ordinal))
+            if (!error.Message.Contains(target.Names, StringComparison.Ordinal))
             {
                 throw new ReaderPropertyException(
-                    $"{target.Name}: the error does not name the file {target.FileName}: {error.GetType().Name}: {error.Message}", error);
+                    $"{target.Name}: the error does not name the input {target.Names}: {error.GetType().Name}: {error.Message}", error);
             }
             return ReaderOutcome.Refused;
         }
@@ -69,4 +71,10 @@ public static class ReaderProperty
             throw new ReaderPropertyException($"{target.Name}: {error.GetType().FullName} instead of a user error: {error.Message}", error);
         }
     }
+
+    // A value out of range in a config file (config.json's architecture, depth, heads): ips throws a plain
+    // ArgumentException naming the file, which the CLI prints as one line like the others (UserErrors). Its
+    // subclasses, and an ArgumentException from a library, are bugs: a damaged number reached an API unchecked.
+    private static bool IsIpsArgumentError(Exception error) =>
+        error.GetType() == typeof(ArgumentException) && error.TargetSite?.DeclaringType?.Assembly == typeof(Ips.Encoders.HubFolder).Assembly;
 }

@@ -1,5 +1,6 @@
 using System.Text;
 using Ips.Data.Camelyon16;
+using Ips.Encoders;
 using Ips.Features;
 using Ips.IO;
 using Ips.Patches;
@@ -50,6 +51,60 @@ public static class SeedWriter
         SlideLabels.Write(Seed(root, "labels-csv", "ips.csv"),
             [new SlideLabel("tumor_001", 1, "train"), new SlideLabel("normal_001", 0, "test")]);
         WriteCheckpoint(Seed(root, "checkpoint", "last.ckpt"), configs);
+        WriteHubFolders(root);
+    }
+
+    // Model folders shrunk to an 8-pixel, one-block ViT of width 8: timm's config.json with the weights of ips's own
+    // VisionTransformer (as safetensors and as torch.save), and transformers' with its layer names (the query, key
+    // and value projections that the reader fuses).
+    private static void WriteHubFolders(string root)
+    {
+        const string timm = """
+            {"architecture": "vit_small_patch16_224", "num_classes": 0,
+             "model_args": {"img_size": 8, "patch_size": 4, "embed_dim": 8, "depth": 1, "num_heads": 2, "init_values": 1e-5},
+             "pretrained_cfg": {"input_size": [3, 8, 8], "interpolation": "bicubic", "crop_pct": 1.0,
+                                "mean": [0.485, 0.456, 0.406], "std": [0.229, 0.224, 0.225]}}
+            """;
+        using var vit = new VisionTransformer(new VitConfig(8, 4, 8, 1, 2, InitValues: 1e-5));
+        foreach (var name in HubFolderInput.WeightFiles)
+        {
+            File.WriteAllBytes(Seed(root, "hub-folder", $"timm-{Path.GetExtension(name)[1..]}.bin"),
+                HubFolderInput.Pack(timm, name, Serialised(vit.state_dict(), name)));
+        }
+
+        const string transformers = """
+            {"model_type": "vit", "hidden_size": 8, "num_hidden_layers": 1, "num_attention_heads": 2, "intermediate_size": 32,
+             "image_size": 8, "patch_size": 4, "qkv_bias": true, "hidden_act": "gelu", "layer_norm_eps": 1e-12}
+            """;
+        using var scope = torch.NewDisposeScope();
+        var layer = new Dictionary<string, torch.Tensor>
+        {
+            ["embeddings.cls_token"] = torch.zeros(1, 1, 8),
+            ["layernorm.weight"] = torch.ones(8),
+        };
+        foreach (var projection in new[] { "query", "key", "value" })
+        {
+            layer[$"encoder.layer.0.attention.attention.{projection}.weight"] = torch.eye(8);
+            layer[$"encoder.layer.0.attention.attention.{projection}.bias"] = torch.zeros(8);
+        }
+        File.WriteAllBytes(Seed(root, "hub-folder", "transformers-vit.bin"),
+            HubFolderInput.Pack(transformers, "pytorch_model.bin", Serialised(layer, "pytorch_model.bin")));
+    }
+
+    // The bytes StateDictIO writes for tensors under a file name of that format.
+    private static byte[] Serialised(IEnumerable<KeyValuePair<string, torch.Tensor>> tensors, string name)
+    {
+        var folder = Directory.CreateTempSubdirectory("ips-seed-");
+        try
+        {
+            var path = Path.Combine(folder.FullName, name);
+            StateDictIO.Save(tensors, path);
+            return File.ReadAllBytes(path);
+        }
+        finally
+        {
+            folder.Delete(recursive: true);
+        }
     }
 
     // A training checkpoint of the CAMELYON16 config shrunk to a few KB of weights: the same entries and layout as a

@@ -1,3 +1,4 @@
+using System.Globalization;
 using System.Text.RegularExpressions;
 using static TorchSharp.torch;
 
@@ -66,19 +67,26 @@ public static partial class TransformersLayout
                 result[key] = value;
             }
         }
-        for (var layer = 0; layer < depth; layer++)
+        // The layers the file holds, not 0 .. depth: depth comes from config.json, and a damaged one (2^31 - 1) would
+        // loop for minutes over layers that are not there (docs/reliability.md). Layers beyond depth
+        // keep their own names, so the key check reports them.
+        var layers = state.Keys.Select(key => QkvKey().Match(key)).Where(match => match.Success)
+            .Select(match => match.Groups[1].Value).Distinct(StringComparer.Ordinal).ToList();
+        foreach (var layer in layers)
         {
+            var inModel = int.TryParse(layer, NumberStyles.None, CultureInfo.InvariantCulture, out var index) && index < depth;
             foreach (var kind in new[] { "weight", "bias" })
             {
                 var parts = new[] { "query", "key", "value" }.Select(name => $"encoder.layer.{layer}.attention.attention.{name}.{kind}").ToArray();
-                if (parts.All(state.ContainsKey))
+                var fused = inModel && parts.All(state.ContainsKey);
+                if (fused)
                 {
                     result[$"blocks.{layer}.attn.qkv.{kind}"] = cat([.. parts.Select(part => state[part])], 0);
                 }
                 foreach (var part in parts.Where(state.ContainsKey))
                 {
                     // Partial triples stay under their own names, so the key check names what is missing.
-                    if (!parts.All(state.ContainsKey))
+                    if (!fused)
                     {
                         result[part] = state[part];
                     }
@@ -95,6 +103,6 @@ public static partial class TransformersLayout
     [GeneratedRegex(@"^encoder\.layer\.(\d+)\.(.+?)(\.weight|\.bias|)$")]
     private static partial Regex LayerKey();
 
-    [GeneratedRegex(@"^encoder\.layer\.\d+\.attention\.attention\.(query|key|value)\.(weight|bias)$")]
+    [GeneratedRegex(@"^encoder\.layer\.(\d+)\.attention\.attention\.(query|key|value)\.(weight|bias)$")]
     private static partial Regex QkvKey();
 }

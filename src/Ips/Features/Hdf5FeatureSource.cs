@@ -83,6 +83,7 @@ public sealed class Hdf5FeatureSource : IPatchSource
             throw new InvalidDataException(
                 $"{path}: dataset '{DatasetPath}' has rows of {dims[1]} features; a feature vector has 1 to {MaxFeatureWidth} values");
         }
+        Hdf5.CheckStorage(path, _features, DatasetPath);
         Count = (int)dims[0];
         PatchShape = [(long)dims[1]];
     }
@@ -250,6 +251,7 @@ public sealed class Hdf5FeatureSource : IPatchSource
             throw new InvalidDataException(
                 $"{path}: dataset '{name}' has shape [{string.Join(", ", dims)}]; expected a matrix of at most {Hdf5.MaxWholeValues} values");
         }
+        Hdf5.CheckStorage(path, dataset, name);
         long[] flat = dataset.Type.Size == 8
             ? dataset.Read<long[]>()
             : Array.ConvertAll(dataset.Read<int[]>(), value => (long)value);

@@ -85,8 +85,11 @@ public sealed partial class NpyFeatureSource : DiskFeatureSource
         }
 
         string shapeText = Field(ShapePattern(), header, "shape", path);
+        // Each dimension is checked: the shape pattern stops only at the closing parenthesis, so a damaged header can
+        // hold anything between the commas (found by fuzzing, docs/reliability.md).
         long[] shape = shapeText.Split(',', StringSplitOptions.RemoveEmptyEntries | StringSplitOptions.TrimEntries)
-            .Select(dim => long.Parse(dim.TrimEnd('L'), NumberStyles.None, CultureInfo.InvariantCulture))
+            .Select(dim => long.TryParse(dim.TrimEnd('L'), NumberStyles.None, CultureInfo.InvariantCulture, out var size) ? size
+                : throw new InvalidDataException($"{path}: the NumPy header's shape ({shapeText}) holds '{dim}', which is not a dimension size; the file is damaged"))
             .ToArray();
         if (shape.Length != 2)
         {

@@ -18,6 +18,13 @@ internal static class Hdf5
     /// </summary>
     public const long MaxWholeValues = 1L << 25;
 
+    /// <summary>
+    /// The largest chunk of a chunked dataset read: 64 MiB once decompressed. h5py's automatic chunks are at most
+    /// 1 MiB and HDF5's guide recommends staying below that; PureHDF allocates a buffer of the chunk's size before
+    /// reading it, so a damaged chunk shape is refused here first (docs/reliability.md).
+    /// </summary>
+    public const long MaxChunkBytes = 1L << 26;
+
     private static readonly byte[] Signature = [0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A];
 
     /// <summary>Opens <paramref name="path"/> for reading; <see cref="InvalidDataException"/> naming the file when it is
@@ -60,6 +67,55 @@ internal static class Hdf5
         catch (OutOfMemoryException error)
         {
             throw TooLarge(path, error);
+        }
+    }
+
+    /// <summary>
+    /// Checks, before any read of <paramref name="dataset"/>, that the storage its header describes can be in a file
+    /// of <paramref name="path"/>'s length: contiguous and compact data (never compressed) must fit in the file whole;
+    /// a chunked dataset may be compressed, but each of its chunks takes at least one byte of the file (ips, CLAM and
+    /// TRIDENT write every row, so every chunk is stored), and one chunk decompressed is at most
+    /// <see cref="MaxChunkBytes"/>. Virtual datasets, whose data lives in other files, are refused. PureHDF reads a
+    /// damaged shape chunk by chunk or row by row as long as it claims, tens of thousands of lookups in a file of a
+    /// few hundred bytes (found by fuzzing), and allocates a chunk's buffer from its claimed shape.
+    /// </summary>
+    /// <exception cref="InvalidDataException">The dataset claims more storage than the file can hold.</exception>
+    public static void CheckStorage(string path, IH5Dataset dataset, string name)
+    {
+        var (dims, elementSize, layout) = Guard(path, $"the layout of '{name}'", () => (dataset.Space.Dimensions, (ulong)dataset.Type.Size, dataset.Layout.Class));
+        var fileBytes = (UInt128)new FileInfo(path).Length;
+        var shape = $"[{string.Join(", ", dims)}]";
+        if (layout == H5DataLayoutClass.VirtualStorage)
+        {
+            throw new InvalidDataException($"{path}: dataset '{name}' is a virtual dataset (its data lives in other files); only data stored in the file itself is read");
+        }
+        if (layout != H5DataLayoutClass.Chunked)
+        {
+            var bytes = SizeClaims.Product([.. dims, elementSize]);
+            if (bytes > fileBytes)
+            {
+                throw new InvalidDataException(
+                    $"{path}: the file is damaged: dataset '{name}' claims shape {shape} of {elementSize}-byte values ({bytes} bytes), more than the file's {fileBytes} bytes");
+            }
+            return;
+        }
+        var chunk = Guard(path, $"the chunk shape of '{name}'", () => dataset.Layout.Chunks);
+        if (chunk.Length != dims.Length || chunk.Any(side => side == 0))
+        {
+            throw new InvalidDataException(
+                $"{path}: the file is damaged: dataset '{name}' of shape {shape} has chunks of [{string.Join(", ", chunk)}]");
+        }
+        var chunkBytes = SizeClaims.Product([.. chunk, elementSize]);
+        var chunks = SizeClaims.Product(dims.Zip(chunk, (side, chunkSide) => side / chunkSide + (side % chunkSide == 0 ? 0UL : 1UL)));
+        if (chunkBytes > MaxChunkBytes)
+        {
+            throw new InvalidDataException(
+                $"{path}: the file is damaged: dataset '{name}' has chunks of [{string.Join(", ", chunk)}] ({chunkBytes} bytes); a chunk has at most {MaxChunkBytes} bytes");
+        }
+        if (chunks > fileBytes)
+        {
+            throw new InvalidDataException(
+                $"{path}: the file is damaged: dataset '{name}' of shape {shape} in chunks of [{string.Join(", ", chunk)}] has {chunks} chunks, more than the file's {fileBytes} bytes can store");
         }
     }
 

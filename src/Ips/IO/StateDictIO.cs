@@ -143,6 +143,10 @@ public static class StateDictIO
     private static Dictionary<string, Tensor> Read(Stream stream, string path, Format format)
     {
         RequireSignature(stream, path, format);
+        if (format == Format.Pickle)
+        {
+            TorchArchiveCheck.Check(stream, path);
+        }
         try
         {
             if (format == Format.Safetensors)
@@ -162,9 +166,8 @@ public static class StateDictIO
         }
         catch (OutOfMemoryException error)
         {
-            // The pickle reader (Razorvine, under TorchSharp.PyBridge) allocates a string or bytes buffer of the
-            // length an opcode claims before reading it; a damaged length of up to 2 GiB fails here under a memory
-            // limit (docs/reliability.md), and is refused as the damaged file it is.
+            // TorchArchiveCheck bounds what the pickle reader allocates by the archive's own bytes; an archive larger
+            // than the memory left (under a memory limit, docs/reliability.md) still fails here, and is refused.
             throw new InvalidDataException($"{path}: not a readable PyTorch state_dict: an entry claims more memory than is available", error);
         }
         catch (Exception error) when (error is not FileNotFoundException)

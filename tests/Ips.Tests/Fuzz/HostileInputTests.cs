@@ -1,11 +1,13 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+using Ips.Features;
 using Ips.Fuzz;
 using Ips.Imaging;
 using Ips.IO;
 using Ips.Slides;
 using Ips.Slides.Annotations;
+using TorchSharp;
 
 namespace Ips.Tests.Fuzz;
 
@@ -49,6 +51,31 @@ public sealed class HostileInputTests : IDisposable
 
         Assert.Equal(ReaderOutcome.Refused, outcome);
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < ReaderProperty.MemoryCapBytes);
+    }
+
+    [Theory]
+    [InlineData(false)]
+    [InlineData(true)]
+    public void FeatureFileClaimingABillionRowsIsRefusedBeforeAnyRead(bool gzip)
+    {
+        // A real 6 x 4 feature file (contiguous, or chunked and compressed) whose dataspace is patched to claim 10^9
+        // rows: 16 GB of float32 that a file of a few KB cannot hold, uncompressed or in one byte per chunk.
+        var path = Path.Combine(_folder, gzip ? "gzip.h5" : "plain.h5");
+        using (var features = torch.ones(6, 4))
+        {
+            Hdf5FeatureWriter.WriteSlideFile(path, features, new long[6, 2], gzip);
+        }
+        var bytes = File.ReadAllBytes(path);
+        var claimed = ReplaceAll(bytes, Dims(6, 4), Dims(1_000_000_000, 4));
+        Assert.True(claimed > 0);
+        File.WriteAllBytes(path, bytes);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        var error = Assert.Throws<InvalidDataException>(() => Hdf5FeatureSource.OpenSlideFile(path).Dispose());
+
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < ReaderProperty.MemoryCapBytes);
+        Assert.StartsWith($"{path}: the file is damaged: dataset 'features' ", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"more than the file's {bytes.Length} bytes", error.Message, StringComparison.Ordinal);
     }
 
     [Fact]
@@ -111,6 +138,42 @@ public sealed class HostileInputTests : IDisposable
     }
 
     [Fact]
+    public void StateDictWhoseStorageClaimsABillionElementsIsRefusedWithMemoryBelowTheCap()
+    {
+        // torch.save's pickle gives each storage its element count (BININT1 24 for a 6 x 4 float tensor); claimed as
+        // 10^9, PyBridge would allocate 4 GB for an entry of 96 bytes.
+        var path = TamperedStateDict("storage.pt", [0x4B, 24, (byte)'t'], [0x4A, .. BitConverter.GetBytes(1_000_000_000), (byte)'t']);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        var error = Assert.Throws<InvalidDataException>(() => StateDictIO.ReadStateDict(path));
+
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < ReaderProperty.MemoryCapBytes);
+        Assert.Equal($"{path}: storage '0' claims 1000000000 elements of torch.FloatStorage, more than its 96-byte entry holds", error.Message);
+    }
+
+    [Fact]
+    public void StateDictWhoseTensorShapeExceedsItsStorageIsRefused()
+    {
+        // The shape (6, 4) of _rebuild_tensor_v2 claimed as (10^6, 4): PyBridge allocates the shape whole, natively.
+        var path = TamperedStateDict("shape.pt", [0x4B, 6, 0x4B, 4, 0x86], [0x4A, .. BitConverter.GetBytes(1_000_000), 0x4B, 4, 0x86]);
+
+        var error = Assert.Throws<InvalidDataException>(() => StateDictIO.ReadStateDict(path));
+
+        Assert.Equal($"{path}: a tensor claims shape [1000000, 4], more than its 96-byte storage holds", error.Message);
+    }
+
+    [Fact]
+    public void StateDictWhosePickleClaimsMoreBytesThanItHoldsIsRefused()
+    {
+        // BINUNICODE's 4-byte length of the key 'layer.weight' (12) claimed as 2^31 - 1.
+        var path = TamperedStateDict("string.pt", [(byte)'X', 12, 0, 0, 0], [(byte)'X', 0xFF, 0xFF, 0xFF, 0x7F]);
+
+        var error = Assert.Throws<InvalidDataException>(() => StateDictIO.ReadStateDict(path));
+
+        Assert.Matches($"^{System.Text.RegularExpressions.Regex.Escape(path)}: the pickle claims 2147483647 bytes at byte \\d+ but has \\d+ left: the file is damaged$", error.Message);
+    }
+
+    [Fact]
     public void AnnotationWithAnExternalEntityNeverReadsTheEntity()
     {
         var secret = Write("secret.txt", Encoding.ASCII.GetBytes("TOP-SECRET"));
@@ -130,6 +193,59 @@ public sealed class HostileInputTests : IDisposable
         Assert.IsType<InvalidDataException>(error);
         Assert.StartsWith(path, error.Message, StringComparison.Ordinal);
         Assert.DoesNotContain("TOP-SECRET", error.Message, StringComparison.Ordinal);
+    }
+
+    // A state_dict of one 6 x 4 float tensor as ips writes it (torch.save's layout), its data.pkl with the first
+    // occurrence of pattern replaced, in a new zip archive (entries are checksummed, so they are rewritten, not patched).
+    private string TamperedStateDict(string name, byte[] pattern, byte[] replacement)
+    {
+        var original = Path.Combine(_folder, "original-" + name);
+        using (var weight = torch.ones(6, 4))
+        {
+            StateDictIO.Save([new("layer.weight", weight)], original);
+        }
+        var path = Path.Combine(_folder, name);
+        using (var source = ZipFile.OpenRead(original))
+        using (var target = ZipFile.Open(path, ZipArchiveMode.Create))
+        {
+            foreach (var entry in source.Entries)
+            {
+                using var input = entry.Open();
+                using var buffer = new MemoryStream();
+                input.CopyTo(buffer);
+                var bytes = buffer.ToArray();
+                if (entry.Name == "data.pkl")
+                {
+                    var at = bytes.AsSpan().IndexOf(pattern);
+                    Assert.True(at >= 0, "the pickle holds the pattern to replace");
+                    bytes = [.. bytes[..at], .. replacement, .. bytes[(at + pattern.Length)..]];
+                }
+                using var output = target.CreateEntry(entry.FullName, CompressionLevel.NoCompression).Open();
+                output.Write(bytes);
+            }
+        }
+        return path;
+    }
+
+    // Two HDF5 dimension sizes as the dataspace message stores them: 8-byte little-endian lengths.
+    private static byte[] Dims(ulong rows, ulong columns)
+    {
+        var bytes = new byte[16];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, rows);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(8), columns);
+        return bytes;
+    }
+
+    // Replaces every occurrence of pattern (the dataspace's sizes and maximum sizes) and returns how many there were.
+    private static int ReplaceAll(byte[] bytes, byte[] pattern, byte[] replacement)
+    {
+        var count = 0;
+        for (var at = bytes.AsSpan().IndexOf(pattern); at >= 0; at = bytes.AsSpan().IndexOf(pattern))
+        {
+            replacement.CopyTo(bytes, at);
+            count++;
+        }
+        return count;
     }
 
     private string Write(string name, byte[] bytes)

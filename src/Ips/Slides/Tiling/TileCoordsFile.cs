@@ -172,6 +172,7 @@ public static class TileCoordsFile
                 throw new InvalidDataException(
                     $"{path}: 'coords' has shape [{string.Join(", ", dims)}]; expected [n, 2] with n at most {Hdf5.MaxWholeValues / 2}");
             }
+            Hdf5.CheckStorage(path, dataset, "coords");
             int n = checked((int)dims[0]);
             var coords = n == 0 ? new int[0, 2] : ReadCoords(dataset, n);
             var info = new TileCoordsInfo(
@@ -226,6 +227,7 @@ public static class TileCoordsFile
         {
             throw new InvalidDataException($"{path}: '{name}' has shape [{string.Join(", ", dims)}] but 'coords' has {n} entries");
         }
+        Hdf5.CheckStorage(path, dataset, name);
         return n == 0 ? [] : dataset.Read<float[]>();
     }
 
