@@ -33,6 +33,9 @@ public enum BenchParts
 
     /// <summary>256-pixel tiles per second of each slide reader and of openslide-python on a generated 16k x 16k JPEG slide (not part of all).</summary>
     SlideRead = 64,
+
+    /// <summary>Tiles per second and peak memory of each tile-encoder preset's architecture at random weights (not part of all: minutes for the giant ViTs).</summary>
+    Encoders = 128,
 }
 
 /// <summary>The cases of the vs-pytorch part.</summary>
@@ -77,6 +80,9 @@ public sealed record BenchOptions(
     VsCases? VsCases = null,
     IReadOnlyList<int>? Seeds = null)
 {
+    /// <summary>Tiles per timed batch of the encoders part: 32, or 2 for a quick run.</summary>
+    public int EncoderBatch => Quick ? 2 : 32;
+
     /// <summary>The demo part's seeds.</summary>
     public IReadOnlyList<int> DemoSeeds => Seeds ?? [0, 1, 2];
 
@@ -127,8 +133,9 @@ public sealed record BenchOptions(
                 "slides" => BenchParts.Slides,
                 "demo" => BenchParts.Demo,
                 "slide-read" => BenchParts.SlideRead,
+                "encoders" => BenchParts.Encoders,
                 "all" => BenchParts.All,
-                _ => throw new ArgumentException($"--parts: unknown part '{name}'; expected a comma-separated list of memory, time, efficiency, vs-pytorch, slides, demo, slide-read (all: the first three)."),
+                _ => throw new ArgumentException($"--parts: unknown part '{name}'; expected a comma-separated list of memory, time, efficiency, vs-pytorch, slides, demo, slide-read, encoders (all: the first three)."),
             };
         }
         if (parts == BenchParts.None)

@@ -36,6 +36,9 @@ public sealed record BenchReport
     /// <summary>Part 7, tiles per second of the slide readers.</summary>
     public SlideReadPart? SlideRead { get; init; }
 
+    /// <summary>Part 8, tiles per second and peak memory of the tile-encoder presets' architectures.</summary>
+    public EncoderSpeedPart? Encoders { get; init; }
+
     private static readonly JsonSerializerOptions Json = new()
     {
         WriteIndented = true,

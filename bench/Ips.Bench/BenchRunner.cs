@@ -46,6 +46,10 @@ public static class BenchRunner
         {
             report = report with { SlideRead = new SlideReadBench(options, log).Run() };
         }
+        if (options.Parts.HasFlag(BenchParts.Encoders))
+        {
+            report = report with { Encoders = new EncoderSpeedBench(options, log).Run(device) };
+        }
         return report with { Machine = report.Machine with { LoadAtEnd = LoadAverage() } };
     }
 

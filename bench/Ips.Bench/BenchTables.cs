@@ -91,6 +91,11 @@ public static class BenchTables
             text.AppendLine();
             text.Append(SlideReadBench.Format(slideRead));
         }
+        if (report.Encoders is { } encoders)
+        {
+            text.AppendLine();
+            text.Append(EncoderSpeedBench.Format(encoders));
+        }
         return text.ToString();
     }
 

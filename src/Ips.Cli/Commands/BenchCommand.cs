@@ -23,7 +23,7 @@ public sealed class BenchSettings : PlainSettings
     public string? Out { get; init; }
 
     [CommandOption("--parts <PARTS>")]
-    [Description("Comma-separated: memory, time, efficiency (efficiency runs the time part too), vs-pytorch (the official implementation side by side), slides (generated 10k-100k whole slides), demo (the whole `ips demo` per --seeds seed), slide-read (tiles/s of the slide readers and openslide-python); the last four are not in the default.")]
+    [Description("Comma-separated: memory, time, efficiency (efficiency runs the time part too), vs-pytorch (the official implementation side by side), slides (generated 10k-100k whole slides), demo (the whole `ips demo` per --seeds seed), slide-read (tiles/s of the slide readers and openslide-python), encoders (tiles/s and peak memory of each encoder preset's architecture at random weights); the last five are not in the default.")]
     [DefaultValue("memory,time,efficiency")]
     public string Parts { get; init; } = "memory,time,efficiency";
 

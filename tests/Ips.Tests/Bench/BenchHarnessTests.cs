@@ -88,6 +88,7 @@ public sealed class BenchHarnessTests
     [InlineData("time, efficiency", BenchParts.Time | BenchParts.Efficiency)]
     [InlineData("all", BenchParts.All)]
     [InlineData("slide-read,slides", BenchParts.SlideRead | BenchParts.Slides)]
+    [InlineData("encoders", BenchParts.Encoders)]
     public void Parts_parse(string text, BenchParts expected) => Assert.Equal(expected, BenchOptions.ParseParts(text));
 
     [Fact]
