@@ -42,6 +42,9 @@ public sealed record EncoderSpeedRow
 
     /// <summary>Peak resident memory of the process over building the network and the timed batch (VmHWM, mark reset before), MiB.</summary>
     public double PeakMiB { get; init; }
+
+    /// <summary>The process's resident memory just before the network was built (freed memory handed back first), MiB.</summary>
+    public double BeforeMiB { get; init; }
 }
 
 /// <summary>
@@ -76,6 +79,7 @@ internal sealed class EncoderSpeedBench(BenchOptions options, TextWriter log)
     {
         ProcessAllocator.ReleaseFreedMemory();
         ProcessMemory.ResetPeak();
+        var before = ProcessMemory.CurrentResidentBytes();
         using var _ = no_grad();
         using var network = preset.Vit is { } vit
             ? (nn.Module<Tensor, Tensor>)new VisionTransformer(vit)
@@ -97,7 +101,7 @@ internal sealed class EncoderSpeedBench(BenchOptions options, TextWriter log)
         return new EncoderSpeedRow
         {
             Presets = presets, Architecture = preset.Architecture, ParametersMillions = parameters / 1e6, Input = side,
-            TilesPerSecond = batchSize / seconds, PeakMiB = ProcessMemory.PeakResidentBytes() / (1024.0 * 1024.0),
+            TilesPerSecond = batchSize / seconds, PeakMiB = ProcessMemory.PeakResidentBytes() / (1024.0 * 1024.0), BeforeMiB = before / (1024.0 * 1024.0),
         };
     }
 
@@ -106,13 +110,13 @@ internal sealed class EncoderSpeedBench(BenchOptions options, TextWriter log)
     {
         var text = new StringBuilder();
         text.AppendLine(string.Create(CultureInfo.InvariantCulture,
-            $"8. Tile encoders at random weights (one batch of {part.Batch} tiles without gradients, {part.Threads} threads; peak: the process's resident set from before the network was built)"));
+            $"8. Tile encoders at random weights (one batch of {part.Batch} tiles without gradients, {part.Threads} threads; peak: the process's resident set while building the network and encoding; before: the resident set just before building)"));
         text.Append(BenchTables.Table(
-            ["presets", "architecture", "parameters", "input", "tiles/s", "peak MiB"],
+            ["presets", "architecture", "parameters", "input", "tiles/s", "peak MiB", "before MiB"],
             [.. part.Rows.Select(r => (string[])[
                 r.Presets, r.Architecture, r.ParametersMillions.ToString("F0", CultureInfo.InvariantCulture) + " M",
                 r.Input.ToString(CultureInfo.InvariantCulture), r.TilesPerSecond.ToString("F2", CultureInfo.InvariantCulture),
-                r.PeakMiB.ToString("F0", CultureInfo.InvariantCulture)])]));
+                r.PeakMiB.ToString("F0", CultureInfo.InvariantCulture), r.BeforeMiB.ToString("F0", CultureInfo.InvariantCulture)])]));
         return text.ToString();
     }
 }
