@@ -95,6 +95,7 @@ internal sealed class EncoderSpeedBench(BenchOptions options, TextWriter log)
         var clock = Stopwatch.StartNew();
         using (var features = network.forward(batch))
         {
+            // On a GPU the forward pass only queues work: copying the result back waits for it, so the clock is right.
             features.cpu().Dispose();
         }
         var seconds = clock.Elapsed.TotalSeconds;

@@ -135,7 +135,7 @@ public static partial class OpenMpWaitPolicy
     /// time of all cores (<c>/proc/stat</c>, everything but idle and I/O wait) less this process's own
     /// (<c>/proc/self/stat</c>), both in clock ticks; null where either cannot be read.
     /// </summary>
-    private static double? OthersBusyCores(TimeSpan window)
+    internal static double? OthersBusyCores(TimeSpan window)
     {
         if (Ticks() is not { } before)
         {
@@ -150,7 +150,11 @@ public static partial class OpenMpWaitPolicy
         return Math.Max(0, (after.Busy - before.Busy) - (after.Self - before.Self)) / perCore;
     }
 
-    /// <summary>All cores' ticks, their busy ticks, and this process's user + system ticks.</summary>
+    /// <summary>
+    /// All cores' ticks, their busy ticks, and this process's user + system ticks; null where either file is not in
+    /// the layout Linux gives (a sandbox's emulated /proc, say): every <c>ips</c> command starts here, so an odd file
+    /// must mean "unknown", not a crash.
+    /// </summary>
     private static (long Total, long Busy, long Self)? Ticks()
     {
         if (ReadProc("/proc/stat") is not { } stat || ReadProc("/proc/self/stat") is not { } self)
@@ -158,13 +162,29 @@ public static partial class OpenMpWaitPolicy
             return null;
         }
         // "cpu  user nice system idle iowait irq softirq steal guest guest_nice": guest time is already in user.
-        var cpu = stat[..stat.IndexOf('\n', StringComparison.Ordinal)].Split(' ', StringSplitOptions.RemoveEmptyEntries)[1..9]
-            .Select(f => long.Parse(f, CultureInfo.InvariantCulture)).ToArray();
-        var total = cpu.Sum();
+        var line = stat.Split('\n')[0].Split(' ', StringSplitOptions.RemoveEmptyEntries);
         // After the command name in parentheses (which may hold spaces): state is field 3, utime and stime 14 and 15.
-        var fields = self[(self.LastIndexOf(')') + 2)..].Split(' ');
-        var own = long.Parse(fields[11], CultureInfo.InvariantCulture) + long.Parse(fields[12], CultureInfo.InvariantCulture);
-        return (total, total - cpu[3] - cpu[4], own);
+        var fields = self[(self.LastIndexOf(')') + 1)..].Split(' ', StringSplitOptions.RemoveEmptyEntries);
+        if (line.Length < 9 || line[0] != "cpu" || fields.Length < 13
+            || Numbers(line[1..9]) is not { } cpu || Numbers(fields[11..13]) is not { } own)
+        {
+            return null;
+        }
+        var total = cpu.Sum();
+        return (total, total - cpu[3] - cpu[4], own.Sum());
+    }
+
+    private static long[]? Numbers(string[] texts)
+    {
+        var numbers = new long[texts.Length];
+        for (var i = 0; i < texts.Length; i++)
+        {
+            if (!long.TryParse(texts[i], NumberStyles.None, CultureInfo.InvariantCulture, out numbers[i]))
+            {
+                return null;
+            }
+        }
+        return numbers;
     }
 
     private static string? ReadProc(string path)

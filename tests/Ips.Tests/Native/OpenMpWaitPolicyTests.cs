@@ -66,4 +66,14 @@ public sealed class OpenMpWaitPolicyTests
         Assert.True(OpenMpWaitPolicy.ShouldSleep(null, 2, () => 0).Sleep);
         Assert.True(OpenMpWaitPolicy.ShouldSleep(2.0, 2, () => null).Sleep);
     }
+
+    [Fact]
+    public void Other_processes_use_is_read_from_proc_as_a_share_of_the_cores()
+    {
+        // Linux's /proc layout (the test machines'): a number, from 0 up to every core busy.
+        var others = OpenMpWaitPolicy.OthersBusyCores(TimeSpan.FromMilliseconds(200));
+
+        Assert.NotNull(others);
+        Assert.InRange(others!.Value, 0, Environment.ProcessorCount + 0.5);
+    }
 }
