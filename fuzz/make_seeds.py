@@ -53,6 +53,36 @@ with h5py.File(seed("split-h5", "official.hdf5"), "w") as f:
         group.create_dataset("pos", data=np.arange(2 * n, dtype=np.int64).reshape(n, 2))
         group.attrs["label"] = label
 
+# HDF5 structures beyond the smallest files, which the structure check (ips's Hdf5Structure) walks before PureHDF
+# reads: CLAM's extendible 'features' (maxshape) with variable-length string attributes in a global heap, an
+# object header grown by continuation blocks, a 512-byte user block, and the 'latest' format: a fixed-array chunk index with filtered chunks (read), dense link storage and an
+# extensible-array chunk index (both refused with the way to rewrite the file).
+with h5py.File(seed("features-h5", "clam-extendible.h5"), "w") as f:
+    f.create_dataset("features", data=rng.standard_normal((12, 4)).astype(np.float32), chunks=(4, 4), maxshape=(None, 4))
+    f.create_dataset("coords", data=np.arange(24, dtype=np.int64).reshape(12, 2) * 256)
+    f.attrs["slide"] = "slide-1.svs"
+    f.attrs["names"] = np.array([b"a", b"bb"], dtype=h5py.special_dtype(vlen=bytes))
+with h5py.File(seed("features-h5", "continued-header.h5"), "w") as f:
+    f.create_dataset("features", data=rng.standard_normal((3, 2)).astype(np.float32))
+    f.create_dataset("coords", data=np.zeros((3, 2), dtype=np.int64))
+    for i in range(12):
+        f.attrs[f"note{i:02d}"] = "x" * (8 * i)
+with h5py.File(seed("features-h5", "user-block.h5"), "w", userblock_size=512) as f:
+    f.create_dataset("features", data=rng.standard_normal((3, 2)).astype(np.float32))
+    f.create_dataset("coords", data=np.zeros((3, 2), dtype=np.int64))
+with h5py.File(seed("features-h5", "latest-filtered.h5"), "w", libver="latest") as f:
+    f.create_dataset("features", data=rng.standard_normal((9, 4)).astype(np.float32), chunks=(3, 4), compression="gzip")
+    f.create_dataset("coords", data=np.zeros((9, 2), dtype=np.int64))
+with h5py.File(seed("features-h5", "latest-extendible.h5"), "w", libver="latest") as f:
+    f.create_dataset("features", data=rng.standard_normal((6, 4)).astype(np.float32), chunks=(3, 4), maxshape=(None, 4))
+    f.create_dataset("coords", data=np.zeros((6, 2), dtype=np.int64))
+with h5py.File(seed("split-h5", "latest-dense-links.hdf5"), "w", libver="latest") as f:
+    for s in range(9):
+        group = f.create_group(f"slide_{s}")
+        group.create_dataset("img", data=rng.standard_normal((1, 2)).astype(np.float32))
+        group.create_dataset("pos", data=np.zeros((1, 2), dtype=np.int64))
+        group.attrs["label"] = s % 2
+
 np.save(seed("npy", "numpy.npy"), rng.standard_normal((4, 3)).astype(np.float32))
 np.save(seed("npy", "fortran.npy"), np.asfortranarray(rng.standard_normal((3, 2)).astype(np.float32)))
 

@@ -55,7 +55,9 @@ foreach (var file in args.Skip(1))
 {
     try
     {
-        Console.WriteLine($"{ReaderProperty.Check(target, File.ReadAllBytes(file)).ToString().ToLowerInvariant()}\t{file}");
+        string reason = "";
+        var outcome = ReaderProperty.Check(target, File.ReadAllBytes(file), message => reason = $"\t{message}");
+        Console.WriteLine($"{outcome.ToString().ToLowerInvariant()}\t{file}{reason}");
     }
     catch (Exception error) when (error is ReaderPropertyException or OutOfMemoryException)
     {

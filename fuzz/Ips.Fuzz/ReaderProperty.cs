@@ -30,10 +30,10 @@ public static class ReaderProperty
 
     /// <summary>
     /// Writes <paramref name="input"/> to a fresh folder under the name <paramref name="target"/> expects, runs the
-    /// target on it and classifies the result.
+    /// target on it and classifies the result; <paramref name="refused"/>, when given, receives the refusal's message.
     /// </summary>
     /// <exception cref="ReaderPropertyException">The reader threw an exception that is not a typed user error naming the file.</exception>
-    public static ReaderOutcome Check(FuzzTarget target, ReadOnlySpan<byte> input)
+    public static ReaderOutcome Check(FuzzTarget target, ReadOnlySpan<byte> input, Action<string>? refused = null)
     {
         ArgumentNullException.ThrowIfNull(target);
         var folder = Directory.CreateTempSubdirectory("ips-fuzz-");
@@ -42,7 +42,7 @@ public static class ReaderProperty
             var path = Path.Combine(folder.FullName, target.FileName);
             Directory.CreateDirectory(Path.GetDirectoryName(path)!);
             File.WriteAllBytes(path, input.ToArray());
-            return Check(target, path);
+            return Check(target, path, refused);
         }
         finally
         {
@@ -50,7 +50,7 @@ public static class ReaderProperty
         }
     }
 
-    private static ReaderOutcome Check(FuzzTarget target, string path)
+    private static ReaderOutcome Check(FuzzTarget target, string path, Action<string>? refused)
     {
         try
         {
@@ -64,6 +64,7 @@ public static class ReaderProperty
                 throw new ReaderPropertyException(
                     $"{target.Name}: the error does not name the input {target.Names}: {error.GetType().Name}: {error.Message}", error);
             }
+            refused?.Invoke(error.Message);
             return ReaderOutcome.Refused;
         }
         catch (Exception error) when (error is not ReaderPropertyException)

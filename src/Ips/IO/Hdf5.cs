@@ -1,13 +1,13 @@
-using System.Buffers.Binary;
 using PureHDF;
 using PureHDF.VOL.Native;
 
 namespace Ips.IO;
 
 /// <summary>
-/// Opens HDF5 files with PureHDF after checking what PureHDF does not: that the file starts with an HDF5 superblock
-/// and is as long as that superblock says. A feature file cut short by a full disk or an interrupted copy otherwise
-/// opens and reads zeros or fails deep inside the library; here it fails at once with a message naming the file.
+/// Opens HDF5 files with PureHDF after checking what PureHDF does not (<see cref="Hdf5Structure"/>): that the file
+/// starts with an HDF5 superblock, is as long as that superblock says, and that no structure in it claims more than
+/// the bytes that hold it. A feature file cut short by a full disk or an interrupted copy otherwise opens and reads
+/// zeros or fails deep inside the library; here it fails at once with a message naming the file.
 /// </summary>
 internal static class Hdf5
 {
@@ -25,8 +25,6 @@ internal static class Hdf5
     /// </summary>
     public const long MaxChunkBytes = 1L << 26;
 
-    private static readonly byte[] Signature = [0x89, (byte)'H', (byte)'D', (byte)'F', 0x0D, 0x0A, 0x1A, 0x0A];
-
     /// <summary>Opens <paramref name="path"/> for reading; <see cref="InvalidDataException"/> naming the file when it is
     /// not HDF5 or is truncated, <see cref="FileNotFoundException"/> when it is missing.</summary>
     public static NativeFile OpenRead(string path)
@@ -35,7 +33,7 @@ internal static class Hdf5
         {
             throw new FileNotFoundException($"{path}: HDF5 file not found", path);
         }
-        CheckSuperblock(path);
+        Hdf5Structure.Check(path);
         try
         {
             return H5File.OpenRead(path);
@@ -119,51 +117,9 @@ internal static class Hdf5
         }
     }
 
-    // PureHDF allocates a buffer of the size a structure claims (a name, a fill value, a chunk) before reading it,
-    // with no check against the file's length; a damaged size of up to 2 GiB is allocated, or fails under a memory
-    // limit (docs/reliability.md). Only that failure can be turned into an error naming the file.
+    // PureHDF allocates a buffer of the size a structure claims (a name, a fill value, a chunk) before reading it.
+    // Hdf5Structure checks those claims first; a failed allocation that still happens (a claim within the file's
+    // length on a machine short of memory) is reported as a damaged or too large file naming it.
     private static InvalidDataException TooLarge(string path, OutOfMemoryException error) =>
         new($"{path}: the file is damaged: one of its structures claims more memory than is available ({error.Message})", error);
-
-    /// <summary>
-    /// Finds the superblock (at byte 0, 512, 1024, 2048, ...) and checks the file's length against its end-of-file
-    /// address (HDF5 file format, section II.A: versions 0 and 1 store it after the base and free-space addresses,
-    /// versions 2 and 3 after the base and superblock-extension addresses).
-    /// </summary>
-    private static void CheckSuperblock(string path)
-    {
-        using var file = File.OpenHandle(path, FileMode.Open, FileAccess.Read, FileShare.Read);
-        long length = RandomAccess.GetLength(file);
-        Span<byte> head = stackalloc byte[64];
-        for (long at = 0; at + Signature.Length <= length; at = at == 0 ? 512 : at * 2)
-        {
-            int got = RandomAccess.Read(file, head, at);
-            if (got < Signature.Length || !head[..Signature.Length].SequenceEqual(Signature))
-            {
-                continue;
-            }
-            int version = head[8];
-            (int offsetSize, int addresses) = version switch
-            {
-                0 => (head[13], 24),
-                1 => (head[13], 28),
-                2 or 3 => (head[9], 12),
-                _ => throw new InvalidDataException($"{path}: HDF5 superblock version {version} is not supported (0 to 3 are)"),
-            };
-            if (offsetSize != 8 || addresses + 3 * offsetSize > got)
-            {
-                // 8-byte addresses are what h5py, HDF5 and PureHDF write; other sizes are left to PureHDF to judge.
-                return;
-            }
-            ulong baseAddress = BinaryPrimitives.ReadUInt64LittleEndian(head[addresses..]);
-            ulong endOfFile = BinaryPrimitives.ReadUInt64LittleEndian(head[(addresses + 2 * offsetSize)..]);
-            if (endOfFile != ulong.MaxValue && baseAddress + endOfFile > (ulong)length)
-            {
-                throw new InvalidDataException(
-                    $"{path}: HDF5 file is truncated: its superblock says it ends at byte {baseAddress + endOfFile}, the file has {length} bytes");
-            }
-            return;
-        }
-        throw new InvalidDataException($"{path}: not an HDF5 file (no HDF5 signature found{(length == 0 ? "; the file is empty" : "")})");
-    }
 }

@@ -1,0 +1,124 @@
+using System.Buffers.Binary;
+using Ips.Features;
+using Ips.IO;
+
+namespace Ips.Tests.IO;
+
+/// <summary>
+/// The HDF5 structure check (docs/reliability.md, "Limits before allocation"): claims of gigabytes inside object
+/// headers and heaps are refused before PureHDF allocates them, structures PureHDF follows by recursion cannot loop,
+/// valid files from h5py (user block, continuation blocks, global heap strings, fixed-array chunk indexes) open,
+/// and the structures ips does not read are refused with the way to rewrite the file.
+/// </summary>
+public sealed class Hdf5StructureTests : IDisposable
+{
+    private readonly string _folder = Directory.CreateTempSubdirectory("ips-hdf5-").FullName;
+
+    public void Dispose() => Directory.Delete(_folder, recursive: true);
+
+    [Theory]
+    [InlineData("features-h5/link-name-length-2gb.h5", "a link name in message 6 of the object header at byte 420 claims 432646832098799471 bytes, 11 are left")]
+    [InlineData("features-h5/fill-value-size-2gb.h5", "message 0 of the object header at byte 48 claims 256 bytes, 63 are left in its block")]
+    [InlineData("coords-h5/local-heap-size-2gb.h5", "the data segment of a local heap at byte 712 claims 344692443224 bytes, beyond the file's 2099 bytes")]
+    public void HeaderClaimingGigabytesIsRefusedBeforeAnyLargeAllocation(string input, string claim)
+    {
+        // Inputs the fuzzer found (fuzz/regressions): before the check, PureHDF allocated the claimed size (up to
+        // 2 GiB) and failed only under a memory limit. Now the claim is refused with a few kilobytes allocated.
+        var path = Copy(RepositoryFiles.Path($"fuzz/regressions/{input}"));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        var error = Assert.Throws<InvalidDataException>(() => Hdf5.OpenRead(path).Dispose());
+
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20);
+        Assert.Equal($"{path}: the file is damaged: {claim}", error.Message);
+    }
+
+    [Fact]
+    public void ContinuationBlockPointingBackIsRefusedNotFollowedForever()
+    {
+        // h5py's root object header (version 1) grown by two continuation blocks, at 1672 (312 bytes) and 6216 (600
+        // bytes); the second is redirected to the first, which holds it: PureHDF reads that block inside itself by
+        // recursion, and the unchecked file overflowed the stack and killed the process.
+        var bytes = File.ReadAllBytes(RepositoryFiles.Path("fuzz/corpus/features-h5/continued-header.h5"));
+        Assert.Equal(1, Patch(bytes, Continuation(6216, 600), Continuation(1672, 312)));
+        var path = Write("loop.h5", bytes);
+
+        var error = Assert.Throws<InvalidDataException>(() => Hdf5.OpenRead(path).Dispose());
+
+        Assert.Equal($"{path}: the file is damaged: the continuation blocks of the object header at byte 96 form a loop", error.Message);
+    }
+
+    [Fact]
+    public void GroupTreeNodeThatIsItsOwnChildIsRefused()
+    {
+        // CLAM's feature file (h5py, superblock version 0: the root group's B-tree address is in the root entry's
+        // scratch pad at byte 80) with its root B-tree node made a level-1 node whose first child is itself. Looking
+        // up 'features' by name, PureHDF descends by the level each node states: the unchecked file overflowed the
+        // stack and killed the process.
+        var bytes = File.ReadAllBytes(RepositoryFiles.Path("fuzz/corpus/features-h5/clam.h5"));
+        ulong tree = BinaryPrimitives.ReadUInt64LittleEndian(bytes.AsSpan(80));
+        var node = bytes.AsSpan((int)tree);
+        Assert.True(node[..4].SequenceEqual("TREE"u8));
+        node[5] = 1;
+        BinaryPrimitives.WriteUInt64LittleEndian(node[(24 + 8)..], tree);
+        var path = Write("tree.h5", bytes);
+
+        var error = Assert.Throws<InvalidDataException>(() => Hdf5FeatureSource.OpenSlideFile(path).Dispose());
+
+        Assert.Equal($"{path}: the file is damaged: the B-tree node at byte {tree} is reached twice (the tree loops)", error.Message);
+    }
+
+    [Fact]
+    public void FileWithAUserBlockOpensAndReadsItsFeatures()
+    {
+        // h5py's userblock_size=512: the superblock at byte 512, its end-of-file address the file's whole length.
+        // The superblock check before this one added the base address to it and refused the file as truncated.
+        using var source = Hdf5FeatureSource.OpenSlideFile(Copy(RepositoryFiles.Path("fuzz/corpus/features-h5/user-block.h5")));
+        using var rows = source.Read(0, source.Count);
+
+        Assert.Equal([3L, 2L], rows.shape);
+        Assert.Equal(3, source.ReadCoords()!.GetLength(0));
+    }
+
+    [Theory]
+    [InlineData("split-h5/latest-dense-links.hdf5", "a group keeps its links in dense storage")]
+    [InlineData("features-h5/latest-extendible.h5", "a chunked dataset is indexed by an extensible array")]
+    public void StructuresIpsDoesNotReadAreRefusedSayingHowToRewriteTheFile(string input, string structure)
+    {
+        var path = Copy(RepositoryFiles.Path($"fuzz/corpus/{input}"));
+
+        var error = Assert.Throws<InvalidDataException>(() => Hdf5.OpenRead(path).Dispose());
+
+        Assert.StartsWith($"{path}: {structure}", error.Message, StringComparison.Ordinal);
+        Assert.Contains("rewrite the file with h5py's default format", error.Message, StringComparison.Ordinal);
+    }
+
+    // A continuation message's data: the block's address and length, 8 bytes each.
+    private static byte[] Continuation(ulong address, ulong length)
+    {
+        var bytes = new byte[16];
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes, address);
+        BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(8), length);
+        return bytes;
+    }
+
+    private static int Patch(byte[] bytes, byte[] pattern, byte[] replacement)
+    {
+        var count = 0;
+        for (var at = bytes.AsSpan().IndexOf(pattern); at >= 0; at = bytes.AsSpan().IndexOf(pattern))
+        {
+            replacement.CopyTo(bytes, at);
+            count++;
+        }
+        return count;
+    }
+
+    private string Copy(string source) => Write(Path.GetFileName(source), File.ReadAllBytes(source));
+
+    private string Write(string name, byte[] bytes)
+    {
+        var path = Path.Combine(_folder, name);
+        File.WriteAllBytes(path, bytes);
+        return path;
+    }
+}
