@@ -8,7 +8,9 @@ namespace Ips.Imaging;
 /// trust: a tag whose count claims more bytes than the file holds (LibTiff.NET allocates the claimed size before
 /// reading, so a 20-byte change made it take 500 MB), a directory or tag data outside the file, a chain that loops
 /// back on itself, an image size that implies more tiles or strips than the directory lists (LibTiff.NET allocates
-/// for the implied number), and more than <see cref="MaxDirectories"/> directories (docs/reliability.md).
+/// for the implied number), a tile or strip whose listed bytes run past the end of the file (LibTiff.NET allocates a
+/// buffer of its listed size to read it), and more than <see cref="MaxDirectories"/> directories
+/// (docs/reliability.md).
 /// Classic TIFF (version 42) and BigTIFF (43), either byte order (TIFF 6.0, section 2; the BigTIFF proposal).
 /// </summary>
 internal static class TiffStructure
@@ -69,6 +71,7 @@ internal static class TiffStructure
         int inline = layout.Big ? 8 : 4;
         var numbers = new Dictionary<int, ulong>();
         var counts = new Dictionary<int, ulong>();
+        var places = new Dictionary<int, (int Type, ulong At, bool Inline)>();
         for (int i = 0; i < (int)count; i++)
         {
             var entry = entries.AsSpan(i * entrySize, entrySize);
@@ -76,23 +79,30 @@ internal static class TiffStructure
             ulong values = layout.Big ? layout.U64(entry[4..]) : layout.U32(entry[4..]);
             counts[tag] = values;
             UInt128 bytes = (UInt128)values * TypeSize(type);
-            if (bytes <= (ulong)inline)
-            {
-                if (values == 1 && type is 3 or 4 or 16)
-                {
-                    var value = entry[(layout.Big ? 12 : 8)..];
-                    numbers[tag] = type == 3 ? (ulong)layout.U16(value) : type == 4 ? layout.U32(value) : layout.U64(value);
-                }
-                continue;
-            }
-            ulong at = layout.Big ? layout.U64(entry[12..]) : layout.U32(entry[8..]);
-            if (bytes > (ulong)length || at + bytes > (ulong)length)
+            bool isInline = bytes <= (ulong)inline;
+            ulong at = isInline ? (ulong)offset + (ulong)countSize + (ulong)(i * entrySize + (layout.Big ? 12 : 8))
+                : layout.Big ? layout.U64(entry[12..]) : layout.U32(entry[8..]);
+            if (!isInline && (bytes > (ulong)length || at + bytes > (ulong)length))
             {
                 throw Damaged(path, length,
                     $"tag {tag} of directory {index} claims {values} values ({bytes} bytes) at byte {at}, beyond the end of the file");
             }
+            places[tag] = (type, at, isInline);
+            // LibTiff.NET takes a size tag's first value whatever its count (found by fuzzing: a RowsPerStrip of 18
+            // values made it divide the image into 177 million strips), so the first value is what counts here too,
+            // and where a tag is repeated or malformed, the value that implies the most blocks.
+            if (values >= 1 && IsInteger(type))
+            {
+                ulong value = isInline ? Integer(layout, type, entry[(layout.Big ? 12 : 8)..]) : ReadInteger(file, layout, type, at);
+                numbers[tag] = numbers.TryGetValue(tag, out var seen) ? Worst(tag, seen, value) : value;
+                if (tag == 278 && (values != 1 || value == 0))
+                {
+                    numbers[tag] = 1;
+                }
+            }
         }
         CheckBlockCount(path, length, index, numbers, counts);
+        CheckBlockBytes(file, path, length, layout, index, counts, places);
         var tail = entries.AsSpan((int)count * entrySize);
         return layout.Big ? layout.U64(tail) : layout.U32(tail);
     }
@@ -105,11 +115,15 @@ internal static class TiffStructure
     {
         const int ImageWidth = 256, ImageLength = 257, StripOffsets = 273, SamplesPerPixel = 277, RowsPerStrip = 278,
             PlanarConfiguration = 284, TileWidth = 322, TileLength = 323, TileOffsets = 324;
-        if (!numbers.TryGetValue(ImageWidth, out var width) || !numbers.TryGetValue(ImageLength, out var height) || width == 0 || height == 0)
+        bool tiled = numbers.TryGetValue(TileWidth, out var tileWidth) & numbers.TryGetValue(TileLength, out var tileLength);
+        // Strips depend on the height alone: a width LibTiff.NET reads from a tag of another type (found by fuzzing)
+        // must not let a 268-million-row strip image through.
+        if (!numbers.TryGetValue(ImageLength, out var height) || height == 0
+            || (tiled && (!numbers.TryGetValue(ImageWidth, out _) || numbers[ImageWidth] == 0)))
         {
             return; // LibTiff refuses a directory without a size itself, before allocating for it.
         }
-        bool tiled = numbers.TryGetValue(TileWidth, out var tileWidth) & numbers.TryGetValue(TileLength, out var tileLength);
+        ulong width = numbers.GetValueOrDefault(ImageWidth);
         UInt128 blocks;
         if (tiled)
         {
@@ -134,6 +148,65 @@ internal static class TiffStructure
             throw Damaged(path, length,
                 $"directory {index} claims {width} x {height} pixels in {blocks} {(tiled ? "tiles" : "strips")} but lists {listed} offsets");
         }
+    }
+
+    // Every tile or strip LibTiff.NET reads, it reads into a buffer of its listed byte count: each listed block must
+    // lie inside the file (found by fuzzing: one strip of 2 GB listed in an 830-byte file). Sparse blocks (offset and
+    // count 0) are allowed, as LibTiff writes them.
+    private static void CheckBlockBytes(SafeFileHandle file, string path, long length, Layout layout, int index,
+        Dictionary<int, ulong> counts, Dictionary<int, (int Type, ulong At, bool Inline)> places)
+    {
+        foreach (var (offsets, sizes) in new[] { (273, 279), (324, 325) })
+        {
+            if (!places.TryGetValue(offsets, out var offsetPlace) || !places.TryGetValue(sizes, out var sizePlace)
+                || !IsInteger(offsetPlace.Type) || !IsInteger(sizePlace.Type))
+            {
+                continue;
+            }
+            ulong blocks = Math.Min(counts[offsets], counts[sizes]);
+            var starts = ReadIntegers(file, layout, offsetPlace.Type, offsetPlace.At, blocks);
+            var lengths = ReadIntegers(file, layout, sizePlace.Type, sizePlace.At, blocks);
+            for (int block = 0; block < starts.Length; block++)
+            {
+                if ((UInt128)starts[block] + lengths[block] > (ulong)length)
+                {
+                    throw Damaged(path, length,
+                        $"{(offsets == 273 ? "strip" : "tile")} {block} of directory {index} claims {lengths[block]} bytes at byte {starts[block]}, beyond the end of the file");
+                }
+            }
+        }
+    }
+
+    // Of two values of a repeated size tag, the one that implies more blocks: the larger image side, the smaller
+    // strip or tile side (which one LibTiff.NET keeps depends on the tag and the pass that reads it).
+    private static ulong Worst(int tag, ulong first, ulong second) =>
+        tag is 278 or 322 or 323 ? Math.Min(first, second) : Math.Max(first, second);
+
+    private static bool IsInteger(int type) => type is 1 or 3 or 4 or 6 or 8 or 9 or 13 or 16 or 17 or 18;
+
+    private static ulong Integer(Layout layout, int type, ReadOnlySpan<byte> bytes) => TypeSize(type) switch
+    {
+        1 => bytes[0],
+        2 => (ulong)layout.U16(bytes),
+        4 => layout.U32(bytes),
+        _ => layout.U64(bytes),
+    };
+
+    private static ulong ReadInteger(SafeFileHandle file, Layout layout, int type, ulong at) =>
+        ReadIntegers(file, layout, type, at, 1)[0];
+
+    // The tag's values were checked to lie inside the file, which bounds this buffer.
+    private static ulong[] ReadIntegers(SafeFileHandle file, Layout layout, int type, ulong at, ulong count)
+    {
+        int size = (int)TypeSize(type);
+        var bytes = new byte[checked((int)count * size)];
+        RandomAccess.Read(file, bytes, (long)at);
+        var values = new ulong[count];
+        for (int i = 0; i < values.Length; i++)
+        {
+            values[i] = Integer(layout, type, bytes.AsSpan(i * size, size));
+        }
+        return values;
     }
 
     // Bytes per value of each TIFF field type (TIFF 6.0 section 2, BigTIFF's LONG8, SLONG8, IFD8); unknown types are

@@ -96,6 +96,22 @@ public sealed class HostileInputTests : IDisposable
             error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("strip-bytes-2gb.tif", "(830 bytes): strip 0 of directory 0 claims 2030043825 bytes at byte 8, beyond the end of the file")]
+    [InlineData("rows-per-strip-18-values.tif", "(314 bytes): directory 0 claims 16 x 2130706444 pixels in 2130706444 strips but lists 1 offsets")]
+    public void TiffImageWhoseStripsClaimGigabytesIsRefusedBeforeLibTiffAllocates(string input, string claim)
+    {
+        // Found by fuzzing under a 512 MiB heap: LibTiff.NET allocated a strip's listed byte count to read it, and a
+        // strip table for the strips a malformed RowsPerStrip (18 values, the first 0) implies.
+        var path = Write("image.tif", File.ReadAllBytes(RepositoryFiles.Path($"fuzz/regressions/tiff-image/{input}")));
+        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        var error = Assert.Throws<InvalidDataException>(() => ImageFile.Load(path, 3).Dispose());
+
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20);
+        Assert.Equal($"{path}: the TIFF file is truncated or damaged {claim}", error.Message);
+    }
+
     [Fact]
     public void TiffDirectoryChainThatLoopsIsRefusedNotFollowedForever()
     {
