@@ -55,8 +55,9 @@ with h5py.File(seed("split-h5", "official.hdf5"), "w") as f:
 
 # HDF5 structures beyond the smallest files, which the structure check (ips's Hdf5Structure) walks before PureHDF
 # reads: CLAM's extendible 'features' (maxshape) with variable-length string attributes in a global heap, an
-# object header grown by continuation blocks, a 512-byte user block, and the 'latest' format: a fixed-array chunk index with filtered chunks (read), dense link storage and an
-# extensible-array chunk index (both refused with the way to rewrite the file).
+# object header grown by continuation blocks, a 512-byte user block, the scale-offset filter, and the 'latest'
+# format: a fixed-array chunk index with filtered chunks (read), dense link storage and an extensible-array chunk
+# index (both refused with the way to rewrite the file).
 with h5py.File(seed("features-h5", "clam-extendible.h5"), "w") as f:
     f.create_dataset("features", data=rng.standard_normal((12, 4)).astype(np.float32), chunks=(4, 4), maxshape=(None, 4))
     f.create_dataset("coords", data=np.arange(24, dtype=np.int64).reshape(12, 2) * 256)
@@ -76,6 +77,9 @@ with h5py.File(seed("features-h5", "latest-filtered.h5"), "w", libver="latest") 
 with h5py.File(seed("features-h5", "latest-extendible.h5"), "w", libver="latest") as f:
     f.create_dataset("features", data=rng.standard_normal((6, 4)).astype(np.float32), chunks=(3, 4), maxshape=(None, 4))
     f.create_dataset("coords", data=np.zeros((6, 2), dtype=np.int64))
+with h5py.File(seed("features-h5", "scale-offset.h5"), "w") as f:
+    f.create_dataset("features", data=rng.standard_normal((6, 4)).astype(np.float32), chunks=(3, 4), scaleoffset=3)
+    f.create_dataset("coords", data=np.arange(12, dtype=np.int64).reshape(6, 2) * 256, chunks=(3, 2), scaleoffset=0)
 with h5py.File(seed("split-h5", "latest-dense-links.hdf5"), "w", libver="latest") as f:
     for s in range(9):
         group = f.create_group(f"slide_{s}")

@@ -11,6 +11,9 @@ namespace Ips.IO;
 /// </summary>
 internal static class Hdf5
 {
+    // PureHDF's filters are global: the bounded decoders replace its deflate and scale-offset ones before any read.
+    static Hdf5() => Hdf5Filters.Register();
+
     /// <summary>
     /// The most values of a dataset read whole rather than by rows (tile coordinates, tile fractions): 2^25, 16 million
     /// tiles of (x, y), far beyond the tiles of the largest slides at 256 pixels; a damaged shape is refused before
@@ -60,7 +63,7 @@ internal static class Hdf5
         }
         catch (Exception error) when (error is not (InvalidDataException or OutOfMemoryException or OperationCanceledException))
         {
-            throw new InvalidDataException($"{path}: cannot read {what}: the file is damaged or not in the expected layout ({error.Message})", error);
+            throw new InvalidDataException($"{path}: cannot read {what}: the file is damaged or not in the expected layout ({Innermost(error).Message})", error);
         }
         catch (OutOfMemoryException error)
         {
@@ -116,6 +119,9 @@ internal static class Hdf5
                 $"{path}: the file is damaged: dataset '{name}' of shape {shape} in chunks of [{string.Join(", ", chunk)}] has {chunks} chunks, more than the file's {fileBytes} bytes can store");
         }
     }
+
+    // PureHDF wraps what a filter throws in "Filter pipeline failed."; the innermost message says what is wrong.
+    private static Exception Innermost(Exception error) => error.InnerException is { } inner ? Innermost(inner) : error;
 
     // PureHDF allocates a buffer of the size a structure claims (a name, a fill value, a chunk) before reading it.
     // Hdf5Structure checks those claims first; a failed allocation that still happens (a claim within the file's

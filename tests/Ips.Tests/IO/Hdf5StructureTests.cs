@@ -1,6 +1,8 @@
 using System.Buffers.Binary;
+using System.IO.Compression;
 using Ips.Features;
 using Ips.IO;
+using TorchSharp;
 
 namespace Ips.Tests.IO;
 
@@ -69,6 +71,58 @@ public sealed class Hdf5StructureTests : IDisposable
     }
 
     [Fact]
+    public void CompressedChunkThatExpandsBeyondItsChunkIsRefusedWithoutInflatingIt()
+    {
+        // ips's own gzip feature file of 64 x 64 random floats (one chunk of 16 KiB, about 15 KiB stored), its chunk
+        // replaced by 8 MiB of zeros deflated into 8 KiB. PureHDF's deflate filter inflates until the stream ends.
+        var path = Path.Combine(_folder, "bomb.h5");
+        using (var features = torch.rand(64, 64))
+        {
+            Hdf5FeatureWriter.WriteSlideFile(path, features, new long[64, 2], gzip: true);
+        }
+        var bytes = File.ReadAllBytes(path);
+        var (at, stored) = DeflatedChunk(bytes, 64 * 64 * sizeof(float));
+        var bomb = Deflate(new byte[8 << 20]);
+        Assert.True(bomb.Length <= stored, $"bomb {bomb.Length} bytes, chunk {stored} at {at}");
+        bomb.CopyTo(bytes, at);
+        File.WriteAllBytes(path, bytes);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        var error = Assert.Throws<InvalidDataException>(() =>
+        {
+            using var source = Hdf5FeatureSource.OpenSlideFile(path);
+            source.Read(0, 64).Dispose();
+        });
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 1 << 20, $"{allocated} bytes allocated");
+        Assert.StartsWith($"{path}: cannot read ", error.Message, StringComparison.Ordinal);
+        Assert.Contains($"a deflate-compressed chunk expands beyond {16384 + Hdf5Filters.MaxOverhead} bytes, where the chunk holds 16384", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
+    public void ScaleOffsetParametersClaimingAGigabyteAreRefusedBeforeTheBufferIsAllocated()
+    {
+        // h5py's scale-offset features (chunks of 3 x 4 float32) whose filter parameters (scale type 0, factor 3,
+        // 12 values, class 1, 4 bytes) are patched to claim 2^28 values: PureHDF sizes the filter's output buffer
+        // by these parameters, 1 GiB here.
+        var bytes = File.ReadAllBytes(RepositoryFiles.Path("fuzz/corpus/features-h5/scale-offset.h5"));
+        Assert.Equal(1, Patch(bytes, Parameters(0, 3, 12, 1, 4), Parameters(0, 3, 1 << 28, 1, 4)));
+        var path = Write("scale-offset.h5", bytes);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        var error = Assert.Throws<InvalidDataException>(() =>
+        {
+            using var source = Hdf5FeatureSource.OpenSlideFile(path);
+            source.Read(0, 6).Dispose();
+        });
+
+        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
+        Assert.True(allocated < 1 << 20, $"{allocated} bytes allocated");
+        Assert.Contains("the scale-offset filter's parameters claim 268435456 values of 4 bytes, where the chunk holds 48 bytes", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void FileWithAUserBlockOpensAndReadsItsFeatures()
     {
         // h5py's userblock_size=512: the superblock at byte 512, its end-of-file address the file's whole length.
@@ -91,6 +145,61 @@ public sealed class Hdf5StructureTests : IDisposable
 
         Assert.StartsWith($"{path}: {structure}", error.Message, StringComparison.Ordinal);
         Assert.Contains("rewrite the file with h5py's default format", error.Message, StringComparison.Ordinal);
+    }
+
+    // Where the zlib stream of a chunk that inflates to `size` bytes starts, and how many bytes it takes: the
+    // shortest prefix that still inflates whole (a cut stream inflates to fewer bytes or fails).
+    private static (int At, int Stored) DeflatedChunk(byte[] file, int size)
+    {
+        for (int at = 0; at + 2 < file.Length; at++)
+        {
+            if (file[at] == 0x78 && Inflated(file, at, file.Length - at) == size)
+            {
+                int low = 2, high = file.Length - at;
+                while (low < high)
+                {
+                    int middle = (low + high) / 2;
+                    (low, high) = Inflated(file, at, middle) == size ? (low, middle) : (middle + 1, high);
+                }
+                return (at, low);
+            }
+        }
+        throw new InvalidOperationException("no deflated chunk in the file");
+    }
+
+    private static long Inflated(byte[] file, int at, int count)
+    {
+        try
+        {
+            using var inflater = new ZLibStream(new MemoryStream(file, at, count), CompressionMode.Decompress);
+            using var inflated = new MemoryStream();
+            inflater.CopyTo(inflated);
+            return inflated.Length;
+        }
+        catch (InvalidDataException)
+        {
+            return -1;
+        }
+    }
+
+    private static byte[] Deflate(byte[] data)
+    {
+        using var output = new MemoryStream();
+        using (var deflater = new ZLibStream(output, CompressionLevel.SmallestSize))
+        {
+            deflater.Write(data);
+        }
+        return output.ToArray();
+    }
+
+    private static byte[] Parameters(params uint[] values)
+    {
+        var bytes = new byte[values.Length * 4];
+        for (int i = 0; i < values.Length; i++)
+        {
+            BinaryPrimitives.WriteUInt32LittleEndian(bytes.AsSpan(i * 4), values[i]);
+        }
+        return bytes;
     }
 
     // A continuation message's data: the block's address and length, 8 bytes each.
