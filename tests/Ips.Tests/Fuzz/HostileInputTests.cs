@@ -96,6 +96,27 @@ public sealed class HostileInputTests : IDisposable
             error.Message, StringComparison.Ordinal);
     }
 
+    [Fact]
+    public void ImageClaimingMorePixelsThanItsBytesCanHoldIsRefusedBeforeDecoding()
+    {
+        // 8000 x 8000 RGBA is within the pixel cap, but not in 57 bytes: no codec packs 64 million pixels into them.
+        // Found by fuzzing as a 314-byte TIFF claiming 2162733 x 12 pixels, which LibTiff.NET began to decode.
+        var header = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(header, 8000);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), 8000);
+        header[8] = 8;
+        header[9] = 6;
+        byte[] png = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A, .. Chunk("IHDR", header), .. Chunk("IDAT", []), .. Chunk("IEND", [])];
+        var path = Write("dense.png", png);
+        long before = GC.GetAllocatedBytesForCurrentThread();
+
+        var error = Assert.Throws<InvalidDataException>(() => ImageFile.Load(path, 3).Dispose());
+
+        Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20);
+        Assert.Equal($"{path}: the PNG header gives a size of 8000 x 8000 pixels, more than a file of 57 bytes can hold (at most {ImageFile.MaxPixelsPerByte} pixels per byte, compressed)",
+            error.Message);
+    }
+
     [Theory]
     [InlineData("strip-bytes-2gb.tif", "(830 bytes): strip 0 of directory 0 claims 2030043825 bytes at byte 8, beyond the end of the file")]
     [InlineData("rows-per-strip-18-values.tif", "(314 bytes): directory 0 claims 16 x 2130706444 pixels in 2130706444 strips but lists 1 offsets")]
