@@ -158,20 +158,24 @@ internal static class TiffStructure
     {
         foreach (var (offsets, sizes) in new[] { (273, 279), (324, 325) })
         {
-            if (!places.TryGetValue(offsets, out var offsetPlace) || !places.TryGetValue(sizes, out var sizePlace)
-                || !IsInteger(offsetPlace.Type) || !IsInteger(sizePlace.Type))
+            if (!places.TryGetValue(offsets, out var offsetPlace) || !IsInteger(offsetPlace.Type))
             {
                 continue;
             }
-            ulong blocks = Math.Min(counts[offsets], counts[sizes]);
+            // Without byte counts LibTiff.NET estimates them from where each block starts: the file's length less
+            // the offset, a negative number turned into hundreds of megabytes for an offset past the end (found by
+            // fuzzing), so every block must at least start inside the file.
+            bool sized = places.TryGetValue(sizes, out var sizePlace) && IsInteger(sizePlace.Type);
+            ulong blocks = sized ? Math.Min(counts[offsets], counts[sizes]) : counts[offsets];
             var starts = ReadIntegers(file, layout, offsetPlace.Type, offsetPlace.At, blocks);
-            var lengths = ReadIntegers(file, layout, sizePlace.Type, sizePlace.At, blocks);
+            var lengths = sized ? ReadIntegers(file, layout, sizePlace.Type, sizePlace.At, blocks) : new ulong[starts.Length];
             for (int block = 0; block < starts.Length; block++)
             {
                 if ((UInt128)starts[block] + lengths[block] > (ulong)length)
                 {
+                    string claim = sized ? $"claims {lengths[block]} bytes at byte {starts[block]}" : $"starts at byte {starts[block]}";
                     throw Damaged(path, length,
-                        $"{(offsets == 273 ? "strip" : "tile")} {block} of directory {index} claims {lengths[block]} bytes at byte {starts[block]}, beyond the end of the file");
+                        $"{(offsets == 273 ? "strip" : "tile")} {block} of directory {index} {claim}, beyond the end of the file");
                 }
             }
         }

@@ -120,10 +120,12 @@ public sealed class HostileInputTests : IDisposable
     [Theory]
     [InlineData("strip-bytes-2gb.tif", "(830 bytes): strip 0 of directory 0 claims 2030043825 bytes at byte 8, beyond the end of the file")]
     [InlineData("rows-per-strip-18-values.tif", "(314 bytes): directory 0 claims 16 x 2130706444 pixels in 2130706444 strips but lists 1 offsets")]
+    [InlineData("strip-offset-without-byte-counts.tif", "(314 bytes): strip 0 of directory 0 starts at byte 3774873722, beyond the end of the file")]
     public void TiffImageWhoseStripsClaimGigabytesIsRefusedBeforeLibTiffAllocates(string input, string claim)
     {
-        // Found by fuzzing under a 512 MiB heap: LibTiff.NET allocated a strip's listed byte count to read it, and a
-        // strip table for the strips a malformed RowsPerStrip (18 values, the first 0) implies.
+        // Found by fuzzing under a 512 MiB heap: LibTiff.NET allocated a strip's listed byte count to read it, a strip
+        // table for the strips a malformed RowsPerStrip (18 values, the first 0) implies, and, with no byte counts
+        // listed, the count it estimates from a strip offset past the end of the file.
         var path = Write("image.tif", File.ReadAllBytes(RepositoryFiles.Path($"fuzz/regressions/tiff-image/{input}")));
         long before = GC.GetAllocatedBytesForCurrentThread();
 
