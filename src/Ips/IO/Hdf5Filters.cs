@@ -28,23 +28,26 @@ internal static class Hdf5Filters
         }
     }
 
-    private sealed class BoundedDeflate : IH5Filter
+    /// <summary>PureHDF's filter for compression and its parameters, a bounded decoder for reading.</summary>
+    private abstract class Bounded(IH5Filter pureHdf) : IH5Filter
     {
-        private readonly DeflateFilter _pureHdf = new();
+        public ushort FilterId => pureHdf.FilterId;
 
-        public ushort FilterId => DeflateFilter.Id;
-
-        public string Name => _pureHdf.Name;
+        public string Name => pureHdf.Name;
 
         public uint[] GetParameters(uint[] chunkDimensions, uint typeSize, Dictionary<string, object>? options) =>
-            _pureHdf.GetParameters(chunkDimensions, typeSize, options);
+            pureHdf.GetParameters(chunkDimensions, typeSize, options);
 
-        public Memory<byte> Filter(FilterInfo info)
+        public Memory<byte> Filter(FilterInfo info) =>
+            info.Flags.HasFlag(H5FilterFlags.Decompress) ? Decompress(info, pureHdf) : pureHdf.Filter(info);
+
+        protected abstract Memory<byte> Decompress(FilterInfo info, IH5Filter pureHdf);
+    }
+
+    private sealed class BoundedDeflate() : Bounded(new DeflateFilter())
+    {
+        protected override Memory<byte> Decompress(FilterInfo info, IH5Filter pureHdf)
         {
-            if (!info.Flags.HasFlag(H5FilterFlags.Decompress))
-            {
-                return _pureHdf.Filter(info);
-            }
             var compressed = MemoryMarshal.TryGetArray<byte>(info.Buffer, out var segment)
                 ? new MemoryStream(segment.Array!, segment.Offset, segment.Count, writable: false)
                 : new MemoryStream(info.Buffer.ToArray(), writable: false);
@@ -64,27 +67,17 @@ internal static class Hdf5Filters
         }
     }
 
-    private sealed class BoundedScaleOffset : IH5Filter
+    private sealed class BoundedScaleOffset() : Bounded(new ScaleOffsetFilter())
     {
-        private readonly ScaleOffsetFilter _pureHdf = new();
-
-        public ushort FilterId => ScaleOffsetFilter.Id;
-
-        public string Name => _pureHdf.Name;
-
-        public uint[] GetParameters(uint[] chunkDimensions, uint typeSize, Dictionary<string, object>? options) =>
-            _pureHdf.GetParameters(chunkDimensions, typeSize, options);
-
-        public Memory<byte> Filter(FilterInfo info)
+        protected override Memory<byte> Decompress(FilterInfo info, IH5Filter pureHdf)
         {
             // The parameters H5Zscaleoffset.c stores: scale type, scale factor, element count, class, element size...
-            if (info.Flags.HasFlag(H5FilterFlags.Decompress) && info.Parameters.Length > 4
-                && (ulong)info.Parameters[2] * info.Parameters[4] > (ulong)info.ChunkSize)
+            if (info.Parameters.Length > 4 && (ulong)info.Parameters[2] * info.Parameters[4] > (ulong)info.ChunkSize)
             {
                 throw new InvalidDataException(
                     $"the scale-offset filter's parameters claim {info.Parameters[2]} values of {info.Parameters[4]} bytes, where the chunk holds {info.ChunkSize} bytes");
             }
-            return _pureHdf.Filter(info);
+            return pureHdf.Filter(info);
         }
     }
 }

@@ -279,7 +279,7 @@ internal sealed class Hdf5Structure
                 _sharedSpaces.TryAdd(header.Address, Dataspace(ref data));
                 break;
             case 0x02:
-                LinkInfo(ref data);
+                RefuseDenseStorage(ref data, 8, "a group", "links");
                 break;
             case 0x03:
                 _committedTypes.TryAdd(header.Address, DatatypeAt(ref data, 0));
@@ -313,7 +313,7 @@ internal sealed class Hdf5Structure
                 GroupTree(tree, LocalHeap(heap), level: -1);
                 break;
             case 0x15:
-                AttributeInfo(ref data);
+                RefuseDenseStorage(ref data, 2, "an object", "attributes");
                 break;
         }
     }
@@ -474,25 +474,17 @@ internal sealed class Hdf5Structure
         }
     }
 
-    private void LinkInfo(ref Cursor data)
+    /// <summary>A link info or attribute info message: version, flags, the largest creation index when flag 0 is
+    /// set (<paramref name="indexBytes"/> long), then the fractal heap of dense storage, undefined while the links or
+    /// attributes sit in the object header.</summary>
+    private void RefuseDenseStorage(ref Cursor data, int indexBytes, string holder, string kept)
     {
         data.U8();
         int flags = data.U8();
-        data.Skip((flags & 1) != 0 ? 8 : 0);
+        data.Skip((flags & 1) != 0 ? indexBytes : 0);
         if (!IsUndefined(data.Offset(_offsetSize)))
         {
-            throw new Damage("a group keeps its links in dense storage (a fractal heap: HDF5's 'latest' format with many links); ips reads groups whose links are in the object header or a symbol table; rewrite the file with h5py's default format, or with h5repack");
-        }
-    }
-
-    private void AttributeInfo(ref Cursor data)
-    {
-        data.U8();
-        int flags = data.U8();
-        data.Skip((flags & 1) != 0 ? 2 : 0);
-        if (!IsUndefined(data.Offset(_offsetSize)))
-        {
-            throw new Damage("an object keeps its attributes in dense storage (a fractal heap: HDF5's 'latest' format with many or large attributes); ips reads attributes stored in the object header; rewrite the file with h5py's default format, or with h5repack");
+            throw new Damage($"{holder} keeps its {kept} in dense storage (a fractal heap: HDF5's 'latest' format with many {kept}); ips reads {kept} stored in the object header{(kept == "links" ? " or a symbol table" : "")}; rewrite the file with h5py's default format, or with h5repack");
         }
     }
 

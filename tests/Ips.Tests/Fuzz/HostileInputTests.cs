@@ -66,7 +66,7 @@ public sealed class HostileInputTests : IDisposable
             Hdf5FeatureWriter.WriteSlideFile(path, features, new long[6, 2], gzip);
         }
         var bytes = File.ReadAllBytes(path);
-        var claimed = ReplaceAll(bytes, Dims(6, 4), Dims(1_000_000_000, 4));
+        var claimed = ByteEdits.ReplaceAll(bytes, Dims(6, 4), Dims(1_000_000_000, 4));
         Assert.True(claimed > 0);
         File.WriteAllBytes(path, bytes);
         long before = GC.GetAllocatedBytesForCurrentThread();
@@ -81,14 +81,8 @@ public sealed class HostileInputTests : IDisposable
     [Fact]
     public void ImageClaimingBillionsOfPixelsIsRefusedBeforeDecoding()
     {
-        // A PNG of 60000 x 60000 RGBA (14 GB decoded) in 57 bytes: the signature, IHDR, an empty IDAT and IEND.
-        var header = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(header, 60000);
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), 60000);
-        header[8] = 8;
-        header[9] = 6;
-        byte[] png = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A, .. Chunk("IHDR", header), .. Chunk("IDAT", []), .. Chunk("IEND", [])];
-        var path = Write("huge.png", png);
+        // A PNG of 60000 x 60000 RGBA (14 GB decoded) in 57 bytes.
+        var path = Write("huge.png", EmptyPng(60000, 60000));
 
         var error = Assert.Throws<InvalidDataException>(() => ImageFile.Load(path, 3).Dispose());
 
@@ -101,13 +95,7 @@ public sealed class HostileInputTests : IDisposable
     {
         // 8000 x 8000 RGBA is within the pixel cap, but not in 57 bytes: no codec packs 64 million pixels into them.
         // Found by fuzzing as a 314-byte TIFF claiming 2162733 x 12 pixels, which LibTiff.NET began to decode.
-        var header = new byte[13];
-        BinaryPrimitives.WriteInt32BigEndian(header, 8000);
-        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), 8000);
-        header[8] = 8;
-        header[9] = 6;
-        byte[] png = [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A, .. Chunk("IHDR", header), .. Chunk("IDAT", []), .. Chunk("IEND", [])];
-        var path = Write("dense.png", png);
+        var path = Write("dense.png", EmptyPng(8000, 8000));
         long before = GC.GetAllocatedBytesForCurrentThread();
 
         var error = Assert.Throws<InvalidDataException>(() => ImageFile.Load(path, 3).Dispose());
@@ -275,18 +263,6 @@ public sealed class HostileInputTests : IDisposable
         return bytes;
     }
 
-    // Replaces every occurrence of pattern (the dataspace's sizes and maximum sizes) and returns how many there were.
-    private static int ReplaceAll(byte[] bytes, byte[] pattern, byte[] replacement)
-    {
-        var count = 0;
-        for (var at = bytes.AsSpan().IndexOf(pattern); at >= 0; at = bytes.AsSpan().IndexOf(pattern))
-        {
-            replacement.CopyTo(bytes, at);
-            count++;
-        }
-        return count;
-    }
-
     private string Write(string name, byte[] bytes)
     {
         var path = Path.Combine(_folder, name);
@@ -328,6 +304,17 @@ public sealed class HostileInputTests : IDisposable
     }
 
     // A PNG chunk: length, type, data, CRC-32 of type and data.
+    // A PNG of width x height 8-bit RGBA in 57 bytes: the signature, IHDR, an empty IDAT and IEND.
+    private static byte[] EmptyPng(int width, int height)
+    {
+        var header = new byte[13];
+        BinaryPrimitives.WriteInt32BigEndian(header, width);
+        BinaryPrimitives.WriteInt32BigEndian(header.AsSpan(4), height);
+        header[8] = 8;
+        header[9] = 6;
+        return [0x89, (byte)'P', (byte)'N', (byte)'G', 0x0D, 0x0A, 0x1A, 0x0A, .. Chunk("IHDR", header), .. Chunk("IDAT", []), .. Chunk("IEND", [])];
+    }
+
     private static byte[] Chunk(string type, byte[] data)
     {
         var chunk = new byte[12 + data.Length];

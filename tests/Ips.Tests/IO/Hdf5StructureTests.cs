@@ -2,6 +2,7 @@ using System.Buffers.Binary;
 using System.IO.Compression;
 using Ips.Features;
 using Ips.IO;
+using Ips.Tests.Fuzz;
 using TorchSharp;
 
 namespace Ips.Tests.IO;
@@ -42,7 +43,7 @@ public sealed class Hdf5StructureTests : IDisposable
         // bytes); the second is redirected to the first, which holds it: PureHDF reads that block inside itself by
         // recursion, and the unchecked file overflowed the stack and killed the process.
         var bytes = File.ReadAllBytes(RepositoryFiles.Path("fuzz/corpus/features-h5/continued-header.h5"));
-        Assert.Equal(1, Patch(bytes, Continuation(6216, 600), Continuation(1672, 312)));
+        Assert.Equal(1, ByteEdits.ReplaceAll(bytes, Continuation(6216, 600), Continuation(1672, 312)));
         var path = Write("loop.h5", bytes);
 
         var error = Assert.Throws<InvalidDataException>(() => Hdf5.OpenRead(path).Dispose());
@@ -86,15 +87,9 @@ public sealed class Hdf5StructureTests : IDisposable
         Assert.True(bomb.Length <= stored, $"bomb {bomb.Length} bytes, chunk {stored} at {at}");
         bomb.CopyTo(bytes, at);
         File.WriteAllBytes(path, bytes);
-        long before = GC.GetAllocatedBytesForCurrentThread();
 
-        var error = Assert.Throws<InvalidDataException>(() =>
-        {
-            using var source = Hdf5FeatureSource.OpenSlideFile(path);
-            source.Read(0, 64).Dispose();
-        });
+        var (error, allocated) = RefusedRead(path, 64);
 
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.True(allocated < 1 << 20, $"{allocated} bytes allocated");
         Assert.StartsWith($"{path}: cannot read ", error.Message, StringComparison.Ordinal);
         Assert.Contains($"a deflate-compressed chunk expands beyond {16384 + Hdf5Filters.MaxOverhead} bytes, where the chunk holds 16384", error.Message, StringComparison.Ordinal);
@@ -107,17 +102,11 @@ public sealed class Hdf5StructureTests : IDisposable
         // 12 values, class 1, 4 bytes) are patched to claim 2^28 values: PureHDF sizes the filter's output buffer
         // by these parameters, 1 GiB here.
         var bytes = File.ReadAllBytes(RepositoryFiles.Path("fuzz/corpus/features-h5/scale-offset.h5"));
-        Assert.Equal(1, Patch(bytes, Parameters(0, 3, 12, 1, 4), Parameters(0, 3, 1 << 28, 1, 4)));
+        Assert.Equal(1, ByteEdits.ReplaceAll(bytes, Parameters(0, 3, 12, 1, 4), Parameters(0, 3, 1 << 28, 1, 4)));
         var path = Write("scale-offset.h5", bytes);
-        long before = GC.GetAllocatedBytesForCurrentThread();
 
-        var error = Assert.Throws<InvalidDataException>(() =>
-        {
-            using var source = Hdf5FeatureSource.OpenSlideFile(path);
-            source.Read(0, 6).Dispose();
-        });
+        var (error, allocated) = RefusedRead(path, 6);
 
-        long allocated = GC.GetAllocatedBytesForCurrentThread() - before;
         Assert.True(allocated < 1 << 20, $"{allocated} bytes allocated");
         Assert.Contains("the scale-offset filter's parameters claim 268435456 values of 4 bytes, where the chunk holds 48 bytes", error.Message, StringComparison.Ordinal);
     }
@@ -192,6 +181,19 @@ public sealed class Hdf5StructureTests : IDisposable
         return output.ToArray();
     }
 
+    // Opens a feature file and reads its first rows, which must be refused; returns the error and what the reading
+    // thread allocated meanwhile.
+    private static (InvalidDataException Error, long Allocated) RefusedRead(string path, int rows)
+    {
+        long before = GC.GetAllocatedBytesForCurrentThread();
+        var error = Assert.Throws<InvalidDataException>(() =>
+        {
+            using var source = Hdf5FeatureSource.OpenSlideFile(path);
+            source.Read(0, rows).Dispose();
+        });
+        return (error, GC.GetAllocatedBytesForCurrentThread() - before);
+    }
+
     private static byte[] Parameters(params uint[] values)
     {
         var bytes = new byte[values.Length * 4];
@@ -209,17 +211,6 @@ public sealed class Hdf5StructureTests : IDisposable
         BinaryPrimitives.WriteUInt64LittleEndian(bytes, address);
         BinaryPrimitives.WriteUInt64LittleEndian(bytes.AsSpan(8), length);
         return bytes;
-    }
-
-    private static int Patch(byte[] bytes, byte[] pattern, byte[] replacement)
-    {
-        var count = 0;
-        for (var at = bytes.AsSpan().IndexOf(pattern); at >= 0; at = bytes.AsSpan().IndexOf(pattern))
-        {
-            replacement.CopyTo(bytes, at);
-            count++;
-        }
-        return count;
     }
 
     private string Copy(string source) => Write(Path.GetFileName(source), File.ReadAllBytes(source));
