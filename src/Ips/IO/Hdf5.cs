@@ -1,3 +1,4 @@
+using System.Collections.Concurrent;
 using PureHDF;
 using PureHDF.VOL.Native;
 
@@ -28,6 +29,11 @@ internal static class Hdf5
     /// </summary>
     public const long MaxChunkBytes = 1L << 26;
 
+    // Files already walked by Hdf5Structure, by path, length and time of last write: a split file is opened once per
+    // slide and epoch, and its walk grows with its slides (5 ms for 300), so it is walked once per process while it
+    // does not change.
+    private static readonly ConcurrentDictionary<(string Path, long Length, DateTime Written), bool> Checked = new();
+
     /// <summary>Opens <paramref name="path"/> for reading; <see cref="InvalidDataException"/> naming the file when it is
     /// not HDF5 or is truncated, <see cref="FileNotFoundException"/> when it is missing.</summary>
     public static NativeFile OpenRead(string path)
@@ -36,7 +42,18 @@ internal static class Hdf5
         {
             throw new FileNotFoundException($"{path}: HDF5 file not found", path);
         }
-        Hdf5Structure.Check(path);
+        var info = new FileInfo(path);
+        var version = (Path.GetFullPath(path), info.Length, info.LastWriteTimeUtc);
+        if (!Checked.ContainsKey(version))
+        {
+            Hdf5Structure.Check(path);
+            // A file written in the last seconds could be written again within the clock's granularity (the same
+            // time of last write): it is walked again at the next open.
+            if (DateTime.UtcNow - info.LastWriteTimeUtc > TimeSpan.FromSeconds(2))
+            {
+                Checked.TryAdd(version, true);
+            }
+        }
         try
         {
             return H5File.OpenRead(path);

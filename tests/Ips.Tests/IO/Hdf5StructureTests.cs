@@ -112,6 +112,24 @@ public sealed class Hdf5StructureTests : IDisposable
     }
 
     [Fact]
+    public void FileChangedSinceItsLastCheckIsWalkedAgain()
+    {
+        // A file is walked once per process while its length and time of last write stay (when written more than 2 s
+        // before); a damaged version written over a checked one (same length, a later time) is walked and refused.
+        var path = Copy(RepositoryFiles.Path("fuzz/corpus/features-h5/continued-header.h5"));
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddMinutes(-1));
+        Hdf5.OpenRead(path).Dispose();
+        var bytes = File.ReadAllBytes(path);
+        Assert.Equal(1, ByteEdits.ReplaceAll(bytes, Continuation(6216, 600), Continuation(1672, 312)));
+        File.WriteAllBytes(path, bytes);
+        File.SetLastWriteTimeUtc(path, DateTime.UtcNow.AddSeconds(-30));
+
+        var error = Assert.Throws<InvalidDataException>(() => Hdf5.OpenRead(path).Dispose());
+
+        Assert.EndsWith("the continuation blocks of the object header at byte 96 form a loop", error.Message, StringComparison.Ordinal);
+    }
+
+    [Fact]
     public void FileWithAUserBlockOpensAndReadsItsFeatures()
     {
         // h5py's userblock_size=512: the superblock at byte 512, its end-of-file address the file's whole length.
