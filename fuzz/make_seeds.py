@@ -57,7 +57,7 @@ with h5py.File(seed("split-h5", "official.hdf5"), "w") as f:
 # reads: CLAM's extendible 'features' (maxshape) with variable-length string attributes in a global heap, an
 # object header grown by continuation blocks, a 512-byte user block, the scale-offset filter, and the 'latest'
 # format: a fixed-array chunk index with filtered chunks (read), dense link storage and an extensible-array chunk
-# index (both refused with the way to rewrite the file).
+# index (both refused with the way to rewrite the file); and 'features' kept in an external raw file (refused).
 with h5py.File(seed("features-h5", "clam-extendible.h5"), "w") as f:
     f.create_dataset("features", data=rng.standard_normal((12, 4)).astype(np.float32), chunks=(4, 4), maxshape=(None, 4))
     f.create_dataset("coords", data=np.arange(24, dtype=np.int64).reshape(12, 2) * 256)
@@ -80,6 +80,9 @@ with h5py.File(seed("features-h5", "latest-extendible.h5"), "w", libver="latest"
 with h5py.File(seed("features-h5", "scale-offset.h5"), "w") as f:
     f.create_dataset("features", data=rng.standard_normal((6, 4)).astype(np.float32), chunks=(3, 4), scaleoffset=3)
     f.create_dataset("coords", data=np.arange(12, dtype=np.int64).reshape(6, 2) * 256, chunks=(3, 2), scaleoffset=0)
+with h5py.File(seed("features-h5", "external-raw-file.h5"), "w") as f:
+    f.create_dataset("features", shape=(3, 2), dtype="<f4", external=[("/etc/passwd", 0, h5py.h5f.UNLIMITED)])
+    f.create_dataset("coords", data=np.zeros((3, 2), dtype=np.int64))
 with h5py.File(seed("split-h5", "latest-dense-links.hdf5"), "w", libver="latest") as f:
     for s in range(9):
         group = f.create_group(f"slide_{s}")
