@@ -55,9 +55,10 @@ with h5py.File(seed("split-h5", "official.hdf5"), "w") as f:
 
 # HDF5 structures beyond the smallest files, which the structure check (ips's Hdf5Structure) walks before PureHDF
 # reads: CLAM's extendible 'features' (maxshape) with variable-length string attributes in a global heap, an
-# object header grown by continuation blocks, a 512-byte user block, the scale-offset filter, and the 'latest'
-# format: a fixed-array chunk index with filtered chunks (read), dense link storage and an extensible-array chunk
-# index (both refused with the way to rewrite the file); and 'features' kept in an external raw file (refused).
+# object header grown by continuation blocks, a 512-byte user block, the scale-offset filter, 4-byte addresses and
+# lengths, and the 'latest' format: a fixed-array chunk index with filtered chunks (read), dense link storage and an
+# extensible-array chunk index (both refused with the way to rewrite the file); and 'features' kept in an external
+# raw file (refused).
 with h5py.File(seed("features-h5", "clam-extendible.h5"), "w") as f:
     f.create_dataset("features", data=rng.standard_normal((12, 4)).astype(np.float32), chunks=(4, 4), maxshape=(None, 4))
     f.create_dataset("coords", data=np.arange(24, dtype=np.int64).reshape(12, 2) * 256)
@@ -83,6 +84,12 @@ with h5py.File(seed("features-h5", "scale-offset.h5"), "w") as f:
 with h5py.File(seed("features-h5", "external-raw-file.h5"), "w") as f:
     f.create_dataset("features", shape=(3, 2), dtype="<f4", external=[("/etc/passwd", 0, h5py.h5f.UNLIMITED)])
     f.create_dataset("coords", data=np.zeros((3, 2), dtype=np.int64))
+small_addresses = h5py.h5p.create(h5py.h5p.FILE_CREATE)
+small_addresses.set_sizes(4, 4)
+with h5py.File(h5py.h5f.create(seed("features-h5", "offsets-4-bytes.h5").encode(), fcpl=small_addresses)) as f:
+    f.create_dataset("features", data=rng.standard_normal((5, 3)).astype(np.float32), chunks=(2, 3), compression="gzip")
+    f.create_dataset("coords", data=np.zeros((5, 2), dtype=np.int64))
+    f.attrs["slide"] = "slide-1.svs"
 with h5py.File(seed("split-h5", "latest-dense-links.hdf5"), "w", libver="latest") as f:
     for s in range(9):
         group = f.create_group(f"slide_{s}")

@@ -109,7 +109,7 @@ internal sealed class Hdf5Structure
         }
         ulong rootHeader;
         ulong endOfFile;
-        ulong extension = ulong.MaxValue;
+        ulong? extension = null;
         if (version < 2)
         {
             head.Skip(4);
@@ -137,9 +137,9 @@ internal sealed class Hdf5Structure
         {
             throw new Damage($"HDF5 file is truncated: its superblock says it ends at byte {endOfFile}, the file has {_length} bytes");
         }
-        if (!IsUndefined(extension))
+        if (extension is { } header)
         {
-            Enqueue(extension);
+            Enqueue(header);
         }
         return rootHeader;
     }
@@ -566,7 +566,8 @@ internal sealed class Hdf5Structure
         }
     }
 
-    private Layout LayoutMessage(ref Cursor data)
+    /// <summary>The chunk index a layout message describes; null for compact and contiguous data.</summary>
+    private Layout? LayoutMessage(ref Cursor data)
     {
         int version = data.U8();
         if (version is 1 or 2)
@@ -574,7 +575,7 @@ internal sealed class Hdf5Structure
             int rank = data.U8();
             int layoutClass = data.U8();
             data.Skip(5);
-            ulong address = layoutClass == 0 ? ulong.MaxValue : data.Offset(_offsetSize);
+            ulong? address = layoutClass == 0 ? null : data.Offset(_offsetSize);
             var dims = new ulong[rank];
             for (int i = 0; i < rank; i++)
             {
@@ -584,18 +585,18 @@ internal sealed class Hdf5Structure
             {
                 data.Bytes(data.U32(), "a compact dataset's data");
             }
-            return new Layout(layoutClass == 2 ? ChunkIndex.BTree1 : ChunkIndex.None, address, dims, 0);
+            return layoutClass == 2 && address is { } tree ? new Layout(ChunkIndex.BTree1, tree, dims, 0) : null;
         }
         int @class = data.U8();
         switch (@class)
         {
             case 0:
                 data.Bytes(data.U16(), "a compact dataset's data");
-                return new Layout(ChunkIndex.None, ulong.MaxValue, [], 0);
+                return null;
             case 1:
                 data.Offset(_offsetSize);
                 data.Unsigned(_lengthSize);
-                return new Layout(ChunkIndex.None, ulong.MaxValue, [], 0);
+                return null;
             case 2 when version == 3:
             {
                 int rank = data.U8();
@@ -786,7 +787,6 @@ internal sealed class Hdf5Structure
 
     private enum ChunkIndex
     {
-        None = 0,
         SingleChunk = 1,
         Implicit = 2,
         FixedArray = 3,
