@@ -58,7 +58,7 @@ with h5py.File(seed("split-h5", "official.hdf5"), "w") as f:
 # object header grown by continuation blocks, a 512-byte user block, the scale-offset filter, 4-byte addresses and
 # lengths, and the 'latest' format: a fixed-array chunk index with filtered chunks (read), dense link storage and an
 # extensible-array chunk index (both refused with the way to rewrite the file); and 'features' kept in an external
-# raw file (refused).
+# raw file (refused); soft links, one resolving and two that resolve to each other (refused).
 with h5py.File(seed("features-h5", "clam-extendible.h5"), "w") as f:
     f.create_dataset("features", data=rng.standard_normal((12, 4)).astype(np.float32), chunks=(4, 4), maxshape=(None, 4))
     f.create_dataset("coords", data=np.arange(24, dtype=np.int64).reshape(12, 2) * 256)
@@ -90,6 +90,16 @@ with h5py.File(h5py.h5f.create(seed("features-h5", "offsets-4-bytes.h5").encode(
     f.create_dataset("features", data=rng.standard_normal((5, 3)).astype(np.float32), chunks=(2, 3), compression="gzip")
     f.create_dataset("coords", data=np.zeros((5, 2), dtype=np.int64))
     f.attrs["slide"] = "slide-1.svs"
+with h5py.File(seed("coords-h5", "soft-link.h5"), "w") as f:
+    f.create_dataset("tiles", data=np.array([[0, 0], [256, 0]], dtype=np.int64))
+    f["tiles"].attrs["patch_size"] = 256
+    f["tiles"].attrs["patch_level"] = 0
+    f["coords"] = h5py.SoftLink("/tiles")
+with h5py.File(seed("split-h5", "soft-link-loop.hdf5"), "w") as f:
+    group = f.create_group("slide_0")
+    group.attrs["label"] = 1
+    group["img"] = h5py.SoftLink("/slide_0/pos")
+    group["pos"] = h5py.SoftLink("img")
 with h5py.File(seed("split-h5", "latest-dense-links.hdf5"), "w", libver="latest") as f:
     for s in range(9):
         group = f.create_group(f"slide_{s}")

@@ -1,5 +1,6 @@
 using System.Buffers.Binary;
 using System.Numerics;
+using System.Text;
 using Microsoft.Win32.SafeHandles;
 
 namespace Ips.IO;
@@ -17,7 +18,7 @@ namespace Ips.IO;
 /// attribute storage (fractal heaps), the extensible-array and version-2 B-tree chunk indexes, and data kept in
 /// external files; h5py's default format and the files PureHDF writes use none of them.
 /// </summary>
-internal sealed class Hdf5Structure
+internal sealed partial class Hdf5Structure
 {
     /// <summary>The most objects (object headers, B-tree and symbol-table nodes, heaps) one file may hold: 2^20, far
     /// beyond a split file of a few thousand slides; bounds the walk's time on a file of repeated structures.</summary>
@@ -46,6 +47,9 @@ internal sealed class Hdf5Structure
     private readonly HashSet<ulong> _headersInProgress = [];
     private readonly HashSet<ulong> _nodes = [];
     private readonly Queue<ulong> _pendingHeaders = new();
+    private readonly Queue<(ulong Group, ulong Tree, ulong Heap)> _pendingTables = new();
+    private readonly HashSet<ulong> _walkedTrees = [];
+    private readonly Links _links = new();
     private readonly Dictionary<ulong, Datatype> _committedTypes = [];
     private readonly Dictionary<ulong, UInt128> _sharedSpaces = [];
 
@@ -75,10 +79,23 @@ internal sealed class Hdf5Structure
     {
         ulong root = Superblock();
         Enqueue(root);
-        while (_pendingHeaders.TryDequeue(out var header))
+        // Object headers and group symbol tables are queued, not walked by recursion: a file may nest groups deeply.
+        while (true)
         {
-            ObjectHeader(header, nesting: 0);
+            if (_pendingHeaders.TryDequeue(out var header))
+            {
+                ObjectHeader(header, nesting: 0);
+            }
+            else if (_pendingTables.TryDequeue(out var table))
+            {
+                SymbolTable(table.Group, table.Tree, table.Heap);
+            }
+            else
+            {
+                break;
+            }
         }
+        _links.CheckSoftLinks(root);
     }
 
     // ---- superblock (HDF5 file format specification, section II.A) ----
@@ -90,7 +107,7 @@ internal sealed class Hdf5Structure
         long step = 512;
         for (long at = 0; at + Signature.Length <= _length; at += step, step *= 2)
         {
-            var head = new byte[Math.Min(96, _length - at)];
+            var head = new byte[Math.Min(128, _length - at)];
             RandomAccess.Read(_file, head, at);
             if (head.AsSpan(0, Signature.Length).SequenceEqual(Signature))
             {
@@ -121,6 +138,12 @@ internal sealed class Hdf5Structure
             head.Offset(_offsetSize);
             head.Offset(_offsetSize);
             rootHeader = head.Offset(_offsetSize);
+            // The root's symbol-table entry may cache its B-tree and local heap, which PureHDF then uses for lookups.
+            if (head.U32() == 1)
+            {
+                head.Skip(4);
+                _pendingTables.Enqueue((rootHeader, head.Offset(_offsetSize), head.Offset(_offsetSize)));
+            }
         }
         else
         {
@@ -291,7 +314,7 @@ internal sealed class Hdf5Structure
                 FillValue(ref data);
                 break;
             case 0x06:
-                Link(ref data);
+                Link(header, ref data);
                 break;
             case 0x07:
                 throw new Damage($"the object at byte {header.Address} keeps its data in external files (an HDF5 external file list); ips reads only data stored in the file itself");
@@ -308,9 +331,7 @@ internal sealed class Hdf5Structure
                 data.NulTerminated("an object comment");
                 break;
             case 0x11:
-                ulong tree = data.Offset(_offsetSize);
-                ulong heap = data.Offset(_offsetSize);
-                GroupTree(tree, LocalHeap(heap), level: -1);
+                _pendingTables.Enqueue((header.Address, data.Offset(_offsetSize), data.Offset(_offsetSize)));
                 break;
             case 0x15:
                 RefuseDenseStorage(ref data, 2, "an object", "attributes");
@@ -457,20 +478,28 @@ internal sealed class Hdf5Structure
         }
     }
 
-    private void Link(ref Cursor data)
+    private void Link(Header header, ref Cursor data)
     {
         data.U8();
         int flags = data.U8();
         int type = (flags & 0x08) != 0 ? data.U8() : 0;
         data.Skip(((flags & 0x04) != 0 ? 8 : 0) + ((flags & 0x10) != 0 ? 1 : 0));
-        data.Bytes(data.Unsigned(1 << (flags & 0x03)), "a link name");
-        if (type == 0)
+        string name = Encoding.UTF8.GetString(data.Bytes(data.Unsigned(1 << (flags & 0x03)), "a link name"));
+        switch (type)
         {
-            Enqueue(data.Offset(_offsetSize));
-        }
-        else if (type == 1 || type >= 64)
-        {
-            data.Bytes(data.U16(), "a link's value");
+            case 0:
+                ulong target = data.Offset(_offsetSize);
+                Enqueue(target);
+                _links.Add(header.Address, name, target, null);
+                break;
+            case 1:
+                _links.Add(header.Address, name, null, Encoding.UTF8.GetString(data.Bytes(data.U16(), "a link's value")));
+                break;
+            case 64:
+                throw new Damage($"link '{name}' of the group at byte {header.Address} leads to another file (an external link); ips reads one file and follows no link out of it");
+            case > 64:
+                data.Bytes(data.U16(), "a link's value");
+                break;
         }
     }
 
@@ -655,9 +684,25 @@ internal sealed class Hdf5Structure
 
     // ---- groups stored as symbol tables: B-tree version 1, symbol-table nodes, local heaps (section III.A-D) ----
 
-    /// <summary>Checks a local heap's header and returns the size of its data segment (names are offsets into it);
-    /// PureHDF reads the whole segment into one array.</summary>
-    private ulong LocalHeap(ulong address)
+    /// <summary>Walks a group's symbol table once (several groups may name the same one: a group's own symbol table
+    /// message, and the copy of its B-tree and heap addresses that its entry in its parent may cache), recording
+    /// the links it holds for <paramref name="group"/>.</summary>
+    private void SymbolTable(ulong group, ulong tree, ulong heap)
+    {
+        if (IsUndefined(tree))
+        {
+            return;
+        }
+        _links.UseTree(group, tree);
+        if (_walkedTrees.Add(tree))
+        {
+            GroupTree(tree, tree, LocalHeap(heap), level: -1);
+        }
+    }
+
+    /// <summary>Checks a local heap's header and returns its data segment (link names and soft link values are
+    /// NUL-terminated strings at offsets into it); PureHDF reads the whole segment into one array.</summary>
+    private byte[] LocalHeap(ulong address)
     {
         var cursor = new Cursor(Read(address, 8 + 2 * (ulong)_lengthSize + (ulong)_offsetSize, "a local heap"), 0, $"the local heap at byte {address}");
         Signed(ref cursor, "HEAP"u8, address, "a local heap");
@@ -670,32 +715,31 @@ internal sealed class Hdf5Structure
             Count();
         }
         Absolute(data, size, "the data segment of a local heap");
-        return size;
+        return Read(data, size, "the data segment of a local heap");
     }
 
-    /// <summary>Walks a group's B-tree (node type 0) down to its symbol-table nodes and queues the objects they
-    /// name. <paramref name="level"/> is the level the parent expects (-1 at the root).</summary>
-    private void GroupTree(ulong address, ulong heapSize, int level)
+    /// <summary>Walks a group's B-tree (node type 0) down to its symbol-table nodes. <paramref name="level"/> is
+    /// the level the parent expects (-1 at the root).</summary>
+    private void GroupTree(ulong tree, ulong address, byte[] heap, int level)
     {
-        if (IsUndefined(address))
-        {
-            return;
-        }
         var (nodeLevel, _, children) = TreeNode(address, level, type: 0, keySize: _lengthSize);
         for (int i = 0; i < children.Length; i++)
         {
             if (nodeLevel > 0)
             {
-                GroupTree(children[i], heapSize, nodeLevel - 1);
+                GroupTree(tree, children[i], heap, nodeLevel - 1);
             }
             else
             {
-                SymbolTableNode(children[i], heapSize);
+                SymbolTableNode(tree, children[i], heap);
             }
         }
     }
 
-    private void SymbolTableNode(ulong address, ulong heapSize)
+    /// <summary>Reads a symbol-table node's entries: each names a link by an offset into the heap and is a hard
+    /// link to an object header (which may cache its own group's B-tree and heap) or, with cache type 2, a soft link
+    /// whose value is another offset into the heap.</summary>
+    private void SymbolTableNode(ulong tree, ulong address, byte[] heap)
     {
         if (!_nodes.Add(address))
         {
@@ -710,14 +754,33 @@ internal sealed class Hdf5Structure
         var entries = new Cursor(Read(address + 8, (ulong)symbols * (ulong)entrySize, "a symbol table node"), 0, $"the symbol table node at byte {address}");
         for (int i = 0; i < symbols; i++)
         {
-            ulong name = entries.Offset(_offsetSize);
-            if (name >= heapSize)
+            string name = HeapString(heap, entries.Offset(_offsetSize), address);
+            ulong header = entries.Offset(_offsetSize);
+            uint cache = entries.U32();
+            entries.Skip(4);
+            var scratch = new Cursor(entries.Take(16), $"an entry of the symbol table node at byte {address}");
+            if (cache == 2)
             {
-                throw new Damage($"the file is damaged: the symbol table node at byte {address} names a link at offset {name} of a local heap of {heapSize} bytes");
+                _links.Add(tree, name, null, HeapString(heap, scratch.U32(), address));
+                continue;
             }
-            Enqueue(entries.Offset(_offsetSize));
-            entries.Skip(24);
+            Enqueue(header);
+            _links.Add(tree, name, header, null);
+            if (cache == 1)
+            {
+                _pendingTables.Enqueue((header, scratch.Offset(_offsetSize), scratch.Offset(_offsetSize)));
+            }
         }
+    }
+
+    private static string HeapString(byte[] heap, ulong offset, ulong node)
+    {
+        int end = offset < (ulong)heap.Length ? Array.IndexOf(heap, (byte)0, (int)offset) : -1;
+        if (end < 0)
+        {
+            throw new Damage($"the file is damaged: the symbol table node at byte {node} names a string at offset {offset} of a local heap of {heap.Length} bytes, with no end inside it");
+        }
+        return Encoding.UTF8.GetString(heap, (int)offset, end - (int)offset);
     }
 
     /// <summary>Reads a B-tree version 1 node and checks that it lies in the file and sits at the level its parent

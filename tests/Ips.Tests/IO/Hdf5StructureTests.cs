@@ -129,6 +129,31 @@ public sealed class Hdf5StructureTests : IDisposable
         Assert.EndsWith("the continuation blocks of the object header at byte 96 form a loop", error.Message, StringComparison.Ordinal);
     }
 
+    [Theory]
+    [InlineData("corpus/split-h5/soft-link-loop.hdf5", "img")]
+    [InlineData("regressions/split-h5/soft-link-to-itself.hdf5", "")]
+    public void SoftLinksThatLeadBackToThemselvesAreRefusedNotFollowedForever(string input, string link)
+    {
+        // h5py's 'img' -> '/slide_0/pos' -> 'img' (symbol-table links), and the fuzzer's PureHDF-written split file
+        // with a link of an empty name whose value leads back to it: PureHDF resolves soft links by recursion, and
+        // both unchecked files overflowed the stack and killed the process.
+        var path = Copy(RepositoryFiles.Path($"fuzz/{input}"));
+
+        var error = Assert.Throws<InvalidDataException>(() => Hdf5SplitFile.ReadSlides(path));
+
+        Assert.Equal($"{path}: the file is damaged: soft link '{link}' leads through more than {Hdf5Structure.MaxSoftLinkDepth} soft links (they form a loop)", error.Message);
+    }
+
+    [Fact]
+    public void CoordinatesReachedThroughASoftLinkAreRead()
+    {
+        // h5py's 'coords' -> '/tiles': a soft link that resolves is followed as before.
+        var coords = Ips.Slides.Tiling.TileCoordsFile.Read(Copy(RepositoryFiles.Path("fuzz/corpus/coords-h5/soft-link.h5")));
+
+        Assert.Equal(2, coords.Count);
+        Assert.Equal(256, coords.Coords[1, 0]);
+    }
+
     [Fact]
     public void FileWithAUserBlockOpensAndReadsItsFeatures()
     {
