@@ -65,7 +65,7 @@ public static class ByolEncoderFile
         {
             // Read from the archive itself, so errors name the checkpoint and entry rather than a scratch copy.
             using var zip = CheckpointArchive.Open(path, Kind);
-            using var weights = CheckpointArchive.Entry(zip, path, EncoderEntry).Open();
+            using var weights = CheckpointArchive.OpenEntry(zip, path, EncoderEntry);
             StateDictIO.Load(encoder, weights, $"{path}:{EncoderEntry}");
         }
         catch
@@ -90,6 +90,12 @@ public static class ByolEncoderFile
             if (state is null || state.Mean is not { Length: 3 } || state.Std is not { Length: 3 } || state.Backbone is null)
             {
                 throw new InvalidDataException($"{path}: {StateEntry} lacks backbone, mean or std.");
+            }
+            // Checked here, where the file can be named (found by fuzzing: a damaged name reached the encoder registry).
+            if (EncoderRegistry.Find(state.Backbone) is not ResNetType)
+            {
+                throw new InvalidDataException(
+                    $"{path}: {StateEntry} names backbone '{state.Backbone}'; expected one of {string.Join(", ", EncoderRegistry.ResNetNames)}.");
             }
             return state;
         }

@@ -95,6 +95,14 @@ internal static class CheckpointArchive
     public static ZipArchiveEntry Entry(ZipArchive zip, string path, string name) =>
         zip.GetEntry(name) ?? throw new InvalidDataException($"{path}: checkpoint has no {name}.");
 
+    /// <summary>Entry <paramref name="name"/> opened for reading; a damaged local header is refused naming the
+    /// checkpoint and the entry (found by fuzzing the BYOL checkpoint).</summary>
+    public static Stream OpenEntry(ZipArchive zip, string path, string name)
+    {
+        var entry = Entry(zip, path, name);
+        return Reading(path, name, entry.Open);
+    }
+
     /// <summary>The text of entry <paramref name="name"/>.</summary>
     public static string ReadText(ZipArchive zip, string path, string name)
     {

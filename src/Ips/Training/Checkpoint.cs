@@ -77,7 +77,7 @@ public static class Checkpoint
     public static void LoadModel(string path, IpsNet net)
     {
         using var zip = CheckpointArchive.Open(path, Kind);
-        using var model = CheckpointArchive.Entry(zip, path, ModelEntry).Open();
+        using var model = CheckpointArchive.OpenEntry(zip, path, ModelEntry);
         StateDictIO.Load(net, model, $"{path}:{ModelEntry}");
     }
 

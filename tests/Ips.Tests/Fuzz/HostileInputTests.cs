@@ -1,6 +1,7 @@
 using System.Buffers.Binary;
 using System.IO.Compression;
 using System.Text;
+using Ips.Encoders;
 using Ips.Features;
 using Ips.Fuzz;
 using Ips.Imaging;
@@ -121,6 +122,20 @@ public sealed class HostileInputTests : IDisposable
 
         Assert.True(GC.GetAllocatedBytesForCurrentThread() - before < 1 << 20);
         Assert.Equal($"{path}: the TIFF file is truncated or damaged {claim}", error.Message);
+    }
+
+    [Theory]
+    [InlineData("unknown-backbone.ckpt", "state.json names backbone '\uFFFDesnet18'; expected one of resnet18, resnet50.")]
+    [InlineData("corrupt-local-header.ckpt", "checkpoint entry encoder.pt is damaged: A local file header is corrupt.")]
+    public void DamagedByolCheckpointIsRefusedNamingTheFile(string input, string damage)
+    {
+        // Found by fuzzing the BYOL checkpoint: an unknown backbone reached the encoder registry, whose error names
+        // no file, and a damaged zip entry header failed inside System.IO.Compression with the bare zip message.
+        var path = Write("byol.ckpt", File.ReadAllBytes(RepositoryFiles.Path($"fuzz/regressions/byol-ckpt/{input}")));
+
+        var error = Assert.Throws<InvalidDataException>(() => ByolEncoderFile.Load(path).Encoder.Dispose());
+
+        Assert.Equal($"{path}: {damage}", error.Message);
     }
 
     [Fact]
