@@ -115,7 +115,10 @@ internal static class TiffStructure
     {
         const int ImageWidth = 256, ImageLength = 257, StripOffsets = 273, SamplesPerPixel = 277, RowsPerStrip = 278,
             PlanarConfiguration = 284, TileWidth = 322, TileLength = 323, TileOffsets = 324;
-        bool tiled = numbers.TryGetValue(TileWidth, out var tileWidth) & numbers.TryGetValue(TileLength, out var tileLength);
+        // LibTiff.NET reads an image as tiled when either tile side is given (found by fuzzing: a TileWidth of 1 alone
+        // made it list 1.6 billion tiles), so a missing side counts as 1, the side that implies the most tiles.
+        bool tiled = numbers.ContainsKey(TileWidth) || numbers.ContainsKey(TileLength);
+        ulong tileWidth = numbers.GetValueOrDefault(TileWidth, 1UL), tileLength = numbers.GetValueOrDefault(TileLength, 1UL);
         // Strips depend on the height alone: a width LibTiff.NET reads from a tag of another type (found by fuzzing)
         // must not let a 268-million-row strip image through.
         if (!numbers.TryGetValue(ImageLength, out var height) || height == 0
@@ -130,6 +133,11 @@ internal static class TiffStructure
             if (tileWidth == 0 || tileLength == 0)
             {
                 throw Damaged(path, length, $"directory {index} has a tile size of {tileWidth} x {tileLength}");
+            }
+            // A tile is decoded whole into a buffer of its size: no more pixels than the file could hold compressed.
+            if ((UInt128)tileWidth * tileLength > (UInt128)length * (ulong)ImageFile.MaxPixelsPerByte)
+            {
+                throw Damaged(path, length, $"directory {index} has tiles of {tileWidth} x {tileLength} pixels, more than a file of {length} bytes can hold");
             }
             blocks = (UInt128)((width + tileWidth - 1) / tileWidth) * ((height + tileLength - 1) / tileLength);
         }
