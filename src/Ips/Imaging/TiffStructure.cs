@@ -71,7 +71,8 @@ internal static class TiffStructure
         int inline = layout.Big ? 8 : 4;
         var numbers = new Dictionary<int, ulong>();
         var counts = new Dictionary<int, ulong>();
-        var places = new Dictionary<int, (int Type, ulong At, bool Inline)>();
+        var places = new Dictionary<int, (int Type, ulong At, ulong Count)>();
+        var blockTags = new List<(int Tag, int Type, ulong At, ulong Count)>();
         for (int i = 0; i < (int)count; i++)
         {
             var entry = entries.AsSpan(i * entrySize, entrySize);
@@ -87,7 +88,16 @@ internal static class TiffStructure
                 throw Damaged(path, length,
                     $"tag {tag} of directory {index} claims {values} values ({bytes} bytes) at byte {at}, beyond the end of the file");
             }
-            places[tag] = (type, at, isInline);
+            // The first occurrence of a tag with integer values is the one paired below; a repeated tag with another
+            // type must not hide it (found by fuzzing: StripOffsets listed three times, the last of an unknown type).
+            if (!places.TryGetValue(tag, out var first) || !IsInteger(first.Type))
+            {
+                places[tag] = (type, at, values);
+            }
+            if (tag is 273 or 279 or 324 or 325 && IsInteger(type))
+            {
+                blockTags.Add((tag, type, at, values));
+            }
             // LibTiff.NET takes a size tag's first value whatever its count (found by fuzzing: a RowsPerStrip of 18
             // values made it divide the image into 177 million strips), so the first value is what counts here too,
             // and where a tag is repeated or malformed, the value that implies the most blocks.
@@ -102,7 +112,7 @@ internal static class TiffStructure
             }
         }
         CheckBlockCount(path, length, index, numbers, counts);
-        CheckBlockBytes(file, path, length, layout, index, counts, places);
+        CheckBlockBytes(file, path, length, layout, index, places, blockTags);
         var tail = entries.AsSpan((int)count * entrySize);
         return layout.Big ? layout.U64(tail) : layout.U32(tail);
     }
@@ -162,7 +172,7 @@ internal static class TiffStructure
     // lie inside the file (found by fuzzing: one strip of 2 GB listed in an 830-byte file). Sparse blocks (offset and
     // count 0) are allowed, as LibTiff writes them.
     private static void CheckBlockBytes(SafeFileHandle file, string path, long length, Layout layout, int index,
-        Dictionary<int, ulong> counts, Dictionary<int, (int Type, ulong At, bool Inline)> places)
+        Dictionary<int, (int Type, ulong At, ulong Count)> places, List<(int Tag, int Type, ulong At, ulong Count)> blockTags)
     {
         foreach (var (offsets, sizes) in new[] { (273, 279), (324, 325) })
         {
@@ -174,7 +184,7 @@ internal static class TiffStructure
             // the offset, a negative number turned into hundreds of megabytes for an offset past the end (found by
             // fuzzing), so every block must at least start inside the file.
             bool sized = places.TryGetValue(sizes, out var sizePlace) && IsInteger(sizePlace.Type);
-            ulong blocks = sized ? Math.Min(counts[offsets], counts[sizes]) : counts[offsets];
+            ulong blocks = sized ? Math.Min(offsetPlace.Count, sizePlace.Count) : offsetPlace.Count;
             var starts = ReadIntegers(file, layout, offsetPlace.Type, offsetPlace.At, blocks);
             var lengths = sized ? ReadIntegers(file, layout, sizePlace.Type, sizePlace.At, blocks) : new ulong[starts.Length];
             for (int block = 0; block < starts.Length; block++)
@@ -184,6 +194,18 @@ internal static class TiffStructure
                     string claim = sized ? $"claims {lengths[block]} bytes at byte {starts[block]}" : $"starts at byte {starts[block]}";
                     throw Damaged(path, length,
                         $"{(offsets == 273 ? "strip" : "tile")} {block} of directory {index} {claim}, beyond the end of the file");
+                }
+            }
+        }
+        // And whichever occurrence of a repeated offset or byte-count tag LibTiff.NET keeps, none may claim a block
+        // start or size beyond the file.
+        foreach (var (tag, type, at, count) in blockTags)
+        {
+            foreach (ulong value in ReadIntegers(file, layout, type, at, count))
+            {
+                if (value > (ulong)length)
+                {
+                    throw Damaged(path, length, $"tag {tag} of directory {index} lists {value}, beyond the end of the file");
                 }
             }
         }
