@@ -714,7 +714,6 @@ internal sealed partial class Hdf5Structure
         {
             Count();
         }
-        Absolute(data, size, "the data segment of a local heap");
         return Read(data, size, "the data segment of a local heap");
     }
 

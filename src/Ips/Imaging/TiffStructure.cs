@@ -174,6 +174,7 @@ internal static class TiffStructure
     private static void CheckBlockBytes(SafeFileHandle file, string path, long length, Layout layout, int index,
         Dictionary<int, (int Type, ulong At, ulong Count)> places, List<(int Tag, int Type, ulong At, ulong Count)> blockTags)
     {
+        var checkedPairs = new HashSet<ulong>();
         foreach (var (offsets, sizes) in new[] { (273, 279), (324, 325) })
         {
             if (!places.TryGetValue(offsets, out var offsetPlace) || !IsInteger(offsetPlace.Type))
@@ -185,7 +186,12 @@ internal static class TiffStructure
             // fuzzing), so every block must at least start inside the file.
             bool sized = places.TryGetValue(sizes, out var sizePlace) && IsInteger(sizePlace.Type);
             ulong blocks = sized ? Math.Min(offsetPlace.Count, sizePlace.Count) : offsetPlace.Count;
+            checkedPairs.Add(offsetPlace.At);
             var starts = ReadIntegers(file, layout, offsetPlace.Type, offsetPlace.At, blocks);
+            if (sized)
+            {
+                checkedPairs.Add(sizePlace.At);
+            }
             var lengths = sized ? ReadIntegers(file, layout, sizePlace.Type, sizePlace.At, blocks) : new ulong[starts.Length];
             for (int block = 0; block < starts.Length; block++)
             {
@@ -197,9 +203,9 @@ internal static class TiffStructure
                 }
             }
         }
-        // And whichever occurrence of a repeated offset or byte-count tag LibTiff.NET keeps, none may claim a block
-        // start or size beyond the file.
-        foreach (var (tag, type, at, count) in blockTags)
+        // And whichever other occurrence of a repeated offset or byte-count tag LibTiff.NET keeps, none may claim a
+        // block start or size beyond the file (the occurrences checked in pairs above are not read again).
+        foreach (var (tag, type, at, count) in blockTags.Where(occurrence => !checkedPairs.Contains(occurrence.At)))
         {
             foreach (ulong value in ReadIntegers(file, layout, type, at, count))
             {
