@@ -36,11 +36,14 @@ internal sealed class CliProcess : IDisposable
     /// <summary>Starts <c>dotnet Ips.Cli.dll ARGS</c> in <paramref name="workingDirectory"/>.</summary>
     public static CliProcess Start(string workingDirectory, params string[] args) => Start(workingDirectory, null, args);
 
-    /// <summary>Starts <c>SHELL_PREFIX dotnet Ips.Cli.dll ARGS</c>: <paramref name="wrapper"/>, when given, is a
+    /// <summary>Starts <c>WRAPPER dotnet Ips.Cli.dll ARGS</c>: <paramref name="wrapper"/>, when given, is a
     /// program and its arguments that receive the dotnet command line as their last arguments.</summary>
     public static CliProcess Start(string workingDirectory, string[]? wrapper, params string[] args)
     {
-        var command = new List<string> { Dotnet, Path.Combine(ProgramDirectory, "Ips.Cli.dll") };
+        // env restores SIGINT's default action, then becomes dotnet (same pid). A test runner started as a background
+        // job of a script (`./run-tests &`) ignores SIGINT, and its children inherit that: ips then rightly ignores
+        // Ctrl-C, as a background job should, and the tests that send SIGINT would wait for a stop that never comes.
+        var command = new List<string> { "env", "--default-signal=INT", Dotnet, Path.Combine(ProgramDirectory, "Ips.Cli.dll") };
         command.AddRange(args);
         if (wrapper is not null) command.InsertRange(0, wrapper);
         var info = new ProcessStartInfo(command[0])
