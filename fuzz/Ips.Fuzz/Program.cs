@@ -3,7 +3,8 @@ using SharpFuzz;
 
 // Ips.Fuzz TARGET          run under afl-fuzz (fuzz/run): each input arrives on standard input; a broken property
 //                          escapes as an exception, which SharpFuzz reports to AFL++ as a crash.
-// Ips.Fuzz TARGET FILE...  replay files (a crash found, a queue): one line per file, exit 1 when any breaks the property.
+// Ips.Fuzz TARGET FILE...  replay files (a crash found, a queue): one line per file (outcome, file, time, refusal),
+//                          exit 1 when any breaks the property.
 // Ips.Fuzz --write-seeds DIR CONFIGS   the seeds ips's own writers make (fuzz/make-seeds).
 // Ips.Fuzz --replay fuzz/expected.tsv  every committed input against its recorded outcome; exit 1 on a difference.
 if (args.Length == 0 || args[0] is "-h" or "--help")
@@ -56,8 +57,9 @@ foreach (var file in args.Skip(1))
     try
     {
         string reason = "";
+        var clock = System.Diagnostics.Stopwatch.StartNew();
         var outcome = ReaderProperty.Check(target, File.ReadAllBytes(file), message => reason = $"\t{message}");
-        Console.WriteLine($"{outcome.ToString().ToLowerInvariant()}\t{file}{reason}");
+        Console.WriteLine($"{outcome.ToString().ToLowerInvariant()}\t{file}\t{clock.ElapsedMilliseconds} ms{reason}");
     }
     catch (Exception error) when (error is ReaderPropertyException or OutOfMemoryException)
     {
