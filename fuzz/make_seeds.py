@@ -56,8 +56,9 @@ with h5py.File(seed("split-h5", "official.hdf5"), "w") as f:
 # HDF5 structures beyond the smallest files, which the structure check (ips's Hdf5Structure) walks before PureHDF
 # reads: CLAM's extendible 'features' (maxshape) with variable-length string attributes in a global heap, an
 # object header grown by continuation blocks, a 512-byte user block, the scale-offset filter, 4-byte addresses and
-# lengths, and the 'latest' format: a fixed-array chunk index with filtered chunks (read), dense link storage and an
-# extensible-array chunk index (both refused with the way to rewrite the file); and 'features' kept in an external
+# lengths, and the 'latest' format: fixed-array and extensible-array chunk indexes with filtered chunks (read),
+# dense link storage and the version-2 B-tree chunk index of two unlimited dimensions (both refused with the way to
+# rewrite the file); a variable-length string inside a compound attribute (refused); and 'features' kept in an external
 # raw file (refused); soft links, one resolving and two that resolve to each other (refused).
 with h5py.File(seed("features-h5", "clam-extendible.h5"), "w") as f:
     f.create_dataset("features", data=rng.standard_normal((12, 4)).astype(np.float32), chunks=(4, 4), maxshape=(None, 4))
@@ -78,6 +79,25 @@ with h5py.File(seed("features-h5", "latest-filtered.h5"), "w", libver="latest") 
 with h5py.File(seed("features-h5", "latest-extendible.h5"), "w", libver="latest") as f:
     f.create_dataset("features", data=rng.standard_normal((6, 4)).astype(np.float32), chunks=(3, 4), maxshape=(None, 4))
     f.create_dataset("coords", data=np.zeros((6, 2), dtype=np.int64))
+# Large enough that the extensible array holds chunk addresses in its index block, in data blocks the index block
+# points to, and in secondary blocks (from the 245th chunk on, with HDF5's defaults); gzip makes coords' entries
+# carry each chunk's stored size. Values from arange, not rng, so the seeds after these stay as they were.
+with h5py.File(seed("features-h5", "latest-extendible-300.h5"), "w", libver="latest") as f:
+    f.create_dataset("features", data=np.arange(600, dtype=np.float32).reshape(300, 2) / 4, chunks=(1, 2), maxshape=(None, 2))
+    f.create_dataset("coords", data=np.arange(600, dtype=np.int64).reshape(300, 2) * 256, chunks=(1, 2), maxshape=(None, 2), compression="gzip")
+with h5py.File(seed("features-h5", "latest-two-unlimited.h5"), "w", libver="latest") as f:
+    f.create_dataset("features", data=np.arange(8, dtype=np.float32).reshape(4, 2), chunks=(2, 2), maxshape=(None, None))
+    f.create_dataset("coords", data=np.zeros((4, 2), dtype=np.int64))
+# A compound attribute with a variable-length string member (its heap references sit inside each element; refused).
+with h5py.File(seed("features-h5", "compound-vlen-attribute.h5"), "w") as f:
+    f.create_dataset("features", data=np.arange(6, dtype=np.float32).reshape(3, 2))
+    f.create_dataset("coords", data=np.zeros((3, 2), dtype=np.int64))
+    member = np.dtype([("name", h5py.string_dtype()), ("mpp", np.float32)])
+    f.attrs.create("slide", np.array([("slide-1.svs", 0.25)], dtype=member))
+# HDF5's shuffle filter alone (so the stored chunk is the values' bytes, grouped by byte position).
+with h5py.File(seed("features-h5", "shuffle.h5"), "w") as f:
+    f.create_dataset("features", data=np.arange(12, dtype=np.float32).reshape(3, 4) + 0.5, chunks=(3, 4), shuffle=True)
+    f.create_dataset("coords", data=np.zeros((3, 2), dtype=np.int64))
 with h5py.File(seed("features-h5", "scale-offset.h5"), "w") as f:
     f.create_dataset("features", data=rng.standard_normal((6, 4)).astype(np.float32), chunks=(3, 4), scaleoffset=3)
     f.create_dataset("coords", data=np.arange(12, dtype=np.int64).reshape(6, 2) * 256, chunks=(3, 2), scaleoffset=0)

@@ -14,9 +14,10 @@ namespace Ips.IO;
 /// superblock, every object header reachable from the root group through hard links (with their continuation blocks
 /// and every message in them), the group B-trees, symbol-table nodes and local heaps, the global heap collections
 /// of variable-length attribute values, and the chunk indexes of chunked datasets (B-tree version 1, single chunk,
-/// implicit, fixed array). Structures ips does not read are refused rather than trusted unchecked: dense link or
-/// attribute storage (fractal heaps), the extensible-array and version-2 B-tree chunk indexes, and data kept in
-/// external files; h5py's default format and the files PureHDF writes use none of them.
+/// implicit, fixed array, extensible array). Structures ips does not read are refused rather than trusted
+/// unchecked: dense link or attribute storage (fractal heaps), the version-2 B-tree chunk index, paged data blocks
+/// of an extensible array, and data kept in external files; h5py's default format and the files PureHDF writes use
+/// none of them.
 /// </summary>
 internal sealed partial class Hdf5Structure
 {
@@ -293,7 +294,12 @@ internal sealed partial class Hdf5Structure
             if (!IsUndefined(target))
             {
                 ObjectHeader(target, header.Nesting + 1);
+                if (type == 0x03)
+                {
+                    header.Type = _committedTypes.GetValueOrDefault(target);
+                }
             }
+            header.Filtered |= type == 0x0B;
             return;
         }
         switch (type)
@@ -305,7 +311,8 @@ internal sealed partial class Hdf5Structure
                 RefuseDenseStorage(ref data, 8, "a group", "links");
                 break;
             case 0x03:
-                _committedTypes.TryAdd(header.Address, DatatypeAt(ref data, 0));
+                header.Type = DatatypeAt(ref data, 0);
+                _committedTypes.TryAdd(header.Address, header.Type);
                 break;
             case 0x04:
                 data.Bytes(data.U32(), "an old-style fill value");
@@ -323,6 +330,7 @@ internal sealed partial class Hdf5Structure
                 break;
             case 0x0B:
                 FilterPipeline(ref data);
+                header.Filtered = true;
                 break;
             case 0x0C:
                 Attribute(header, ref data);
@@ -390,8 +398,13 @@ internal sealed partial class Hdf5Structure
         };
     }
 
-    /// <summary>A datatype's size in bytes and whether it is variable-length (its values live in a global heap).</summary>
-    private sealed record Datatype(uint Size, bool VariableLength);
+    /// <summary>A datatype's size in bytes, whether it is variable-length (its values live in a global heap), and
+    /// whether a variable-length type sits inside it (a compound member, an array's element, a sequence's element),
+    /// whose heap references the walk does not follow.</summary>
+    private sealed record Datatype(uint Size, bool VariableLength, bool NestsVariableLength = false)
+    {
+        public bool HoldsVariableLength => VariableLength || NestsVariableLength;
+    }
 
     private Datatype DatatypeAt(ref Cursor data, int nesting)
     {
@@ -419,6 +432,7 @@ internal sealed partial class Hdf5Structure
                 data.Bytes((uint)(bits & 0xFF), "an opaque datatype's tag");
                 break;
             case 6:
+                bool nests = false;
                 for (int member = 0; member < (bits & 0xFFFF); member++)
                 {
                     data.NulTerminated("a compound member's name", pad: version < 3);
@@ -430,9 +444,9 @@ internal sealed partial class Hdf5Structure
                     {
                         data.Skip(Math.Max(1, (64 - BitOperations.LeadingZeroCount((ulong)size) + 7) / 8));
                     }
-                    DatatypeAt(ref data, nesting + 1);
+                    nests |= DatatypeAt(ref data, nesting + 1).HoldsVariableLength;
                 }
-                break;
+                return new Datatype(size, VariableLength: false, nests);
             case 8:
                 DatatypeAt(ref data, nesting + 1);
                 int members = bits & 0xFFFF;
@@ -443,13 +457,11 @@ internal sealed partial class Hdf5Structure
                 data.Bytes((UInt128)members * size, "an enumeration's values");
                 break;
             case 9:
-                DatatypeAt(ref data, nesting + 1);
-                return new Datatype(size, VariableLength: true);
+                return new Datatype(size, VariableLength: true, DatatypeAt(ref data, nesting + 1).HoldsVariableLength);
             case 10:
                 int rank = data.U8();
                 data.Skip((version == 2 ? 3 : 0) + rank * 4 + (version == 2 ? rank * 4 : 0));
-                DatatypeAt(ref data, nesting + 1);
-                break;
+                return new Datatype(size, VariableLength: false, DatatypeAt(ref data, nesting + 1).HoldsVariableLength);
             case 3 or 7:
                 break;
             default:
@@ -581,6 +593,10 @@ internal sealed partial class Hdf5Structure
         {
             throw new Damage($"the file is damaged: an attribute of the object at byte {header.Address} refers to a datatype that is not there");
         }
+        if (type.NestsVariableLength)
+        {
+            throw new Damage($"an attribute of the object at byte {header.Address} holds variable-length values inside a compound, an array or another variable-length type; ips reads variable-length strings and sequences only as an attribute's values themselves");
+        }
         var values = new Cursor(data.Bytes(count * type.Size, "an attribute's value"), "an attribute's value");
         if (type.VariableLength)
         {
@@ -667,8 +683,11 @@ internal sealed partial class Hdf5Structure
                     case 3:
                         data.Skip(1);
                         break;
-                    case 4 or 5:
-                        throw new Damage($"a chunked dataset is indexed by {(index == 4 ? "an extensible array" : "a version-2 B-tree")} (HDF5's 'latest' format for datasets that can grow); ips reads the B-tree (h5py's default), single-chunk, implicit and fixed-array indexes; rewrite the file with h5py's default format, or with h5repack");
+                    case 4:
+                        data.Skip(5);
+                        break;
+                    case 5:
+                        throw new Damage("a chunked dataset is indexed by a version-2 B-tree (HDF5's 'latest' format for datasets that can grow in more than one dimension); ips reads the B-tree (h5py's default), single-chunk, implicit, fixed-array and extensible-array indexes; rewrite the file with h5py's default format, or with h5repack");
                     default:
                         throw new Damage($"the file is damaged: chunk index type {index} (1 to 5 are valid)");
                 }
@@ -852,6 +871,7 @@ internal sealed partial class Hdf5Structure
         SingleChunk = 1,
         Implicit = 2,
         FixedArray = 3,
+        ExtensibleArray = 4,
         BTree1 = 100,
     }
 
@@ -941,7 +961,8 @@ internal sealed partial class Hdf5Structure
         }
     }
 
-    /// <summary>The messages of one object header that matter once all are read: its layout and datatype.</summary>
+    /// <summary>The messages of one object header that matter once all are read: its layout, datatype and whether
+    /// it has a filter pipeline (which gives chunk index entries a stored size).</summary>
     private sealed class Header(ulong address, int nesting)
     {
         public ulong Address { get; } = address;
@@ -949,6 +970,8 @@ internal sealed partial class Hdf5Structure
         public int Version { get; set; }
         public bool CreationOrder { get; set; }
         public Layout? Layout { get; set; }
+        public Datatype? Type { get; set; }
+        public bool Filtered { get; set; }
 
         public void CheckChunkIndex(Hdf5Structure file)
         {
@@ -967,7 +990,32 @@ internal sealed partial class Hdf5Structure
                 case ChunkIndex.FixedArray:
                     file.FixedArray(Layout.Address);
                     break;
+                case ChunkIndex.ExtensibleArray:
+                    file.ExtensibleArray(Layout.Address, EntrySize(file, Layout));
+                    break;
             }
+        }
+
+        /// <summary>The bytes of one entry of an extensible array as PureHDF decodes it: a chunk's address, then for
+        /// filtered data the chunk's stored size and filter mask. The size field's width follows the chunk's size in
+        /// bytes (its sides times the datatype's size), computed as PureHDF computes it (MathUtils.ComputeChunkSizeLength).</summary>
+        private int EntrySize(Hdf5Structure file, Layout layout)
+        {
+            if (!Filtered)
+            {
+                return file._offsetSize;
+            }
+            if (Type is null || layout.Dims.Length == 0)
+            {
+                throw new Damage($"the file is damaged: the dataset at byte {Address} has a chunk index but {(Type is null ? "no datatype" : "chunks of no dimensions")}");
+            }
+            ulong chunkBytes = 1;
+            foreach (ulong side in layout.Dims[..^1])
+            {
+                chunkBytes *= side;
+            }
+            chunkBytes *= Type.Size;
+            return file._offsetSize + (int)Math.Min(8, 1 + ((uint)Math.Log(chunkBytes, 2) + 8) / 8) + 4;
         }
     }
 
