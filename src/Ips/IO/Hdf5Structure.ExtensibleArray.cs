@@ -44,10 +44,11 @@ internal sealed partial class Hdf5Structure
         {
             throw new Damage($"the file is damaged: {where} has entries of {storedEntrySize} bytes where its dataset's chunks take {entrySize}");
         }
-        if (!BitOperations.IsPow2(minEntries) || !BitOperations.IsPow2(minPointers) || indexEntries == 0 || maxBits is 0 or > 64 || pageBits > maxBits)
+        if (!BitOperations.IsPow2(minEntries) || !BitOperations.IsPow2(minPointers) || indexEntries == 0 || maxBits is 0 or > 64 || pageBits > Math.Min(maxBits, 63))
         {
             throw new Damage($"the file is damaged: {where} has invalid parameters ({maxBits} bits of entries, {indexEntries} in its index block, data blocks of at least {minEntries}, {minPointers} data block addresses per super block, pages of 2^{pageBits})");
         }
+        // Pages of 2^64 entries (allowed by 64-bit entry counts) would make 1UL << pageBits one entry: refused above.
         // The same expressions as PureHDF's (ExtensibleArrayHeader.Decode, ExtensibleArrayIndexBlock.Decode).
         ulong superBlocks = 1UL + (ulong)maxBits - (uint)Math.Log(minEntries, 2);
         ulong direct = 2 * (ulong)Math.Log(minPointers, 2);

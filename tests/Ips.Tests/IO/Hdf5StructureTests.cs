@@ -179,13 +179,14 @@ public sealed class Hdf5StructureTests : IDisposable
     [Theory]
     [InlineData(1871 + 7, new byte[] { 200 }, "the extensible array index at byte 1871 has invalid parameters (200 bits of entries, 4 in its index block, data blocks of at least 16, 4 data block addresses per super block, pages of 2^10)")]
     [InlineData(1871 + 7, new byte[] { 64, 4, 1 }, "the extensible array index at byte 1871 claims 65 super blocks of which 4 are held by its index block (at most 60, all held by the index block or listed in it)")]
+    [InlineData(1871 + 7, new byte[] { 64, 4, 128, 4, 64 }, "the extensible array index at byte 1871 has invalid parameters (64 bits of entries, 4 in its index block, data blocks of at least 128, 4 data block addresses per super block, pages of 2^64)")]
     [InlineData(1871 + 6, new byte[] { 8 }, "the extensible array index at byte 1871 has entries of 8 bytes where its dataset's chunks take 14")]
     [InlineData(8192 + 6 + 8 + 8, new byte[] { 0xFF, 0xFF }, "a chunk at byte 6496 claims 65535 bytes, beyond the file's 17302 bytes")]
     [InlineData(5788, new byte[] { 4, 2, 0, 0, 1, 4, 0x20, 4, 4, 0x10, 0x0A, 0x4F, 0x07, 0, 0, 0, 0, 0, 0 }, "the dataset at byte 5698 has a chunk index but chunks of no dimensions")]
     public void DamagedExtensibleArrayIsRefusedBeforePureHdfAllocates(int at, byte[] edit, string claim)
     {
         // The coords' extensible array (header at 1871, index block at 8192) of the file above: a header claiming
-        // 2^200 entries, or 2^64 in 65 super blocks (PureHDF's 32-bit shifts overflow beyond 61); entries of another
+        // 2^200 entries, or 2^64 in 65 super blocks (PureHDF's 32-bit shifts overflow beyond 61), or pages of 2^64 entries; entries of another
         // size than the dataset's; the first chunk's stored size (2 bytes after its 8-byte address) raised to 64 KiB;
         // the layout message (at 5788) rewritten with no chunk dimensions, not even the element size's.
         var bytes = File.ReadAllBytes(RepositoryFiles.Path("fuzz/corpus/features-h5/latest-extendible-300.h5"));
